@@ -1,0 +1,7 @@
+/* Entry points of chorus-bench's benchmarks, one per app/bench_<name>.c,
+ * listed in the table in app/chorus-bench.c. Each prints its figures and
+ * returns the exit status. */
+#ifndef CHORUS_APP_BENCH_COMMANDS_H
+#define CHORUS_APP_BENCH_COMMANDS_H
+
+#endif

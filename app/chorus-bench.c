@@ -1,0 +1,19 @@
+/* chorus-bench: the swarm benchmark and the per-module benchmarks.
+ * A thin main: each benchmark lives in app/bench_<name>.c. */
+#include "bench_commands.h"
+#include "cli.h"
+
+static const struct cli_command commands[] = {
+    {NULL, NULL, NULL},
+};
+
+int main(int argc, char **argv)
+{
+    static const struct cli_program prog = {
+        .name = "chorus-bench",
+        .summary = "Chorus benchmarks: each prints what it measured; none asserts a speed.",
+        .man_page = "README.md (Benchmarks)",
+        .commands = commands,
+    };
+    return cli_run(&prog, argc, argv);
+}

@@ -1,0 +1,19 @@
+/* chorus: the player. A thin main: each subcommand lives in
+ * app/chorus_<name>.c. */
+#include "chorus_commands.h"
+#include "cli.h"
+
+static const struct cli_command commands[] = {
+    {NULL, NULL, NULL},
+};
+
+int main(int argc, char **argv)
+{
+    static const struct cli_program prog = {
+        .name = "chorus",
+        .summary = "A terminal music player that streams from a swarm of peers.",
+        .man_page = "chorus(1)",
+        .commands = commands,
+    };
+    return cli_run(&prog, argc, argv);
+}

@@ -1,0 +1,7 @@
+/* Entry points of chorus's subcommands, one per app/chorus_<name>.c,
+ * listed in the table in app/chorus.c. Each gets argv from its own name
+ * on and returns the exit status (0 ok, 1 failure, 2 usage). */
+#ifndef CHORUS_APP_CHORUS_COMMANDS_H
+#define CHORUS_APP_CHORUS_COMMANDS_H
+
+#endif

@@ -1,0 +1,30 @@
+/* cli: what the thin mains share — global options (--help, --version) and
+ * dispatch to a subcommand table. A subcommand gets argv starting at its
+ * own name (getopt ready) and returns the process exit status: 0 success,
+ * 1 failure, 2 usage error. */
+#ifndef CHORUS_APP_CLI_H
+#define CHORUS_APP_CLI_H
+
+#include <stdio.h>
+
+struct cli_command {
+    const char *name;
+    const char *summary; /* one line for --help */
+    int (*run)(int argc, char **argv);
+};
+
+struct cli_program {
+    const char *name;                   /* "chorus" */
+    const char *summary;                /* one line under Usage */
+    const char *man_page;               /* "chorus(1)" */
+    const struct cli_command *commands; /* ends with a {NULL} entry */
+};
+
+/* Parses the global options and runs the subcommand. Returns the exit
+ * status for main. */
+int cli_run(const struct cli_program *prog, int argc, char **argv);
+
+/* Finds name in the table, or NULL. */
+const struct cli_command *cli_find(const struct cli_command *table, const char *name);
+
+#endif

@@ -1,0 +1,29 @@
+# Compiler warnings and sanitizers, applied through the interface target
+# chorus_flags that every Chorus target links.
+add_library(chorus_flags INTERFACE)
+target_compile_options(chorus_flags INTERFACE
+    -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+    -Wpointer-arith -Wformat=2 -Wno-unused-parameter)
+target_compile_definitions(chorus_flags INTERFACE _GNU_SOURCE)
+if(CHORUS_WERROR)
+    target_compile_options(chorus_flags INTERFACE -Werror)
+endif()
+if(CHORUS_SANITIZE)
+    target_compile_options(chorus_flags INTERFACE
+        -fsanitize=${CHORUS_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+    target_link_options(chorus_flags INTERFACE -fsanitize=${CHORUS_SANITIZE})
+endif()
+
+# chorus_module(<name> DEPS <targets...>): a module library (core, net,
+# audio, ui) with its public include directory <name>/include and its
+# private headers (<name>/internal.h) visible only to its own sources.
+# Sources are every .c file directly in the module's folder.
+function(chorus_module name)
+    cmake_parse_arguments(M "" "" "DEPS" ${ARGN})
+    file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.c)
+    add_library(chorus_${name} STATIC ${srcs} ${PROJECT_SOURCE_DIR}/cmake/empty.c)
+    target_include_directories(chorus_${name}
+        PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include
+        PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+    target_link_libraries(chorus_${name} PUBLIC chorus_flags ${M_DEPS})
+endfunction()

@@ -1,0 +1,133 @@
+/* mq: the message queue between the UI and the core (DESIGN.md §2).
+ *
+ * Two directions, one object:
+ *  - commands, UI -> core: any thread appends under a mutex and wakes the
+ *    core loop with uv_async_send. Wake-ups coalesce, so the async callback
+ *    steals the whole list and hands every message to the command handler,
+ *    unlocked, in the order they were sent.
+ *  - events, core -> UI: the core appends and writes an eventfd that the UI
+ *    polls together with stdin (no fixed-interval polling). The fd is
+ *    written once per batch, not once per message.
+ *  - a snapshot of high-rate state (position, buffer, peers, slots, rates,
+ *    hit rate) that the core overwrites a few times a second; the UI reads
+ *    the latest copy and never sees a backlog of stale ticks.
+ *
+ * Ownership travels with a message: whoever holds a struct mq_msg owns it
+ * and its payload; mq_send_command/mq_post_event take ownership, the
+ * command handler and mq_take_events hand it on, mq_msg_free releases it.
+ *
+ * Threads: mq_new, mq_close and the command handler run on the core loop's
+ * thread; mq_send_command, mq_post_event, mq_publish_snapshot,
+ * mq_take_events and mq_read_snapshot are safe from any thread. */
+#ifndef CHORUS_CORE_MQ_H
+#define CHORUS_CORE_MQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+enum mq_type {
+    /* commands, UI -> core */
+    MQ_CMD_QUIT = 1, /* shut the core down */
+    MQ_CMD_PING,     /* num.a: cookie; the core answers MQ_EV_PONG */
+
+    /* events, core -> UI */
+    MQ_EV_PONG = 100, /* num.a: the cookie of the ping */
+    MQ_EV_STATUS,     /* text: a line for the status bar */
+    MQ_EV_ERROR,      /* text: an error the user should see */
+    MQ_EV_QUITTING,   /* the core is shutting down; the UI should exit */
+
+    /* free for tests and tools that carry their own meaning in num/text */
+    MQ_TEST = 1000,
+};
+
+enum mq_payload_kind {
+    MQ_PAYLOAD_NONE,
+    MQ_PAYLOAD_NUM,  /* num.a, num.b */
+    MQ_PAYLOAD_TEXT, /* text, NUL-terminated, owned */
+    MQ_PAYLOAD_BLOB, /* blob.ptr, released with blob.free (may be NULL) */
+};
+
+struct mq_msg {
+    struct mq_msg *next; /* list link: the queue's while queued, then the taker's */
+    enum mq_type type;
+    enum mq_payload_kind kind;
+    union {
+        struct {
+            int64_t a, b;
+        } num;
+        char *text;
+        struct {
+            void *ptr;
+            void (*free)(void *ptr);
+        } blob;
+    } u;
+};
+
+/* Constructors: the returned message is owned by the caller. */
+struct mq_msg *mq_msg_new(enum mq_type type);
+struct mq_msg *mq_msg_new_num(enum mq_type type, int64_t a, int64_t b);
+/* Copies text. */
+struct mq_msg *mq_msg_new_text(enum mq_type type, const char *text);
+/* Takes ownership of ptr; free_fn (may be NULL) releases it. */
+struct mq_msg *mq_msg_new_blob(enum mq_type type, void *ptr, void (*free_fn)(void *));
+/* Frees the message and its payload. NULL is ignored. */
+void mq_msg_free(struct mq_msg *msg);
+/* Frees a whole list linked through next. */
+void mq_msg_free_list(struct mq_msg *list);
+
+/* High-rate state for the always-visible panes. Plain values, copied. */
+enum mq_play_state { MQ_STOPPED, MQ_PLAYING, MQ_PAUSED, MQ_BUFFERING };
+
+struct mq_snapshot {
+    enum mq_play_state state;
+    int64_t position_ms, duration_ms, buffered_ahead_ms;
+    int volume_percent;
+    int peers_connected, peers_max;
+    int upload_slots_used, upload_slots_max;
+    uint64_t cache_hits, cache_misses; /* by playback */
+    uint64_t bytes_from_cache, bytes_from_peers, bytes_from_service;
+    uint64_t rate_down_bps, rate_up_bps;
+};
+
+/* Called on the core thread for every command, in send order. The handler
+ * owns msg. */
+typedef void (*mq_command_fn)(void *ctx, struct mq_msg *msg);
+
+struct mq;
+
+/* Creates the queue on the core loop (call from the loop's thread).
+ * Returns NULL and sets *err (negative errno or uv error) on failure. */
+struct mq *mq_new(uv_loop_t *loop, mq_command_fn on_command, void *ctx, int *err);
+
+/* Stops delivering commands and closes the loop handle (core thread).
+ * Commands sent afterwards are freed at once and refused. The loop must
+ * run once more for the close to complete before mq_free. */
+void mq_close(struct mq *mq);
+
+/* Frees the queue and every message still queued. Call after mq_close and
+ * after the loop has run, when no other thread uses mq any more. */
+void mq_free(struct mq *mq);
+
+/* UI -> core. Takes ownership of msg in every case. Returns 0, or
+ * -ECANCELED once the queue is closed (msg is freed). */
+int mq_send_command(struct mq *mq, struct mq_msg *msg);
+
+/* core -> UI. Takes ownership of msg. */
+void mq_post_event(struct mq *mq, struct mq_msg *msg);
+
+/* The fd the UI polls for readability (events or a new snapshot). */
+int mq_event_fd(const struct mq *mq);
+
+/* Drains the wake-up fd and returns every queued event as a list in post
+ * order (NULL if none). The caller owns the list. */
+struct mq_msg *mq_take_events(struct mq *mq);
+
+/* Replaces the snapshot and wakes the UI unless a wake-up is pending. */
+void mq_publish_snapshot(struct mq *mq, const struct mq_snapshot *snap);
+
+/* Copies the latest snapshot into *out. Returns true when it changed since
+ * the previous call. */
+bool mq_read_snapshot(struct mq *mq, struct mq_snapshot *out);
+
+#endif

@@ -1,0 +1,264 @@
+/* mq: the UI <-> core message queue (see core/mq.h for the contract).
+ *
+ * Owns: two message lists, the core loop's uv_async handle, the UI's
+ * eventfd and the latest snapshot, all behind one small mutex that is held
+ * only to link or unlink lists and copy the snapshot — never while a
+ * handler runs. Runs on whichever thread calls it; the async callback runs
+ * on the core loop. Must never block on anything but that mutex. */
+#include "core/mq.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "core/xmalloc.h"
+
+struct mq_list {
+    struct mq_msg *head, *tail;
+};
+
+struct mq {
+    pthread_mutex_t lock;
+    struct mq_list commands; /* UI -> core */
+    struct mq_list events;   /* core -> UI */
+    bool closed;             /* no more commands are accepted */
+    bool handle_closed;      /* the loop has finished closing the async handle */
+
+    uv_async_t wake_core;
+    mq_command_fn on_command;
+    void *ctx;
+
+    int event_fd;
+    bool ui_wake_pending; /* event_fd written, not yet drained by the UI */
+
+    struct mq_snapshot snapshot;
+    uint64_t snapshot_version, snapshot_version_read;
+};
+
+struct mq_msg *mq_msg_new(enum mq_type type)
+{
+    struct mq_msg *msg = xcalloc(1, sizeof(*msg));
+    msg->type = type;
+    msg->kind = MQ_PAYLOAD_NONE;
+    return msg;
+}
+
+struct mq_msg *mq_msg_new_num(enum mq_type type, int64_t a, int64_t b)
+{
+    struct mq_msg *msg = mq_msg_new(type);
+    msg->kind = MQ_PAYLOAD_NUM;
+    msg->u.num.a = a;
+    msg->u.num.b = b;
+    return msg;
+}
+
+struct mq_msg *mq_msg_new_text(enum mq_type type, const char *text)
+{
+    struct mq_msg *msg = mq_msg_new(type);
+    msg->kind = MQ_PAYLOAD_TEXT;
+    msg->u.text = xstrdup(text);
+    return msg;
+}
+
+struct mq_msg *mq_msg_new_blob(enum mq_type type, void *ptr, void (*free_fn)(void *))
+{
+    struct mq_msg *msg = mq_msg_new(type);
+    msg->kind = MQ_PAYLOAD_BLOB;
+    msg->u.blob.ptr = ptr;
+    msg->u.blob.free = free_fn;
+    return msg;
+}
+
+void mq_msg_free(struct mq_msg *msg)
+{
+    if (!msg)
+        return;
+    if (msg->kind == MQ_PAYLOAD_TEXT)
+        free(msg->u.text);
+    else if (msg->kind == MQ_PAYLOAD_BLOB && msg->u.blob.free)
+        msg->u.blob.free(msg->u.blob.ptr);
+    free(msg);
+}
+
+void mq_msg_free_list(struct mq_msg *list)
+{
+    while (list) {
+        struct mq_msg *next = list->next;
+        mq_msg_free(list);
+        list = next;
+    }
+}
+
+static void list_append(struct mq_list *list, struct mq_msg *msg)
+{
+    msg->next = NULL;
+    if (list->tail)
+        list->tail->next = msg;
+    else
+        list->head = msg;
+    list->tail = msg;
+}
+
+static struct mq_msg *list_steal(struct mq_list *list)
+{
+    struct mq_msg *head = list->head;
+    list->head = list->tail = NULL;
+    return head;
+}
+
+/* Called with the lock held. */
+static void wake_ui_locked(struct mq *mq)
+{
+    if (mq->ui_wake_pending)
+        return;
+    uint64_t one = 1;
+    /* A full counter (impossible at 2^64-1) or EAGAIN still leaves the fd
+     * readable, which is all the UI needs. */
+    ssize_t n = write(mq->event_fd, &one, sizeof(one));
+    (void)n;
+    mq->ui_wake_pending = true;
+}
+
+static void on_wake_core(uv_async_t *handle)
+{
+    struct mq *mq = handle->data;
+    pthread_mutex_lock(&mq->lock);
+    struct mq_msg *list = mq->closed ? NULL : list_steal(&mq->commands);
+    pthread_mutex_unlock(&mq->lock);
+
+    while (list) {
+        struct mq_msg *next = list->next;
+        list->next = NULL;
+        /* A handler may close the queue (quit): what follows is dropped.
+         * closed is only written on this thread, so no lock is needed. */
+        if (mq->closed)
+            mq_msg_free(list);
+        else
+            mq->on_command(mq->ctx, list);
+        list = next;
+    }
+}
+
+struct mq *mq_new(uv_loop_t *loop, mq_command_fn on_command, void *ctx, int *err)
+{
+    struct mq *mq = xcalloc(1, sizeof(*mq));
+    mq->on_command = on_command;
+    mq->ctx = ctx;
+    pthread_mutex_init(&mq->lock, NULL);
+
+    mq->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (mq->event_fd < 0) {
+        *err = -errno;
+        pthread_mutex_destroy(&mq->lock);
+        free(mq);
+        return NULL;
+    }
+    int rc = uv_async_init(loop, &mq->wake_core, on_wake_core);
+    if (rc < 0) {
+        *err = rc;
+        close(mq->event_fd);
+        pthread_mutex_destroy(&mq->lock);
+        free(mq);
+        return NULL;
+    }
+    mq->wake_core.data = mq;
+    return mq;
+}
+
+static void on_handle_closed(uv_handle_t *handle)
+{
+    struct mq *mq = handle->data;
+    pthread_mutex_lock(&mq->lock);
+    mq->handle_closed = true;
+    pthread_mutex_unlock(&mq->lock);
+}
+
+void mq_close(struct mq *mq)
+{
+    pthread_mutex_lock(&mq->lock);
+    bool was_closed = mq->closed;
+    mq->closed = true;
+    struct mq_msg *dropped = list_steal(&mq->commands);
+    pthread_mutex_unlock(&mq->lock);
+
+    mq_msg_free_list(dropped);
+    if (!was_closed)
+        uv_close((uv_handle_t *)&mq->wake_core, on_handle_closed);
+}
+
+void mq_free(struct mq *mq)
+{
+    if (!mq)
+        return;
+    /* Freeing before the loop closed the handle would leave libuv with a
+     * dangling pointer: a programming error, not a runtime condition. */
+    if (!mq->handle_closed)
+        abort();
+    mq_msg_free_list(list_steal(&mq->commands));
+    mq_msg_free_list(list_steal(&mq->events));
+    close(mq->event_fd);
+    pthread_mutex_destroy(&mq->lock);
+    free(mq);
+}
+
+int mq_send_command(struct mq *mq, struct mq_msg *msg)
+{
+    pthread_mutex_lock(&mq->lock);
+    if (mq->closed) {
+        pthread_mutex_unlock(&mq->lock);
+        mq_msg_free(msg);
+        return -ECANCELED;
+    }
+    list_append(&mq->commands, msg);
+    /* Sent under the lock so mq_close cannot close the handle in between. */
+    uv_async_send(&mq->wake_core);
+    pthread_mutex_unlock(&mq->lock);
+    return 0;
+}
+
+void mq_post_event(struct mq *mq, struct mq_msg *msg)
+{
+    pthread_mutex_lock(&mq->lock);
+    list_append(&mq->events, msg);
+    wake_ui_locked(mq);
+    pthread_mutex_unlock(&mq->lock);
+}
+
+int mq_event_fd(const struct mq *mq)
+{
+    return mq->event_fd;
+}
+
+struct mq_msg *mq_take_events(struct mq *mq)
+{
+    pthread_mutex_lock(&mq->lock);
+    uint64_t count;
+    ssize_t n = read(mq->event_fd, &count, sizeof(count)); /* EAGAIN when not woken */
+    (void)n;
+    mq->ui_wake_pending = false;
+    struct mq_msg *list = list_steal(&mq->events);
+    pthread_mutex_unlock(&mq->lock);
+    return list;
+}
+
+void mq_publish_snapshot(struct mq *mq, const struct mq_snapshot *snap)
+{
+    pthread_mutex_lock(&mq->lock);
+    mq->snapshot = *snap;
+    mq->snapshot_version++;
+    wake_ui_locked(mq);
+    pthread_mutex_unlock(&mq->lock);
+}
+
+bool mq_read_snapshot(struct mq *mq, struct mq_snapshot *out)
+{
+    pthread_mutex_lock(&mq->lock);
+    *out = mq->snapshot;
+    bool changed = mq->snapshot_version != mq->snapshot_version_read;
+    mq->snapshot_version_read = mq->snapshot_version;
+    pthread_mutex_unlock(&mq->lock);
+    return changed;
+}
