@@ -21,7 +21,14 @@ endif()
 function(chorus_module name)
     cmake_parse_arguments(M "" "" "DEPS" ${ARGN})
     file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.c)
-    add_library(chorus_${name} STATIC ${srcs} ${PROJECT_SOURCE_DIR}/cmake/empty.c)
+    if(NOT srcs)
+        # A module with headers only so far: nothing to compile yet.
+        add_library(chorus_${name} INTERFACE)
+        target_include_directories(chorus_${name} INTERFACE ${CMAKE_CURRENT_SOURCE_DIR}/include)
+        target_link_libraries(chorus_${name} INTERFACE chorus_flags ${M_DEPS})
+        return()
+    endif()
+    add_library(chorus_${name} STATIC ${srcs})
     target_include_directories(chorus_${name}
         PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include
         PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})

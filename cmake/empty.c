@@ -1,2 +1,0 @@
-/* Keeps a module library valid while its folder has no source yet. */
-typedef int chorus_empty_translation_unit;
