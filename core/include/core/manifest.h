@@ -28,11 +28,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MANIFEST_CHUNK_SIZE    16384u
-#define MANIFEST_HASH_LEN      32u
-#define MANIFEST_MAX_FILE_SIZE (1ull << 31) /* 2 GiB: far above any track */
-#define CONTENT_ID_LEN         32u
-#define CONTENT_ID_HEX_LEN     64u
+#define MANIFEST_CHUNK_SIZE     16384u
+#define MANIFEST_HASH_LEN       32u
+#define MANIFEST_MAX_FILE_SIZE  (1ull << 31) /* 2 GiB: far above any track */
+#define CONTENT_ID_LEN          32u
+#define CONTENT_ID_HEX_LEN      64u
 #define MANIFEST_MIN_CHUNK_SIZE 1024u
 #define MANIFEST_MAX_CHUNK_SIZE (1u << 20)
 #define MANIFEST_HEADER_LEN     21u /* magic, version, chunk size, file size, count */
@@ -86,6 +86,8 @@ size_t manifest_encoded_len(const struct manifest *m);
 
 /* The file id: SHA-256 of the encoding. */
 void manifest_id(const struct manifest *m, struct content_id *out);
+/* The same from the encoded bytes (no decoding, no checks). */
+void manifest_id_of_encoding(const uint8_t *buf, size_t len, struct content_id *out);
 
 /* Length of chunk index (0 when out of range). */
 uint32_t manifest_chunk_len(const struct manifest *m, uint32_t index);

@@ -1,0 +1,54 @@
+/* settings: the player's configuration — what chorus.conf and -o options
+ * set (every key is documented in man/chorus.conf.5; keep the two in step).
+ *
+ * Adding a key: one field in struct chorus_settings, one entry in the
+ * table in core/settings.c (section, name, type, bounds, default, one
+ * line), one .TP item under its section in man/chorus.conf.5. test_config
+ * checks that the table is sound and that the page documents every key.
+ *
+ * The struct is a plain value filled on the main thread before the engine
+ * starts and read-only afterwards; modules get a const pointer. */
+#ifndef CHORUS_CORE_SETTINGS_H
+#define CHORUS_CORE_SETTINGS_H
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/paths.h"
+
+/* The configuration file's name in the config directory. */
+#define SETTINGS_FILE_NAME "chorus.conf"
+
+struct chorus_settings {
+    /* [log] */
+    enum clog_level log_level; /* least severe message written */
+    /* [cache] */
+    uint64_t cache_size; /* cap in bytes; 0: CACHE_DEFAULT_CAP_PERCENT of free space */
+    char *cache_dir;     /* NULL: the XDG cache directory */
+};
+
+/* The key table (ends with CONFIG_END). */
+extern const struct config_key settings_schema[];
+
+/* Fills s with the defaults. s is caller-allocated; release with
+ * settings_close. */
+void settings_init(struct chorus_settings *s);
+
+/* Frees the strings s owns (s may be initialised again). */
+void settings_close(struct chorus_settings *s);
+
+/* Reads a configuration file into s (on top of what s holds). With path
+ * NULL, reads SETTINGS_FILE_NAME in the config directory of paths, and a
+ * missing file is fine (returns 0, s unchanged); an explicit path must
+ * exist. Returns 0 or a config error with *error set (owned by the caller;
+ * error may be NULL); on error s is unchanged. */
+int settings_load(struct chorus_settings *s, const struct paths *paths, const char *path,
+                  char **error);
+
+/* Applies one "section.key=value" override (-o on the command line), after
+ * settings_load. Returns 0 or a config error with *error set. */
+int settings_set_option(struct chorus_settings *s, const char *option, char **error);
+
+/* The default configuration file of paths; owned by the caller. */
+char *settings_default_path(const struct paths *paths);
+
+#endif

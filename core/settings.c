@@ -1,0 +1,75 @@
+/* settings: the player's key table and how it is loaded (see
+ * core/include/core/settings.h).
+ *
+ * Owns the table only; the values live in the caller's struct
+ * chorus_settings. Runs on the main thread at start-up; never logs (the
+ * log's own level comes from here), never prints: errors go back as text. */
+#include "core/settings.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/xmalloc.h"
+
+#define S struct chorus_settings
+
+/* One line per key. Defaults are written as they would be in the file. */
+const struct config_key settings_schema[] = {
+    CONFIG_ENUM_KEY("log", "level", S, log_level, clog_level_names, "info",
+                    "least severe message written to the log file"),
+    CONFIG_SIZE_KEY("cache", "size", S, cache_size, 0, 16 * CONFIG_TIB, "0",
+                    "chunk cache cap; 0: 10% of free space, at most 10G"),
+    CONFIG_STRING_KEY("cache", "dir", S, cache_dir, NULL,
+                      "chunk cache directory; unset: the XDG cache directory"),
+    CONFIG_END,
+};
+
+#undef S
+
+void settings_init(struct chorus_settings *s)
+{
+    memset(s, 0, sizeof(*s));
+    char *error = NULL;
+    /* Every default is checked by test_config: a failure is a bug here. */
+    if (config_set_defaults(settings_schema, s, &error) != 0) {
+        fprintf(stderr, "chorus: bad built-in default: %s\n", error);
+        abort();
+    }
+}
+
+void settings_close(struct chorus_settings *s)
+{
+    config_free_strings(settings_schema, s);
+}
+
+char *settings_default_path(const struct paths *paths)
+{
+    return paths_file(paths, PATHS_CONFIG, SETTINGS_FILE_NAME);
+}
+
+int settings_load(struct chorus_settings *s, const struct paths *paths, const char *path,
+                  char **error)
+{
+    if (path)
+        return config_load_file(path, settings_schema, s, error);
+    char *def = settings_default_path(paths);
+    char *why = NULL;
+    int r = config_load_file(def, settings_schema, s, &why);
+    free(def);
+    if (r == -ENOENT) {
+        free(why);
+        return 0;
+    }
+    if (error)
+        *error = why;
+    else
+        free(why);
+    return r;
+}
+
+int settings_set_option(struct chorus_settings *s, const char *option, char **error)
+{
+    return config_set_option(settings_schema, s, option, error);
+}

@@ -1,0 +1,764 @@
+/* Tests for core/config and core/settings: every value type with its
+ * bounds and spellings, quoting and comments, the exact file:line text of
+ * each error, all-or-nothing loading, -o overrides, table checks, the
+ * player's settings from a real file, and man/chorus.conf.5 documenting
+ * exactly the keys of the player's table. */
+#include "testutil.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/paths.h"
+#include "core/settings.h"
+#include "core/xmalloc.h"
+
+struct conf {
+    char *name;
+    int port;
+    int offset;
+    uint64_t cache;
+    bool shuffle;
+    int mode;
+    enum clog_level level;
+    char *service; /* through a setter */
+    int setter_calls;
+};
+
+static const char *const modes[] = {"fast", "slow", "auto", NULL};
+
+static int set_service(void *target, const struct config_key *key, const struct config_value *v,
+                       char **why)
+{
+    struct conf *c = target;
+    assert_string_equal(key->name, "service");
+    if (!strchr(v->str, ':')) {
+        *why = xstrdup("expected host:port");
+        return -1;
+    }
+    free(c->service);
+    c->service = xstrdup(v->str);
+    c->setter_calls++;
+    return 0;
+}
+
+#define C struct conf
+static const struct config_key schema[] = {
+    CONFIG_STRING_KEY("general", "name", C, name, "anon", "who you are"),
+    CONFIG_INT_KEY("net", "port", C, port, 1, 65535, "4100", "port to listen on"),
+    CONFIG_INT_KEY("net", "offset", C, offset, INT_MIN, INT_MAX, NULL, "any integer"),
+    {.section = "net",
+     .name = "service",
+     .type = CONFIG_STRING,
+     .set = set_service,
+     .doc = "host:port of the service"},
+    CONFIG_SIZE_KEY("cache", "size", C, cache, CONFIG_MIB, 10 * CONFIG_GIB, "1G", "cache cap"),
+    CONFIG_BOOL_KEY("play", "shuffle", C, shuffle, "no", "shuffle the queue"),
+    CONFIG_ENUM_KEY("play", "mode", C, mode, modes, "auto", "how to play"),
+    CONFIG_ENUM_KEY("log", "level", C, level, clog_level_names, "info", "log level"),
+    CONFIG_END,
+};
+#undef C
+
+static void conf_defaults(struct conf *c)
+{
+    memset(c, 0, sizeof(*c));
+    char *error = NULL;
+    assert_int_equal(config_set_defaults(schema, c, &error), 0);
+    assert_null(error);
+}
+
+static void conf_free(struct conf *c)
+{
+    config_free_strings(schema, c);
+    assert_null(c->name);
+    free(c->service);
+}
+
+static void assert_conf_equal(const struct conf *a, const struct conf *b)
+{
+    assert_string_equal(a->name, b->name);
+    assert_int_equal(a->port, b->port);
+    assert_int_equal(a->offset, b->offset);
+    assert_int_equal(a->cache, b->cache);
+    assert_int_equal(a->shuffle, b->shuffle);
+    assert_int_equal(a->mode, b->mode);
+    assert_int_equal(a->level, b->level);
+    assert_true((a->service == NULL) == (b->service == NULL));
+    if (a->service)
+        assert_string_equal(a->service, b->service);
+}
+
+static int load(struct conf *c, const char *text, char **error)
+{
+    return config_load_string(text, strlen(text), "test.conf", schema, c, error);
+}
+
+/* Loads text, which must fail with exactly want, and leave everything as
+ * the defaults had it. */
+static void expect_error_len(const char *text, size_t len, const char *want)
+{
+    struct conf c, pristine;
+    conf_defaults(&c);
+    conf_defaults(&pristine);
+    char *error = NULL;
+    int r = config_load_string(text, len, "test.conf", schema, &c, &error);
+    assert_int_equal(r, CONFIG_EINVALID);
+    assert_non_null(error);
+    assert_string_equal(error, want);
+    assert_conf_equal(&c, &pristine);
+    assert_int_equal(c.setter_calls, 0);
+    free(error);
+    conf_free(&c);
+    conf_free(&pristine);
+}
+
+static void expect_error(const char *text, const char *want)
+{
+    expect_error_len(text, strlen(text), want);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    testutil_write_file(path, text, strlen(text));
+}
+
+/* ---- valid files ---- */
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    struct conf c;
+    conf_defaults(&c);
+    assert_string_equal(c.name, "anon");
+    assert_int_equal(c.port, 4100);
+    assert_int_equal(c.offset, 0);
+    assert_int_equal(c.cache, 1u << 30);
+    assert_false(c.shuffle);
+    assert_int_equal(c.mode, 2);
+    assert_int_equal(c.level, CLOG_INFO);
+    assert_null(c.service);
+    conf_free(&c);
+}
+
+static void test_full_file(void **state)
+{
+    (void)state;
+    char *dir = testutil_tempdir("config");
+    char *path = xasprintf("%s/chorus.conf", dir);
+    static const char text[] =
+        "\xEF\xBB\xBF# Chorus test configuration\r\n"
+        "; another comment style\n"
+        "\n"
+        "   [general]   # trailing comment\n"
+        "name = \"Ann \\\"the \\\\ DJ\\\" # not a comment ; nor this\"  ; comment\n"
+        "[ net ]\n"
+        "\tport=8080\r\n"
+        "offset =   -2147483648   \n"
+        "service = host.example:4100 # comment after blank\n"
+        "[cache]\n"
+        "size = 512m\n"
+        "[play]\n"
+        "shuffle = On\n"
+        "mode = SLOW\n"
+        "[log]\n"
+        "level = \"debug\"\n"
+        "[general]\n"
+        "\n"
+        "   # an indented comment\n";
+    testutil_write_file(path, text, sizeof(text) - 1);
+
+    struct conf c;
+    conf_defaults(&c);
+    char *error = NULL;
+    assert_int_equal(config_load_file(path, schema, &c, &error), 0);
+    assert_null(error);
+    assert_string_equal(c.name, "Ann \"the \\ DJ\" # not a comment ; nor this");
+    assert_int_equal(c.port, 8080);
+    assert_int_equal(c.offset, INT_MIN);
+    assert_string_equal(c.service, "host.example:4100");
+    assert_int_equal(c.setter_calls, 1);
+    assert_int_equal(c.cache, 512u << 20);
+    assert_true(c.shuffle);
+    assert_int_equal(c.mode, 1);
+    assert_int_equal(c.level, CLOG_DEBUG);
+    conf_free(&c);
+
+    testutil_rmtree(dir);
+    free(path);
+    free(dir);
+}
+
+/* What a load stored for key (any type but STRING) as a number. */
+static int64_t stored_num(const struct conf *c, const struct config_key *k)
+{
+    const char *field = (const char *)c + k->offset;
+    switch (k->type) {
+    case CONFIG_SIZE:
+        return (int64_t) * (const uint64_t *)(const void *)field;
+    case CONFIG_BOOL:
+        return *(const bool *)(const void *)field;
+    default:
+        return *(const int *)(const void *)field;
+    }
+}
+
+static void test_values_by_type(void **state)
+{
+    (void)state;
+    /* One line under its section; str is the expected string, else num. */
+    static const struct {
+        const char *key, *line;
+        int64_t num;
+        const char *str;
+    } cases[] = {
+        {"cache.size", "size = 1M", 1 << 20, NULL},
+        {"cache.size", "size = 1024k", 1 << 20, NULL},
+        {"cache.size", "size = 1048576", 1 << 20, NULL},
+        {"cache.size", "size = 2G", 2ll << 30, NULL},
+        {"cache.size", "size = 10g", 10ll << 30, NULL},
+        {"cache.size", "size = 1536M", 1536ll << 20, NULL},
+        {"cache.size", "size = 0010M", 10ll << 20, NULL},
+        {"cache.size", "size = \"64M\"", 64ll << 20, NULL},
+        {"play.shuffle", "shuffle = yes", 1, NULL},
+        {"play.shuffle", "shuffle = no", 0, NULL},
+        {"play.shuffle", "shuffle = true", 1, NULL},
+        {"play.shuffle", "shuffle = false", 0, NULL},
+        {"play.shuffle", "shuffle = on", 1, NULL},
+        {"play.shuffle", "shuffle = off", 0, NULL},
+        {"play.shuffle", "shuffle = 1", 1, NULL},
+        {"play.shuffle", "shuffle = 0", 0, NULL},
+        {"play.shuffle", "shuffle = YES", 1, NULL},
+        {"play.shuffle", "shuffle = False", 0, NULL},
+        {"net.port", "port = 1", 1, NULL},
+        {"net.port", "port = 65535", 65535, NULL},
+        {"net.port", "port = +80", 80, NULL},
+        {"net.port", "port = 007", 7, NULL},
+        {"play.mode", "mode = fast", 0, NULL},
+        {"play.mode", "mode = Auto", 2, NULL},
+        {"log.level", "level = warn", CLOG_WARN, NULL},
+        /* Strings: empty, quoted empty, inner blanks, '#' without a blank. */
+        {"general.name", "name =", 0, ""},
+        {"general.name", "name = \"\"", 0, ""},
+        {"general.name", "name = a  b\tc", 0, "a  b\tc"},
+        {"general.name", "name = http://x/#frag;x", 0, "http://x/#frag;x"},
+        {"general.name", "name = a #b", 0, "a"},
+        {"general.name", "name = \"  padded  \"", 0, "  padded  "},
+        {"general.name", "name = say \"hi\"", 0, "say \"hi\""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct config_key *k = config_find(schema, cases[i].key);
+        assert_non_null(k);
+        struct conf c;
+        conf_defaults(&c);
+        c.shuffle = cases[i].num == 0; /* so that every boolean changes */
+        char *text = xasprintf("[%s]\n%s\n", k->section, cases[i].line);
+        char *error = NULL;
+        if (load(&c, text, &error) != 0)
+            fail_msg("%s: %s", cases[i].line, error);
+        if (cases[i].str)
+            assert_string_equal(c.name, cases[i].str);
+        else
+            assert_int_equal(stored_num(&c, k), cases[i].num);
+        free(text);
+        conf_free(&c);
+    }
+
+    /* No final newline; an empty text. */
+    struct conf c;
+    conf_defaults(&c);
+    assert_int_equal(load(&c, "[net]\nport = 9", NULL), 0);
+    assert_int_equal(c.port, 9);
+    assert_int_equal(load(&c, "", NULL), 0);
+    assert_int_equal(c.port, 9);
+    conf_free(&c);
+}
+
+/* ---- errors ---- */
+
+static void test_value_errors(void **state)
+{
+    (void)state;
+    expect_error("[general]\nname = x\n[cache]\nsize = lots\n",
+                 "test.conf:4: cache.size: expected a size like 512M or 2G, got \"lots\"");
+    expect_error("[cache]\nsize = 1.5G\n",
+                 "test.conf:2: cache.size: expected a size like 512M or 2G, got \"1.5G\"");
+    expect_error("[cache]\nsize = -1M\n",
+                 "test.conf:2: cache.size: expected a size like 512M or 2G, got \"-1M\"");
+    expect_error("[cache]\nsize = 12X\n",
+                 "test.conf:2: cache.size: expected a size like 512M or 2G, got \"12X\"");
+    expect_error("[cache]\nsize = 2MB\n",
+                 "test.conf:2: cache.size: expected a size like 512M or 2G, got \"2MB\"");
+    expect_error("[cache]\nsize = M\n",
+                 "test.conf:2: cache.size: expected a size like 512M or 2G, got \"M\"");
+    expect_error("[cache]\nsize =\n",
+                 "test.conf:2: cache.size: expected a size like 512M or 2G, got \"\"");
+    expect_error("[cache]\nsize = 99999999999999999999\n",
+                 "test.conf:2: cache.size: expected a size like 512M or 2G, got "
+                 "\"99999999999999999999\"");
+    expect_error("[cache]\nsize = 9000000T\n",
+                 "test.conf:2: cache.size: expected a size like 512M or 2G, got \"9000000T\"");
+    expect_error("[cache]\nsize = 11G\n",
+                 "test.conf:2: cache.size: expected a size from 1M to 10G, got \"11G\"");
+    expect_error("[cache]\nsize = 1048575\n",
+                 "test.conf:2: cache.size: expected a size from 1M to 10G, got \"1048575\"");
+
+    expect_error("[net]\nport = 0\n",
+                 "test.conf:2: net.port: expected an integer from 1 to 65535, got \"0\"");
+    expect_error("[net]\nport = 65536\n",
+                 "test.conf:2: net.port: expected an integer from 1 to 65535, got \"65536\"");
+    expect_error("[net]\nport = 80x\n",
+                 "test.conf:2: net.port: expected an integer from 1 to 65535, got \"80x\"");
+    expect_error("[net]\nport = 0x50\n",
+                 "test.conf:2: net.port: expected an integer from 1 to 65535, got \"0x50\"");
+    expect_error("[net]\nport = - 5\n",
+                 "test.conf:2: net.port: expected an integer from 1 to 65535, got \"- 5\"");
+    expect_error("[net]\noffset = 2147483648\n",
+                 "test.conf:2: net.offset: expected an integer, got \"2147483648\"");
+    expect_error("[net]\noffset = 99999999999999999999999\n",
+                 "test.conf:2: net.offset: expected an integer, got \"99999999999999999999999\"");
+
+    expect_error("[play]\nshuffle = maybe\n",
+                 "test.conf:2: play.shuffle: expected yes or no (or true/false, on/off, 1/0), "
+                 "got \"maybe\"");
+    expect_error("[play]\nmode = quick\n",
+                 "test.conf:2: play.mode: expected one of fast, slow, auto, got \"quick\"");
+    expect_error("[log]\nlevel = verbose\n",
+                 "test.conf:2: log.level: expected one of error, warn, info, debug, got "
+                 "\"verbose\"");
+
+    /* Shown values are escaped and cut. */
+    expect_error("[play]\nmode = \"a\\\"b\\\\c\"\n",
+                 "test.conf:2: play.mode: expected one of fast, slow, auto, got \"a\\\"b\\\\c\"");
+    expect_error("[play]\nmode = x\x1b[31m\n",
+                 "test.conf:2: play.mode: expected one of fast, slow, auto, got \"x\\x1b[31m\"");
+    expect_error("[play]\nmode = "
+                 "0123456789012345678901234567890123456789012345678901234567890123456789\n",
+                 "test.conf:2: play.mode: expected one of fast, slow, auto, got "
+                 "\"012345678901234567890123456789012345678901234567890123456789\"...");
+
+    /* A setter's refusal names the line too. */
+    expect_error("[net]\nport = 99\nservice = nocolon\n",
+                 "test.conf:3: net.service: expected host:port");
+}
+
+static void test_syntax_errors(void **state)
+{
+    (void)state;
+    expect_error("[general]\njust some words\n",
+                 "test.conf:2: expected \"key = value\", \"[section]\" or a comment, got \"just "
+                 "some words\"");
+    expect_error("[general]\nname\n",
+                 "test.conf:2: expected \"key = value\", \"[section]\" or a comment, got \"name\"");
+    expect_error("[general]\n= value\n",
+                 "test.conf:2: invalid key \"\": use letters, digits, '_' and '-' only");
+    expect_error("[general]\nna!me = x\n",
+                 "test.conf:2: invalid key \"na!me\": use letters, digits, '_' and '-' only");
+    expect_error("cache.size = 1G\n",
+                 "test.conf:1: invalid key \"cache.size\": in a file, write \"size = ...\" under "
+                 "[cache]");
+    expect_error("# first a comment\nport = 80\n",
+                 "test.conf:2: key \"port\" is outside any section: put it under a [section] "
+                 "header");
+    expect_error("[net\nport = 80\n", "test.conf:1: expected \"]\" to close the section header");
+    expect_error("[net] port = 80\n",
+                 "test.conf:1: unexpected text after the section header: \"port = 80\"");
+    expect_error("[]\n",
+                 "test.conf:1: invalid section name \"\": use letters, digits, '_' and '-' only");
+    expect_error("[a b]\n",
+                 "test.conf:1: invalid section name \"a b\": use letters, digits, '_' and '-' "
+                 "only");
+
+    expect_error("[general]\nname = \"open\n",
+                 "test.conf:2: general.name: unterminated quoted value: missing the closing \"");
+    expect_error("[general]\nname = \"a\\nb\"\n",
+                 "test.conf:2: general.name: invalid escape \\n in a quoted value: only \\\" and "
+                 "\\\\ are allowed");
+    expect_error("[general]\nname = \"a\\\n",
+                 "test.conf:2: general.name: invalid escape in a quoted value: only \\\" and \\\\ "
+                 "are allowed");
+    expect_error("[general]\nname = \"a\" b\n",
+                 "test.conf:2: general.name: unexpected text after the closing quote: \"b\"");
+
+    expect_error("[net]\nport = 80\n\n[general]\nname = x\n[net]\nport = 81\n",
+                 "test.conf:7: net.port: set twice (first on line 2); keep one of them");
+
+    static const char nul[] = "[net]\nport = 8\0 0\n";
+    expect_error_len(nul, sizeof(nul) - 1,
+                     "test.conf:2: the line contains a NUL byte: not a text file?");
+}
+
+static void test_unknown_names(void **state)
+{
+    (void)state;
+    expect_error("[net]\nprot = 80\n",
+                 "test.conf:2: net.prot: unknown key; did you mean \"port\"?");
+    expect_error("[net]\nPort = 80\n",
+                 "test.conf:2: net.Port: unknown key; did you mean \"port\"?");
+    expect_error("[net]\nservcie = a:1\n",
+                 "test.conf:2: net.servcie: unknown key; did you mean \"service\"?");
+    expect_error("[net]\nzzzzzz = 1\n",
+                 "test.conf:2: net.zzzzzz: unknown key (keys in [net]: port, offset, service)");
+    expect_error("\n[cahce]\nsize = 1G\n",
+                 "test.conf:2: unknown section \"cahce\"; did you mean [cache]?");
+    expect_error("[lgo]\n", "test.conf:1: unknown section \"lgo\"; did you mean [log]?");
+    expect_error("[audio]\n",
+                 "test.conf:1: unknown section \"audio\" (sections: general, net, cache, play, "
+                 "log)");
+}
+
+static void test_all_or_nothing(void **state)
+{
+    (void)state;
+    /* Valid lines before and after the bad one change nothing. */
+    expect_error("[general]\nname = changed\n[net]\nport = 1\nservice = a:1\n[cache]\nsize = "
+                 "20G\n[play]\nshuffle = yes\n",
+                 "test.conf:7: cache.size: expected a size from 1M to 10G, got \"20G\"");
+
+    /* And loads stack: a later text only changes what it names. */
+    struct conf c;
+    conf_defaults(&c);
+    assert_int_equal(load(&c, "[net]\nport = 5\n", NULL), 0);
+    assert_int_equal(load(&c, "[general]\nname = two\n[net]\nport = 6\n", NULL), 0);
+    assert_int_equal(load(&c, "[general]\nname = three\n", NULL), 0);
+    assert_string_equal(c.name, "three");
+    assert_int_equal(c.port, 6);
+    conf_free(&c);
+}
+
+static void test_file_errors(void **state)
+{
+    (void)state;
+    char *dir = testutil_tempdir("config_files");
+    char *missing = xasprintf("%s/none.conf", dir);
+    struct conf c;
+    conf_defaults(&c);
+    char *error = NULL;
+    assert_int_equal(config_load_file(missing, schema, &c, &error), -ENOENT);
+    char *want = xasprintf("%s: No such file or directory", missing);
+    assert_string_equal(error, want);
+    free(want);
+    free(error);
+
+    error = NULL;
+    assert_int_equal(config_load_file(dir, schema, &c, &error), -EISDIR);
+    assert_non_null(error);
+    free(error);
+
+    /* Errors name the file as given. */
+    char *path = xasprintf("%s/bad.conf", dir);
+    write_text(path, "[net]\n\nport = none\n");
+    assert_int_equal(config_load_file(path, schema, &c, &error), CONFIG_EINVALID);
+    want = xasprintf("%s:3: net.port: expected an integer from 1 to 65535, got \"none\"", path);
+    assert_string_equal(error, want);
+    free(want);
+    free(error);
+
+    /* error may be NULL. */
+    assert_int_equal(config_load_file(path, schema, &c, NULL), CONFIG_EINVALID);
+    assert_int_equal(c.port, 4100);
+    assert_string_equal(config_strerror(CONFIG_EINVALID), "invalid configuration");
+    conf_free(&c);
+
+    testutil_rmtree(dir);
+    free(path);
+    free(missing);
+    free(dir);
+}
+
+/* ---- -o overrides ---- */
+
+static void expect_option_error(const char *option, const char *want)
+{
+    struct conf c;
+    conf_defaults(&c);
+    char *error = NULL;
+    assert_int_equal(config_set_option(schema, &c, option, &error), CONFIG_EINVALID);
+    assert_non_null(error);
+    assert_string_equal(error, want);
+    free(error);
+    conf_free(&c);
+}
+
+static void test_options(void **state)
+{
+    (void)state;
+    struct conf c;
+    conf_defaults(&c);
+    char *error = NULL;
+    assert_int_equal(config_set_option(schema, &c, "cache.size=2G", &error), 0);
+    assert_int_equal(c.cache, 2ull << 30);
+    assert_int_equal(config_set_option(schema, &c, " play.shuffle = yes ", &error), 0);
+    assert_true(c.shuffle);
+    assert_int_equal(config_set_option(schema, &c, "general.name=a # b ; c", &error), 0);
+    assert_string_equal(c.name, "a # b ; c");
+    assert_int_equal(config_set_option(schema, &c, "general.name=\"x=\\\"y\\\"\"", &error), 0);
+    assert_string_equal(c.name, "x=\"y\"");
+    assert_int_equal(config_set_option(schema, &c, "general.name=", &error), 0);
+    assert_string_equal(c.name, "");
+    assert_int_equal(config_set_option(schema, &c, "net.service=h:1", &error), 0);
+    assert_string_equal(c.service, "h:1");
+    assert_int_equal(config_set_option(schema, &c, "log.level=WARN", &error), 0);
+    assert_int_equal(c.level, CLOG_WARN);
+    assert_null(error);
+
+    /* An override after a file replaces the file's value. */
+    assert_int_equal(load(&c, "[net]\nport = 1000\n", NULL), 0);
+    assert_int_equal(config_set_option(schema, &c, "net.port=2000", NULL), 0);
+    assert_int_equal(c.port, 2000);
+    conf_free(&c);
+
+    expect_option_error("cache.size=lots",
+                        "cache.size: expected a size like 512M or 2G, got \"lots\"");
+    expect_option_error("cachesize=1G", "\"cachesize=1G\": expected section.key=value");
+    expect_option_error("cache.size", "\"cache.size\": expected section.key=value");
+    expect_option_error("=1G", "\"=1G\": expected section.key=value");
+    expect_option_error("cache.sise=1G",
+                        "unknown key \"cache.sise\"; did you mean \"cache.size\"?");
+    expect_option_error("log.levle=info", "unknown key \"log.levle\"; did you mean \"log.level\"?");
+    expect_option_error("foo.bar=1",
+                        "unknown key \"foo.bar\" (keys: general.name, net.port, net.offset, "
+                        "net.service, cache.size, play.shuffle, play.mode, log.level)");
+    expect_option_error("general.name=\"open", "general.name: unterminated quoted value: missing "
+                                               "the closing \"");
+    expect_option_error("net.service=nocolon", "net.service: expected host:port");
+}
+
+/* ---- tables ---- */
+
+static void test_find(void **state)
+{
+    (void)state;
+    const struct config_key *k = config_find(schema, "cache.size");
+    assert_non_null(k);
+    assert_int_equal(k->type, CONFIG_SIZE);
+    assert_string_equal(config_find(schema, "net.service")->name, "service");
+    assert_null(config_find(schema, "cache"));
+    assert_null(config_find(schema, "cache.siz"));
+    assert_null(config_find(schema, "cache.size.x"));
+    assert_null(config_find(schema, ".size"));
+}
+
+struct bad {
+    int i;
+    int e;
+    uint64_t s;
+};
+
+static void test_check_schema(void **state)
+{
+    (void)state;
+    char *error = NULL;
+    assert_int_equal(config_check_schema(schema, &error), 0);
+    assert_null(error);
+
+    /* One faulty table per row (unused entries end the table early). */
+    static const char *const none[] = {NULL};
+    const struct config_key tables[][3] = {
+        {CONFIG_INT_KEY("a", "i", struct bad, i, 0, 9, "1", "doc"),
+         CONFIG_INT_KEY("a", "i", struct bad, i, 0, 9, "1", "doc"), CONFIG_END},
+        {CONFIG_INT_KEY("a", "i", struct bad, i, 9, 0, NULL, "doc"), CONFIG_END, CONFIG_END},
+        {CONFIG_INT_KEY("a", "i", struct bad, i, 0, (int64_t)INT_MAX + 1, NULL, "doc"), CONFIG_END,
+         CONFIG_END},
+        {CONFIG_SIZE_KEY("a", "s", struct bad, s, -1, 5, NULL, "doc"), CONFIG_END, CONFIG_END},
+        {CONFIG_INT_KEY("a", "i", struct bad, i, 0, 9, "10", "doc"), CONFIG_END, CONFIG_END},
+        {CONFIG_INT_KEY("a", "i", struct bad, i, 0, 9, NULL, ""), CONFIG_END, CONFIG_END},
+        {CONFIG_ENUM_KEY("a", "e", struct bad, e, none, NULL, "doc"), CONFIG_END, CONFIG_END},
+        {CONFIG_INT_KEY("a.b", "i", struct bad, i, 0, 9, NULL, "doc"), CONFIG_END, CONFIG_END},
+    };
+    static const char *const wants[] = {
+        "a.i: declared twice",
+        "a.i: bounds must satisfy INT_MIN <= min <= max <= INT_MAX",
+        "a.i: bounds must satisfy INT_MIN <= min <= max <= INT_MAX",
+        "a.s: bounds must satisfy 0 <= min <= max",
+        "a.i: default: expected an integer from 0 to 9, got \"10\"",
+        "a.i: no description (doc)",
+        "a.e: an enum needs at least one word",
+        "a.b.i: invalid section or key name",
+    };
+    assert_int_equal(sizeof(tables) / sizeof(tables[0]), sizeof(wants) / sizeof(wants[0]));
+    for (size_t i = 0; i < sizeof(wants) / sizeof(wants[0]); i++) {
+        assert_int_equal(config_check_schema(tables[i], &error), CONFIG_EINVALID);
+        assert_string_equal(error, wants[i]);
+        free(error);
+    }
+
+    /* A bad default also fails config_set_defaults, naming the key. */
+    struct bad b = {0};
+    assert_int_equal(config_set_defaults(tables[4], &b, &error), CONFIG_EINVALID);
+    assert_string_equal(error, "default of a.i: expected an integer from 0 to 9, got \"10\"");
+    free(error);
+}
+
+/* ---- the player's settings ---- */
+
+static void test_settings(void **state)
+{
+    (void)state;
+    char *error = NULL;
+    if (config_check_schema(settings_schema, &error) != 0)
+        fail_msg("settings_schema: %s", error);
+
+    struct chorus_settings s;
+    settings_init(&s);
+    assert_int_equal(s.log_level, CLOG_INFO);
+
+    char *root = testutil_tempdir("settings");
+    struct paths *p = paths_new_rooted(root, "chorus", NULL);
+    assert_non_null(p);
+
+    /* No file at the default path: the defaults stand. */
+    assert_int_equal(settings_load(&s, p, NULL, &error), 0);
+    assert_null(error);
+    assert_int_equal(s.log_level, CLOG_INFO);
+
+    /* The default path: $config/chorus.conf. */
+    char *def = settings_default_path(p);
+    char *want = xasprintf("%s/config/chorus/chorus.conf", root);
+    assert_string_equal(def, want);
+    free(want);
+    assert_int_equal(paths_ensure(p, PATHS_CONFIG), 0);
+    write_text(def, "[log]\nlevel = debug\n");
+    assert_int_equal(settings_load(&s, p, NULL, &error), 0);
+    assert_int_equal(s.log_level, CLOG_DEBUG);
+
+    /* A bad default file is an error, with its name and line. */
+    write_text(def, "[log]\nlevel = loud\n");
+    assert_int_equal(settings_load(&s, p, NULL, &error), CONFIG_EINVALID);
+    want =
+        xasprintf("%s:2: log.level: expected one of error, warn, info, debug, got \"loud\"", def);
+    assert_string_equal(error, want);
+    free(want);
+    free(error);
+    error = NULL;
+    assert_int_equal(s.log_level, CLOG_DEBUG);
+
+    /* An explicit file must exist. */
+    char *other = xasprintf("%s/other.conf", root);
+    assert_int_equal(settings_load(&s, p, other, &error), -ENOENT);
+    assert_non_null(error);
+    free(error);
+    error = NULL;
+    write_text(other, "[log]\nlevel = error\n");
+    assert_int_equal(settings_load(&s, p, other, NULL), 0);
+    assert_int_equal(s.log_level, CLOG_ERROR);
+
+    assert_int_equal(settings_set_option(&s, "log.level=warn", &error), 0);
+    assert_int_equal(s.log_level, CLOG_WARN);
+    assert_int_equal(settings_set_option(&s, "log.level=", &error), CONFIG_EINVALID);
+    assert_string_equal(error, "log.level: expected one of error, warn, info, debug, got \"\"");
+    free(error);
+
+    settings_close(&s);
+    paths_free(p);
+    testutil_rmtree(root);
+    free(other);
+    free(def);
+    free(root);
+}
+
+/* The (section, key) pairs that man/chorus.conf.5 documents: every .TP
+ * item under a ".SS [section]" heading inside ".SH OPTIONS"; the key is
+ * the first word of the item's tag line ("\fBlevel\fR = ..."). */
+static char **documented_keys(const char *page, size_t *count)
+{
+    char **keys = NULL;
+    size_t n = 0;
+    bool in_options = false, want_tag = false;
+    char section[64] = "";
+    char *copy = xstrdup(page);
+    char *save = NULL;
+    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (strncmp(line, ".SH", 3) == 0) {
+            in_options = strstr(line, "OPTIONS") != NULL;
+            section[0] = '\0';
+            continue;
+        }
+        if (!in_options)
+            continue;
+        if (strncmp(line, ".SS", 3) == 0) {
+            const char *open = strchr(line, '['), *close = strchr(line, ']');
+            assert_non_null(open);
+            assert_non_null(close);
+            snprintf(section, sizeof(section), "%.*s", (int)(close - open - 1), open + 1);
+            continue;
+        }
+        if (strncmp(line, ".TP", 3) == 0) {
+            want_tag = section[0] != '\0';
+            continue;
+        }
+        if (want_tag) {
+            want_tag = false;
+            const char *p = line;
+            if (*p == '.') /* .B, .BR, ... */
+                while (*p && *p != ' ')
+                    p++;
+            while (*p == ' ' || *p == '"')
+                p++;
+            if (strncmp(p, "\\fB", 3) == 0)
+                p += 3;
+            size_t len = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+            keys = xrealloc(keys, (n + 1) * sizeof(*keys));
+            keys[n++] = xasprintf("%s.%.*s", section, (int)len, p);
+        }
+    }
+    free(copy);
+    *count = n;
+    return keys;
+}
+
+static void test_man_page_documents_every_key(void **state)
+{
+    (void)state;
+    const char *src = getenv("CHORUS_SOURCE_DIR");
+    assert_non_null(src);
+    char *path = xasprintf("%s/man/chorus.conf.5", src);
+    size_t len;
+    char *page = testutil_read_file(path, &len);
+    page = xrealloc(page, len + 1);
+    page[len] = '\0';
+
+    size_t n;
+    char **keys = documented_keys(page, &n);
+    for (const struct config_key *k = settings_schema; k->section; k++) {
+        char *dotted = xasprintf("%s.%s", k->section, k->name);
+        bool found = false;
+        for (size_t i = 0; i < n; i++)
+            found = found || strcmp(keys[i], dotted) == 0;
+        if (!found)
+            fail_msg("%s: key %s is not documented (a .TP item under .SS [%s] in OPTIONS)", path,
+                     dotted, k->section);
+        free(dotted);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!config_find(settings_schema, keys[i]))
+            fail_msg("%s documents %s, which settings_schema does not have", path, keys[i]);
+        free(keys[i]);
+    }
+    free(keys);
+    free(page);
+    free(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_full_file),
+        cmocka_unit_test(test_values_by_type),
+        cmocka_unit_test(test_value_errors),
+        cmocka_unit_test(test_syntax_errors),
+        cmocka_unit_test(test_unknown_names),
+        cmocka_unit_test(test_all_or_nothing),
+        cmocka_unit_test(test_file_errors),
+        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_find),
+        cmocka_unit_test(test_check_schema),
+        cmocka_unit_test(test_settings),
+        cmocka_unit_test(test_man_page_documents_every_key),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
