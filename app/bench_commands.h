@@ -4,4 +4,6 @@
 #ifndef CHORUS_APP_BENCH_COMMANDS_H
 #define CHORUS_APP_BENCH_COMMANDS_H
 
+int bench_cache_main(int argc, char **argv);
+
 #endif

@@ -4,6 +4,7 @@
 #include "cli.h"
 
 static const struct cli_command commands[] = {
+    {"cache", "chunk cache read/write rates next to raw pread/pwrite", bench_cache_main},
     {NULL, NULL, NULL},
 };
 

@@ -4,6 +4,7 @@
 #include "cli.h"
 
 static const struct cli_command commands[] = {
+    {"cache", "show, check or clear the chunk cache", chorus_cache_main},
     {NULL, NULL, NULL},
 };
 

@@ -4,4 +4,6 @@
 #ifndef CHORUS_APP_CHORUS_COMMANDS_H
 #define CHORUS_APP_CHORUS_COMMANDS_H
 
+int chorus_cache_main(int argc, char **argv);
+
 #endif
