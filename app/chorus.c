@@ -15,6 +15,7 @@ int main(int argc, char **argv)
         .summary = "A terminal music player that streams from a swarm of peers.",
         .man_page = "chorus(1)",
         .commands = commands,
+        .config_options = true,
     };
     return cli_run(&prog, argc, argv);
 }

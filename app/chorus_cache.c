@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "chorus_commands.h"
+#include "chorus_env.h"
 #include "core/cache.h"
 #include "core/log.h"
 #include "core/paths.h"
@@ -85,23 +86,6 @@ static void print_list(struct cache *c)
     free(v);
 }
 
-/* The settings as the player reads them (chorus.conf), then the options. */
-static int load_settings(struct chorus_settings *s, const struct paths *paths, const char *size)
-{
-    char *err = NULL;
-    int r = settings_load(s, paths, NULL, &err);
-    if (!r && size) {
-        char *opt = xasprintf("cache.size=%s", size);
-        r = settings_set_option(s, opt, &err);
-        free(opt);
-    }
-    if (r) {
-        fprintf(stderr, "chorus cache: %s\n", err ? err : config_strerror(r));
-        free(err);
-    }
-    return r;
-}
-
 int chorus_cache_main(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -141,30 +125,22 @@ int chorus_cache_main(int argc, char **argv)
         return 2;
     }
 
-    int perr = 0;
-    struct paths *paths = paths_new("chorus", &perr);
-    if (!paths) {
-        fprintf(stderr, "chorus cache: %s\n", paths_strerror(perr));
-        return 1;
-    }
-    struct chorus_settings s;
-    settings_init(&s);
-    int status = 1;
-    struct clog *log = NULL;
+    struct chorus_env env;
+    int status = chorus_env_open(&env, "cache");
     struct cache *c = NULL;
-    if (load_settings(&s, paths, size_opt) != 0) {
-        status = 2;
+    if (status == 0 && size_opt) {
+        char *opt = xasprintf("cache.size=%s", size_opt);
+        status = chorus_env_set(&env, "cache", opt);
+        free(opt);
+    }
+    if (status != 0)
         goto out;
-    }
-    /* Messages the cache logs (corrupt chunks ...) go where the player's
-     * go; the terminal gets the summary below. */
-    if (paths_ensure(paths, PATHS_STATE) == 0) {
-        char *logpath = paths_file(paths, PATHS_STATE, "chorus.log");
-        log = clog_new(logpath, s.log_level, NULL);
-        free(logpath);
-    }
-    const char *dir = dir_opt ? dir_opt : s.cache_dir ? s.cache_dir : paths_dir(paths, PATHS_CACHE);
-    struct cache_config cfg = {.dir = dir, .cap_bytes = s.cache_size, .log = log};
+    status = 1;
+    const struct chorus_settings *s = &env.settings;
+    const char *dir = dir_opt        ? dir_opt
+                      : s->cache_dir ? s->cache_dir
+                                     : paths_dir(env.paths, PATHS_CACHE);
+    struct cache_config cfg = {.dir = dir, .cap_bytes = s->cache_size, .log = env.log};
     int err = cache_open(&cfg, &c);
     if (err) {
         fprintf(stderr, "chorus cache: %s: %s%s\n", dir, cache_strerror(err),
@@ -174,7 +150,7 @@ int chorus_cache_main(int argc, char **argv)
 
     char a[32], b[32];
     if (strcmp(action, "info") == 0) {
-        print_info(c, s.cache_size == 0);
+        print_info(c, s->cache_size == 0);
     } else if (strcmp(action, "list") == 0) {
         print_list(c);
     } else if (strcmp(action, "verify") == 0) {
@@ -204,8 +180,6 @@ int chorus_cache_main(int argc, char **argv)
     status = 0;
 out:
     cache_free(c);
-    clog_free(log);
-    settings_close(&s);
-    paths_free(paths);
+    chorus_env_close(&env);
     return status;
 }

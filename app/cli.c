@@ -2,9 +2,19 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/version.h"
+#include "core/xmalloc.h"
+
+/* The command line belongs to the process: one parse per run of main. */
+static struct cli_config_options parsed_config;
+
+const struct cli_config_options *cli_config(void)
+{
+    return &parsed_config;
+}
 
 const struct cli_command *cli_find(const struct cli_command *table, const char *name)
 {
@@ -16,8 +26,15 @@ const struct cli_command *cli_find(const struct cli_command *table, const char *
 
 static void usage(const struct cli_program *prog, FILE *out)
 {
-    fprintf(out, "Usage: %s [--help] [--version] COMMAND [ARGS...]\n\n%s\n\nCommands:\n",
-            prog->name, prog->summary);
+    fprintf(out, "Usage: %s [--help] [--version]%s COMMAND [ARGS...]\n\n%s\n\n", prog->name,
+            prog->config_options ? " [-c FILE] [-o KEY=VALUE]..." : "", prog->summary);
+    if (prog->config_options)
+        fprintf(out,
+                "Options:\n"
+                "  -c, --config FILE   read FILE instead of the default configuration file\n"
+                "  -o KEY=VALUE        set one option after the file, e.g. -o log.level=debug\n"
+                "\n");
+    fprintf(out, "Commands:\n");
     for (const struct cli_command *c = prog->commands; c->name; c++)
         fprintf(out, "  %-14s %s\n", c->name, c->summary);
     fprintf(out, "\nRun '%s COMMAND --help' for a command's options; see %s.\n", prog->name,
@@ -26,15 +43,32 @@ static void usage(const struct cli_program *prog, FILE *out)
 
 int cli_run(const struct cli_program *prog, int argc, char **argv)
 {
-    static const struct option options[] = {
+    static const struct option with_config[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"config", required_argument, NULL, 'c'},
+        {0},
+    };
+    static const struct option without_config[] = {
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {0},
     };
-    int c;
     /* '+' stops at the first non-option: the subcommand parses the rest. */
-    while ((c = getopt_long(argc, argv, "+hV", options, NULL)) != -1) {
+    const char *optstring = prog->config_options ? "+hVc:o:" : "+hV";
+    const struct option *longopts = prog->config_options ? with_config : without_config;
+    int c;
+    while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
         switch (c) {
+        case 'c':
+            parsed_config.config_path = optarg;
+            break;
+        case 'o':
+            parsed_config.overrides =
+                xrealloc(parsed_config.overrides,
+                         sizeof(char *) * (size_t)(parsed_config.override_count + 1));
+            parsed_config.overrides[parsed_config.override_count++] = optarg;
+            break;
         case 'h':
             usage(prog, stdout);
             return 0;

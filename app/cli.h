@@ -5,6 +5,7 @@
 #ifndef CHORUS_APP_CLI_H
 #define CHORUS_APP_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 struct cli_command {
@@ -18,11 +19,24 @@ struct cli_program {
     const char *summary;                /* one line under Usage */
     const char *man_page;               /* "chorus(1)" */
     const struct cli_command *commands; /* ends with a {NULL} entry */
+    bool config_options;                /* accepts -c/--config FILE and -o KEY=VALUE */
+};
+
+/* The global configuration options given before the subcommand, for the
+ * subcommands of a program with config_options. */
+struct cli_config_options {
+    const char *config_path; /* -c/--config, or NULL for the default file */
+    const char **overrides;  /* -o values in order ("section.key=value") */
+    int override_count;
 };
 
 /* Parses the global options and runs the subcommand. Returns the exit
  * status for main. */
 int cli_run(const struct cli_program *prog, int argc, char **argv);
+
+/* The options cli_run parsed. Valid until main returns; the parsed command
+ * line is the one piece of process-wide state a main has. */
+const struct cli_config_options *cli_config(void);
 
 /* Finds name in the table, or NULL. */
 const struct cli_command *cli_find(const struct cli_command *table, const char *name);
