@@ -5,5 +5,6 @@
 #define CHORUS_APP_BENCH_COMMANDS_H
 
 int bench_cache_main(int argc, char **argv);
+int bench_import_main(int argc, char **argv);
 
 #endif

@@ -5,6 +5,7 @@
 
 static const struct cli_command commands[] = {
     {"cache", "chunk cache read/write rates next to raw pread/pwrite", bench_cache_main},
+    {"import", "import throughput in seconds of audio per second", bench_import_main},
     {NULL, NULL, NULL},
 };
 

@@ -4,6 +4,9 @@
 #include "cli.h"
 
 static const struct cli_command commands[] = {
+    {"import", "import audio files into the catalog and master store", chorusd_import_main},
+    {"catalog", "list or search the catalog", chorusd_catalog_main},
+    {"demo-library", "synthesize and import a demo library", chorusd_demo_library_main},
     {NULL, NULL, NULL},
 };
 

@@ -4,4 +4,23 @@
 #ifndef CHORUS_APP_CHORUSD_COMMANDS_H
 #define CHORUS_APP_CHORUSD_COMMANDS_H
 
+int chorusd_import_main(int argc, char **argv);
+int chorusd_catalog_main(int argc, char **argv);
+int chorusd_demo_library_main(int argc, char **argv);
+
+/* Shared by import, catalog and demo-library (defined in chorusd_import.c). */
+struct importer;
+struct import_summary;
+/* option (--data-dir) if not NULL, else $XDG_DATA_HOME/chorusd; owned by
+ * the caller. NULL, with a message naming cmd on stderr, on failure. */
+char *chorusd_data_dir(const char *option, const char *cmd);
+/* Opens the importer on the data directory (data_opt as for
+ * chorusd_data_dir) and runs run(imp, arg, sum) with chorusd import's
+ * progress display (a bar on a terminal, else a line per file), Ctrl-C
+ * handling and summary. Returns the exit status: 1 if anything failed or
+ * the run was interrupted. */
+int chorusd_import_run(const char *data_opt, const char *cmd,
+                       int (*run)(struct importer *imp, void *arg, struct import_summary *sum),
+                       void *arg);
+
 #endif
