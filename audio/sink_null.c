@@ -1,0 +1,105 @@
+/* sink_null: the null output — discards audio, paced in real time.
+ *
+ * Owns one thread that wakes every period on absolute CLOCK_MONOTONIC
+ * deadlines (clock_nanosleep TIMER_ABSTIME, so the pace does not drift
+ * with scheduling delays) and pulls one period through aout_render, like a
+ * sound card would. If the thread falls more than a few periods behind
+ * (the process was stopped), it restarts the clock instead of bursting. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "audio/sink.h"
+#include "core/xmalloc.h"
+
+#define NULL_PERIOD_MS 10
+
+struct null_sink {
+    struct aout *ao;
+    size_t period_frames;
+    void *buf;
+    pthread_t thread;
+    bool running;
+    _Atomic bool stop;
+};
+
+static void add_ns(struct timespec *t, long ns)
+{
+    t->tv_nsec += ns;
+    while (t->tv_nsec >= 1000000000L) {
+        t->tv_nsec -= 1000000000L;
+        t->tv_sec++;
+    }
+}
+
+static void *null_thread(void *arg)
+{
+    struct null_sink *s = arg;
+    const long period_ns = NULL_PERIOD_MS * 1000000L;
+    struct timespec deadline, now;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    while (!atomic_load(&s->stop)) {
+        aout_render(s->ao, s->buf, s->period_frames);
+        add_ns(&deadline, period_ns);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec > deadline.tv_sec + 1)
+            deadline = now;
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL) == EINTR)
+            ;
+    }
+    return NULL;
+}
+
+static int null_open(struct aout *ao, const char *arg, struct aout_format *fmt, struct clog *log,
+                     void **state)
+{
+    if (arg)
+        return AOUT_EINVAL;
+    struct null_sink *s = xcalloc(1, sizeof(*s));
+    s->ao = ao;
+    s->period_frames = fmt->rate * NULL_PERIOD_MS / 1000;
+    s->buf = xmalloc(s->period_frames * aout_frame_bytes(fmt));
+    atomic_init(&s->stop, false);
+    *state = s;
+    return 0;
+}
+
+static int null_start(void *state)
+{
+    struct null_sink *s = state;
+    atomic_store(&s->stop, false);
+    int err = pthread_create(&s->thread, NULL, null_thread, s);
+    if (err)
+        return -err;
+    s->running = true;
+    return 0;
+}
+
+static int null_stop(void *state)
+{
+    struct null_sink *s = state;
+    if (!s->running)
+        return 0;
+    atomic_store(&s->stop, true);
+    pthread_join(s->thread, NULL);
+    s->running = false;
+    return 0;
+}
+
+static void null_close(void *state)
+{
+    struct null_sink *s = state;
+    null_stop(s);
+    free(s->buf);
+    free(s);
+}
+
+const struct aout_backend aout_backend_null = {
+    .name = "null",
+    .open = null_open,
+    .start = null_start,
+    .stop = null_stop,
+    .close = null_close,
+};
