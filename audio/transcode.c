@@ -232,7 +232,16 @@ static int encoder_open(struct encoder *e, enum transcode_format fmt, int rate, 
     e->pkt = av_packet_alloc();
     if (!e->fifo || !e->frame || !e->pkt)
         abort(); /* out of memory */
-    if (avformat_write_header(e->oc, NULL) < 0)
+    /* The Ogg muxer's default page is 1 s (~20 KB at q5): a page decodes
+     * only when whole, so the first audio of a streamed track would wait
+     * for two 16 KiB chunks. Quarter-second pages put the first audio in
+     * the first chunk for well under 1% of overhead. */
+    AVDictionary *mux_opts = NULL;
+    if (vorbis)
+        av_dict_set(&mux_opts, "page_duration", "250000", 0);
+    int hr = avformat_write_header(e->oc, &mux_opts);
+    av_dict_free(&mux_opts);
+    if (hr < 0)
         goto fail;
     e->header = true;
     return 0;
