@@ -6,6 +6,7 @@
 
 int bench_cache_main(int argc, char **argv);
 int bench_import_main(int argc, char **argv);
+int bench_service_main(int argc, char **argv);
 int bench_decode_main(int argc, char **argv);
 
 #endif

@@ -6,6 +6,7 @@
 static const struct cli_command commands[] = {
     {"cache", "chunk cache read/write rates next to raw pread/pwrite", bench_cache_main},
     {"import", "import throughput in seconds of audio per second", bench_import_main},
+    {"service", "chunk serving over TLS next to plain TCP; tracker lookups/s", bench_service_main},
     {"decode", "decode speed (x real time), time to first audio, CPU per playing track",
      bench_decode_main},
     {NULL, NULL, NULL},

@@ -7,6 +7,8 @@ static const struct cli_command commands[] = {
     {"import", "import audio files into the catalog and master store", chorusd_import_main},
     {"catalog", "list or search the catalog", chorusd_catalog_main},
     {"demo-library", "synthesize and import a demo library", chorusd_demo_library_main},
+    {"serve", "serve players: login, catalog, files, keys and tracker", chorusd_serve_main},
+    {"useradd", "add a user (or change a password) for logging in", chorusd_useradd_main},
     {NULL, NULL, NULL},
 };
 

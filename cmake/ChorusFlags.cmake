@@ -8,6 +8,14 @@ target_compile_definitions(chorus_flags INTERFACE _GNU_SOURCE)
 if(CHORUS_WERROR)
     target_compile_options(chorus_flags INTERFACE -Werror)
 endif()
+if(CHORUS_FUZZ)
+    # Coverage instrumentation for every library, so libFuzzer sees which
+    # branches of the code under test an input reaches; the fuzz targets
+    # themselves link the fuzzer runtime (tests/CMakeLists.txt).
+    target_compile_options(chorus_flags INTERFACE -fsanitize=fuzzer-no-link,address,undefined
+        -fno-omit-frame-pointer)
+    target_link_options(chorus_flags INTERFACE -fsanitize=address,undefined)
+endif()
 if(CHORUS_SANITIZE)
     target_compile_options(chorus_flags INTERFACE
         -fsanitize=${CHORUS_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)

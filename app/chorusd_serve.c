@@ -1,0 +1,283 @@
+/* chorusd serve: runs the service (net/svc.h) until SIGINT or SIGTERM.
+ *
+ * Reads chorusd.conf ([serve] and [log] keys, documented in chorusd(8)),
+ * opens the log file, starts the service on one libuv loop and stops it
+ * cleanly on a signal: listener closed, every client closed, work in
+ * flight finished, databases closed. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "chorusd_commands.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/paths.h"
+#include "core/xmalloc.h"
+#include "net/svc.h"
+#include "net/tls.h"
+
+#define CONF_NAME "chorusd.conf"
+#define LOG_NAME  "chorusd.log"
+
+struct serve_conf {
+    char *listen;
+    int ticket_lifetime; /* seconds */
+    int tracker_silence; /* seconds */
+    int login_timeout;   /* seconds */
+    int max_clients;
+    int log_level; /* enum clog_level */
+    char *log_file;
+};
+
+#define S struct serve_conf
+static const struct config_key serve_schema[] = {
+    CONFIG_STRING_KEY("serve", "listen", S, listen, "0.0.0.0:4170",
+                      "address and port to accept clients on"),
+    CONFIG_INT_KEY("serve", "ticket-lifetime", S, ticket_lifetime, 60, 31536000, "86400",
+                   "seconds a login ticket stays valid"),
+    CONFIG_INT_KEY("serve", "tracker-silence", S, tracker_silence, 5, 86400, "600",
+                   "seconds of silence after which a peer's tracker entries go"),
+    CONFIG_INT_KEY("serve", "login-timeout", S, login_timeout, 1, 3600, "60",
+                   "seconds a connection may stay without logging in"),
+    CONFIG_INT_KEY("serve", "max-clients", S, max_clients, 1, 1000000, "10000",
+                   "connections served at once"),
+    CONFIG_ENUM_KEY("log", "level", S, log_level, clog_level_names, "info",
+                    "least severe message written to the log"),
+    CONFIG_STRING_KEY("log", "file", S, log_file, NULL,
+                      "log file; unset: chorusd.log in the XDG state directory"),
+    CONFIG_END,
+};
+#undef S
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: chorusd serve [--listen ADDR:PORT] [--data-dir DIR] [--config FILE]\n"
+                 "\n"
+                 "Serves the catalog, the stored files, logins and the tracker to Chorus\n"
+                 "players until interrupted (SIGINT or SIGTERM stop it cleanly).\n"
+                 "\n"
+                 "  -l, --listen ADDR:PORT  where to accept clients (default 0.0.0.0:4170;\n"
+                 "                          [ADDR]:PORT for IPv6, PORT alone for any address)\n"
+                 "  -d, --data-dir DIR      the service's data directory\n"
+                 "  -c, --config FILE       configuration file (default: chorusd.conf in\n"
+                 "                          the XDG config directory, if present)\n"
+                 "  -h, --help              this help\n"
+                 "\n"
+                 "See chorusd(8) and chorus-protocol(7).\n");
+}
+
+/* "ADDR:PORT", "[ADDR]:PORT" or "PORT" into addr (cap bytes) and port. */
+static int parse_listen(const char *text, char *addr, size_t cap, uint16_t *port)
+{
+    const char *colon = strrchr(text, ':');
+    const char *host = text, *ps = text;
+    size_t hlen = 0;
+    if (!colon) {
+        host = "0.0.0.0";
+        hlen = strlen(host);
+    } else if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (!close || close + 1 != colon)
+            return -1;
+        host = text + 1;
+        hlen = (size_t)(close - host);
+        ps = colon + 1;
+    } else {
+        hlen = (size_t)(colon - text);
+        ps = colon + 1;
+    }
+    char *end;
+    errno = 0;
+    long p = strtol(ps, &end, 10);
+    if (errno || *ps == 0 || *end || p < 0 || p > 65535 || hlen == 0 || hlen >= cap)
+        return -1;
+    memcpy(addr, host, hlen);
+    addr[hlen] = 0;
+    *port = (uint16_t)p;
+    struct sockaddr_storage ss;
+    if (uv_ip4_addr(addr, *port, (struct sockaddr_in *)&ss) != 0 &&
+        uv_ip6_addr(addr, *port, (struct sockaddr_in6 *)&ss) != 0)
+        return -1;
+    return 0;
+}
+
+struct serve {
+    uv_signal_t sigint, sigterm;
+    struct svc *svc;
+    struct clog *log;
+    bool stopping;
+};
+
+static void svc_stopped(struct svc *s, void *arg)
+{
+    (void)s;
+    struct serve *sv = arg;
+    uv_close((uv_handle_t *)&sv->sigint, NULL);
+    uv_close((uv_handle_t *)&sv->sigterm, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct serve *sv = h->data;
+    if (sv->stopping)
+        return;
+    sv->stopping = true;
+    fprintf(stderr, "chorusd serve: %s: shutting down\n", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    clog_info(sv->log, "serve", "%s received: shutting down",
+              signum == SIGINT ? "SIGINT" : "SIGTERM");
+    svc_close(sv->svc, svc_stopped, sv);
+}
+
+static int load_conf(struct serve_conf *conf, const char *path, const struct paths *paths)
+{
+    char *error = NULL;
+    if (config_set_defaults(serve_schema, conf, &error) != 0) {
+        fprintf(stderr, "chorusd serve: bad built-in default: %s\n", error);
+        free(error);
+        return -1;
+    }
+    char *def = path ? NULL : paths_file(paths, PATHS_CONFIG, CONF_NAME);
+    int rc = config_load_file(path ? path : def, serve_schema, conf, &error);
+    if (rc == -ENOENT && !path)
+        rc = 0;
+    if (rc != 0)
+        fprintf(stderr, "chorusd serve: %s\n", error ? error : config_strerror(rc));
+    free(error);
+    free(def);
+    return rc == 0 ? 0 : -1;
+}
+
+static int serve(const char *data_dir, const char *addr, uint16_t port,
+                 const struct serve_conf *conf, struct clog *log)
+{
+    /* Chunk reads, catalog queries and scrypt share the threadpool; the
+     * default of 4 threads is small for a service. Must be set before the
+     * pool starts. */
+    setenv("UV_THREADPOOL_SIZE", "8", 0);
+    /* A client that hangs up mid-write must not kill the service. */
+    signal(SIGPIPE, SIG_IGN);
+
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct svc_config cfg = {
+        .data_dir = data_dir,
+        .listen_addr = addr,
+        .port = port,
+        .ticket_lifetime_s = (uint64_t)conf->ticket_lifetime,
+        .tracker_silence_ms = (uint64_t)conf->tracker_silence * 1000,
+        .login_timeout_ms = (uint64_t)conf->login_timeout * 1000,
+        .max_clients = (unsigned)conf->max_clients,
+        .log = log,
+    };
+    struct serve sv = {.log = log};
+    int rc = svc_new(&loop, &cfg, &sv.svc);
+    if (rc < 0) {
+        fprintf(stderr, "chorusd serve: cannot start the service in %s: %s\n", data_dir,
+                svc_strerror(rc));
+        uv_run(&loop, UV_RUN_DEFAULT); /* lets the failed service release itself */
+        uv_loop_close(&loop);
+        return 1;
+    }
+    uint8_t key[TLS_KEY_LEN];
+    char hex[2 * TLS_KEY_LEN + 1];
+    svc_public_key(sv.svc, key);
+    tls_key_to_hex(key, hex);
+    fprintf(stderr,
+            "chorusd serve: listening on %s%s%s:%d, data in %s\n"
+            "chorusd serve: service key %s\n"
+            "chorusd serve: log in %s\n",
+            strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "", svc_port(sv.svc),
+            data_dir, hex, clog_path(log) ? clog_path(log) : "(none)");
+    uv_signal_init(&loop, &sv.sigint);
+    uv_signal_init(&loop, &sv.sigterm);
+    sv.sigint.data = sv.sigterm.data = &sv;
+    uv_signal_start(&sv.sigint, on_signal, SIGINT);
+    uv_signal_start(&sv.sigterm, on_signal, SIGTERM);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    svc_free(sv.svc);
+    rc = uv_loop_close(&loop);
+    fprintf(stderr, "chorusd serve: stopped\n");
+    return rc == 0 ? 0 : 1;
+}
+
+int chorusd_serve_main(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"data-dir", required_argument, NULL, 'd'},
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    const char *listen_opt = NULL, *data_opt = NULL, *config_opt = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "l:d:c:h", options, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            listen_opt = optarg;
+            break;
+        case 'd':
+            data_opt = optarg;
+            break;
+        case 'c':
+            config_opt = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "chorusd serve: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+
+    int err = 0;
+    struct paths *paths = paths_new("chorusd", &err);
+    if (!paths && (!config_opt || !data_opt)) {
+        fprintf(stderr, "chorusd serve: %s (use --config and --data-dir)\n", paths_strerror(err));
+        return 1;
+    }
+    struct serve_conf conf = {0};
+    int status = 1;
+    char *data_dir = NULL, *log_path = NULL;
+    struct clog *log = NULL;
+    char addr[128];
+    uint16_t port;
+    if (load_conf(&conf, config_opt, paths) < 0)
+        goto out;
+    const char *listen = listen_opt ? listen_opt : conf.listen;
+    if (parse_listen(listen, addr, sizeof(addr), &port) < 0) {
+        fprintf(stderr, "chorusd serve: invalid listen address '%s' (want ADDR:PORT)\n", listen);
+        status = listen_opt ? 2 : 1;
+        goto out;
+    }
+    if (!(data_dir = chorusd_data_dir(data_opt, "serve")))
+        goto out;
+    if (conf.log_file) {
+        log_path = xstrdup(conf.log_file);
+    } else if (paths && paths_ensure(paths, PATHS_STATE) == 0) {
+        log_path = paths_file(paths, PATHS_STATE, LOG_NAME);
+    }
+    if (log_path && !(log = clog_new(log_path, (enum clog_level)conf.log_level, &err))) {
+        fprintf(stderr, "chorusd serve: cannot open the log %s: %s\n", log_path,
+                clog_strerror(err));
+        goto out;
+    }
+    status = serve(data_dir, addr, port, &conf, log);
+out:
+    clog_free(log);
+    free(log_path);
+    free(data_dir);
+    config_free_strings(serve_schema, &conf);
+    paths_free(paths);
+    return status;
+}

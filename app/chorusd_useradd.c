@@ -1,0 +1,196 @@
+/* chorusd useradd: adds a user to the service's accounts database (or
+ * changes a user's password with --update).
+ *
+ * The password comes from a prompt with echo off, asked twice, when
+ * standard input is a terminal; otherwise it is the first line of standard
+ * input (for scripts). It is wiped from memory once hashed. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "chorusd_commands.h"
+#include "core/fsutil.h"
+#include "core/xmalloc.h"
+#include "net/account.h"
+#include "net/svc.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: chorusd useradd [--data-dir DIR] [--update] NAME\n"
+                 "\n"
+                 "Adds the user NAME to the service's accounts. The password is asked\n"
+                 "twice with echo off when standard input is a terminal; otherwise the\n"
+                 "first line of standard input is the password.\n"
+                 "\n"
+                 "  -d, --data-dir DIR  the service's data directory\n"
+                 "  -u, --update        change the password of an existing user instead\n"
+                 "  -h, --help          this help\n"
+                 "\n"
+                 "NAME: 1 to 64 of A-Z a-z 0-9 . _ - (not starting with . or -).\n"
+                 "See chorusd(8).\n");
+}
+
+/* The terminal's settings while echo is off, for the signal handler: a
+ * handler can reach nothing but a global. */
+static struct termios saved_tty;
+static volatile sig_atomic_t tty_changed;
+
+static void restore_tty(int sig)
+{
+    if (tty_changed)
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tty);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* One line from stdin without its line end, into a new buffer (NULL at
+ * end of input). */
+static char *read_line(void)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, stdin);
+    if (n < 0) {
+        free(line);
+        return NULL;
+    }
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = 0;
+    return line;
+}
+
+static void wipe(char *s)
+{
+    if (s) {
+        memset(s, 0, strlen(s));
+        free(s);
+    }
+}
+
+static char *prompt(const char *text)
+{
+    fputs(text, stderr);
+    fflush(stderr);
+    struct termios quiet = saved_tty;
+    quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
+    quiet.c_lflag |= ICANON;
+    tty_changed = 1;
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    char *line = read_line();
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tty);
+    tty_changed = 0;
+    fputc('\n', stderr);
+    return line;
+}
+
+/* The password, from the terminal or from stdin; NULL after a message. */
+static char *get_password(const char *name)
+{
+    if (!isatty(STDIN_FILENO)) {
+        char *pw = read_line();
+        if (!pw)
+            fprintf(stderr, "chorusd useradd: no password on standard input\n");
+        return pw;
+    }
+    if (tcgetattr(STDIN_FILENO, &saved_tty) != 0) {
+        fprintf(stderr, "chorusd useradd: cannot read the terminal: %s\n", strerror(errno));
+        return NULL;
+    }
+    signal(SIGINT, restore_tty);
+    signal(SIGTERM, restore_tty);
+    char *text = xasprintf("Password for %s: ", name);
+    char *pw = prompt(text);
+    char *again = pw ? prompt("Again: ") : NULL;
+    free(text);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    if (!pw || !again || strcmp(pw, again) != 0) {
+        fprintf(stderr, "chorusd useradd: %s\n",
+                pw && again ? "the passwords do not match" : "no password given");
+        wipe(pw);
+        wipe(again);
+        return NULL;
+    }
+    wipe(again);
+    return pw;
+}
+
+int chorusd_useradd_main(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"data-dir", required_argument, NULL, 'd'},
+        {"update", no_argument, NULL, 'u'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    const char *data_opt = NULL;
+    bool update = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "d:uh", options, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            data_opt = optarg;
+            break;
+        case 'u':
+            update = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (argc - optind != 1) {
+        usage(stderr);
+        return 2;
+    }
+    const char *name = argv[optind];
+    if (!account_name_valid(name)) {
+        fprintf(stderr, "chorusd useradd: '%s': %s\n", name, account_strerror(ACCOUNT_ENAME));
+        return 2;
+    }
+    char *data = chorusd_data_dir(data_opt, "useradd");
+    if (!data)
+        return 1;
+    int rc = fs_mkdir_p(data, 0700);
+    if (rc < 0) {
+        fprintf(stderr, "chorusd useradd: cannot create %s: %s\n", data, fs_strerror(rc));
+        free(data);
+        return 1;
+    }
+    char *path = xasprintf("%s/%s", data, SVC_ACCOUNTS_NAME);
+    struct account_db *db = NULL;
+    int status = 1;
+    char *pw = NULL;
+    if ((rc = account_open(path, &db)) < 0) {
+        fprintf(stderr, "chorusd useradd: cannot open %s: %s\n", path, account_strerror(rc));
+        goto out;
+    }
+    if (!(pw = get_password(name)))
+        goto out;
+    rc = update ? account_set_password(db, name, pw, NULL) : account_add(db, name, pw, NULL);
+    if (rc == ACCOUNT_EDENIED) {
+        fprintf(stderr, "chorusd useradd: no user '%s' to update\n", name);
+    } else if (rc == ACCOUNT_EEXISTS) {
+        fprintf(stderr, "chorusd useradd: user '%s' exists (use --update to change the password)\n",
+                name);
+    } else if (rc < 0) {
+        fprintf(stderr, "chorusd useradd: %s\n", account_strerror(rc));
+    } else {
+        printf("%s user %s\n", update ? "updated" : "added", name);
+        status = 0;
+    }
+out:
+    wipe(pw);
+    account_close(db);
+    free(path);
+    free(data);
+    return status;
+}

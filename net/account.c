@@ -1,0 +1,265 @@
+/* account: scrypt-hashed user accounts in SQLite.
+ *
+ * Owns one SQLite connection (serialized mode) and a mutex held around each
+ * statement, never around scrypt. Runs on any thread; account_verify is
+ * meant for the libuv threadpool. It must never keep a password or a hash
+ * in memory it does not wipe, never compare hashes with memcmp, and never
+ * answer an unknown user faster than a wrong password. */
+#include "net/account.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <sqlite3.h>
+
+#include "core/xmalloc.h"
+
+#define SALT_LEN 16
+#define HASH_LEN 32
+
+const struct account_params account_default_params = {15, 8, 1};
+
+struct account_db {
+    sqlite3 *db;
+    pthread_mutex_t lock;
+};
+
+const char *account_strerror(int err)
+{
+    switch (err) {
+    case ACCOUNT_EDB:
+        return "account database error";
+    case ACCOUNT_EEXISTS:
+        return "user already exists";
+    case ACCOUNT_ENAME:
+        return "invalid user name (1-64 of A-Z a-z 0-9 . _ -, not starting with . or -)";
+    case ACCOUNT_EPASSWORD:
+        return "password must be 1-1024 bytes";
+    case ACCOUNT_EDENIED:
+        return "wrong user name or password";
+    case ACCOUNT_EPARAMS:
+        return "scrypt parameters out of range";
+    case ACCOUNT_ECRYPTO:
+        return "scrypt failed";
+    default:
+        return "unknown account error";
+    }
+}
+
+bool account_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > ACCOUNT_NAME_MAX || name[0] == '.' || name[0] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static bool params_valid(const struct account_params *p)
+{
+    return p->log2_n >= 10 && p->log2_n <= 20 && p->r >= 1 && p->r <= 32 && p->p >= 1 && p->p <= 16;
+}
+
+static int scrypt_hash(const char *password, const uint8_t *salt, const struct account_params *p,
+                       uint8_t out[HASH_LEN])
+{
+    uint64_t n = 1ull << p->log2_n;
+    /* scrypt needs 128 * r * N * p bytes (plus a little): allow exactly
+     * that, since OpenSSL's default cap (32 MiB) is below some settings. */
+    uint64_t maxmem = 128ull * p->r * n * p->p + (1u << 20);
+    if (EVP_PBE_scrypt(password, strlen(password), salt, SALT_LEN, n, p->r, p->p, maxmem, out,
+                       HASH_LEN) != 1)
+        return ACCOUNT_ECRYPTO;
+    return 0;
+}
+
+int account_open(const char *path, struct account_db **out)
+{
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return ACCOUNT_EDB;
+    }
+    chmod(path, 0600); /* password hashes: readable by the service only */
+    sqlite3_busy_timeout(db, 5000);
+    const char *schema = "PRAGMA journal_mode=WAL;"
+                         "CREATE TABLE IF NOT EXISTS users ("
+                         " name TEXT PRIMARY KEY NOT NULL,"
+                         " salt BLOB NOT NULL,"
+                         " hash BLOB NOT NULL,"
+                         " log2_n INTEGER NOT NULL,"
+                         " r INTEGER NOT NULL,"
+                         " p INTEGER NOT NULL,"
+                         " created INTEGER NOT NULL);";
+    if (sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return ACCOUNT_EDB;
+    }
+    struct account_db *a = xcalloc(1, sizeof(*a));
+    a->db = db;
+    pthread_mutex_init(&a->lock, NULL);
+    *out = a;
+    return 0;
+}
+
+void account_close(struct account_db *db)
+{
+    if (!db)
+        return;
+    sqlite3_close(db->db);
+    pthread_mutex_destroy(&db->lock);
+    free(db);
+}
+
+static int check_input(const char *name, const char *password, const struct account_params **params)
+{
+    if (!account_name_valid(name))
+        return ACCOUNT_ENAME;
+    size_t plen = strlen(password);
+    if (plen == 0 || plen > ACCOUNT_PASS_MAX)
+        return ACCOUNT_EPASSWORD;
+    if (!*params)
+        *params = &account_default_params;
+    if (!params_valid(*params))
+        return ACCOUNT_EPARAMS;
+    return 0;
+}
+
+/* Hashes password under a fresh salt and runs sql with
+ * (salt, hash, log2_n, r, p, name) bound as ?1..?6. */
+static int store_hash(struct account_db *db, const char *sql, const char *name,
+                      const char *password, const struct account_params *params, int *changes)
+{
+    uint8_t salt[SALT_LEN], hash[HASH_LEN];
+    if (RAND_bytes(salt, SALT_LEN) != 1)
+        return ACCOUNT_ECRYPTO;
+    int rc = scrypt_hash(password, salt, params, hash);
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&db->lock);
+    sqlite3_stmt *st = NULL;
+    rc = ACCOUNT_EDB;
+    if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_blob(st, 1, salt, SALT_LEN, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 2, hash, HASH_LEN, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 3, (int)params->log2_n);
+        sqlite3_bind_int(st, 4, (int)params->r);
+        sqlite3_bind_int(st, 5, (int)params->p);
+        sqlite3_bind_text(st, 6, name, -1, SQLITE_TRANSIENT);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_DONE) {
+            rc = 0;
+            *changes = sqlite3_changes(db->db);
+        } else if (sqlite3_extended_errcode(db->db) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+            rc = ACCOUNT_EEXISTS;
+        }
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&db->lock);
+    OPENSSL_cleanse(hash, sizeof(hash));
+    return rc;
+}
+
+int account_add(struct account_db *db, const char *name, const char *password,
+                const struct account_params *params)
+{
+    int rc = check_input(name, password, &params);
+    if (rc < 0)
+        return rc;
+    int changes = 0;
+    return store_hash(db,
+                      "INSERT INTO users(salt, hash, log2_n, r, p, name, created)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, strftime('%s','now'))",
+                      name, password, params, &changes);
+}
+
+int account_set_password(struct account_db *db, const char *name, const char *password,
+                         const struct account_params *params)
+{
+    int rc = check_input(name, password, &params);
+    if (rc < 0)
+        return rc;
+    int changes = 0;
+    rc = store_hash(db, "UPDATE users SET salt=?1, hash=?2, log2_n=?3, r=?4, p=?5 WHERE name=?6",
+                    name, password, params, &changes);
+    if (rc == 0 && changes == 0)
+        return ACCOUNT_EDENIED;
+    return rc;
+}
+
+int account_verify(struct account_db *db, const char *name, const char *password)
+{
+    uint8_t salt[SALT_LEN], stored[HASH_LEN], hash[HASH_LEN];
+    struct account_params params = account_default_params;
+    bool found = false;
+    int rc = 0;
+
+    pthread_mutex_lock(&db->lock);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->db, "SELECT salt, hash, log2_n, r, p FROM users WHERE name=?1", -1,
+                           &st, NULL) != SQLITE_OK) {
+        rc = ACCOUNT_EDB;
+    } else {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW && sqlite3_column_bytes(st, 0) == SALT_LEN &&
+            sqlite3_column_bytes(st, 1) == HASH_LEN) {
+            found = true;
+            memcpy(salt, sqlite3_column_blob(st, 0), SALT_LEN);
+            memcpy(stored, sqlite3_column_blob(st, 1), HASH_LEN);
+            params.log2_n = (unsigned)sqlite3_column_int(st, 2);
+            params.r = (unsigned)sqlite3_column_int(st, 3);
+            params.p = (unsigned)sqlite3_column_int(st, 4);
+        } else if (step != SQLITE_ROW && step != SQLITE_DONE) {
+            rc = ACCOUNT_EDB;
+        }
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&db->lock);
+    if (rc < 0)
+        return rc;
+
+    if (!found || !params_valid(&params)) {
+        /* Same work as a real check, against a random hash that no
+         * password matches. */
+        found = false;
+        params = account_default_params;
+        if (RAND_bytes(salt, SALT_LEN) != 1 || RAND_bytes(stored, HASH_LEN) != 1)
+            return ACCOUNT_ECRYPTO;
+    }
+    size_t plen = strlen(password);
+    if (plen == 0 || plen > ACCOUNT_PASS_MAX)
+        found = false;
+    rc = scrypt_hash(password, salt, &params, hash);
+    if (rc == 0 && (CRYPTO_memcmp(hash, stored, HASH_LEN) != 0 || !found))
+        rc = ACCOUNT_EDENIED;
+    OPENSSL_cleanse(hash, sizeof(hash));
+    OPENSSL_cleanse(stored, sizeof(stored));
+    return rc;
+}
+
+int account_count(struct account_db *db, int64_t *out)
+{
+    pthread_mutex_lock(&db->lock);
+    sqlite3_stmt *st = NULL;
+    int rc = ACCOUNT_EDB;
+    if (sqlite3_prepare_v2(db->db, "SELECT count(*) FROM users", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&db->lock);
+    return rc;
+}

@@ -1,0 +1,645 @@
+/* conn: a TLS connection carrying wire frames on a libuv TCP stream.
+ *
+ * Owns its three libuv handles (tcp, a timer for the handshake and final
+ * flush deadlines, an idle handle that defers flushing to the next loop
+ * iteration so frames queued together leave together), its TLS session, its
+ * frame parser and its send queue (a binary heap by priority, then queueing
+ * order). Runs on the loop's thread only. It must never block, never hand
+ * more than CONN_WRITE_WINDOW bytes to the socket ahead of the peer
+ * reading them (that would defeat the priorities), and never call a
+ * callback after on_close. The struct is freed only after all three
+ * handles have closed; libuv runs cancelled write callbacks before the
+ * stream's close callback, so a write callback never sees freed memory. */
+#include "net/conn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/xmalloc.h"
+
+struct frame {
+    uint64_t prio, seq;
+    uint32_t tag;
+    uint8_t *buf;
+    size_t len;
+};
+
+struct conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_idle_t idle;
+    uv_connect_t connect_req;
+    struct conn_callbacks cb;
+    void *arg;
+    struct tls_session *tls;
+    struct wire_parser *parser;
+
+    struct frame *heap;
+    size_t heap_n, heap_cap;
+    uint64_t seq;
+    size_t queued;   /* plaintext bytes in the heap */
+    size_t inflight; /* ciphertext bytes in libuv writes */
+
+    bool read_started; /* the socket is connected and may be read */
+    bool reading;
+    bool established;
+    bool tls_dead;    /* TLS failed: nothing more can be encrypted */
+    bool finishing;   /* conn_close_after_flush: draining */
+    bool closing;     /* handles are closing */
+    bool silent;      /* creation failed: close without on_close */
+    bool notify_sent; /* close_notify queued */
+    bool idle_armed;
+    bool want_writable;
+    bool paused; /* input held back by backpressure */
+    size_t plain_off, plain_len;
+    int close_err;
+    int handles_open;
+    uint64_t handshake_ms;
+    uint64_t bytes_in, bytes_out;
+
+    uint8_t rbuf[64 * 1024];  /* socket reads (used synchronously) */
+    uint8_t plain[32 * 1024]; /* decrypted bytes */
+};
+
+struct wreq {
+    uv_write_t req;
+    struct conn *c;
+    size_t len;
+    uint8_t data[];
+};
+
+const char *conn_strerror(int err)
+{
+    switch (err) {
+    case 0:
+        return "closed";
+    case CONN_EEOF:
+        return "connection closed by peer";
+    case CONN_ETIMEOUT:
+        return "timed out";
+    case CONN_EPROTO:
+        return "peer sent a malformed frame";
+    case CONN_ECLOSED:
+        return "connection is closing";
+    default:
+        break;
+    }
+    if (err <= -6100 && err > -6200)
+        return tls_strerror(err);
+    if (err <= -6000 && err > -6100)
+        return wire_strerror(err);
+    if (err < 0 && err > -4096)
+        return uv_strerror(err);
+    return "unknown connection error";
+}
+
+/* ---- send heap ---- */
+
+static bool frame_before(const struct frame *a, const struct frame *b)
+{
+    return a->prio < b->prio || (a->prio == b->prio && a->seq < b->seq);
+}
+
+static void sift_up(struct frame *h, size_t i)
+{
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!frame_before(&h[i], &h[p]))
+            break;
+        struct frame t = h[i];
+        h[i] = h[p];
+        h[p] = t;
+        i = p;
+    }
+}
+
+static void sift_down(struct frame *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && frame_before(&h[l], &h[m]))
+            m = l;
+        if (r < n && frame_before(&h[r], &h[m]))
+            m = r;
+        if (m == i)
+            break;
+        struct frame t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+static void heap_push(struct conn *c, struct frame f)
+{
+    if (c->heap_n == c->heap_cap) {
+        c->heap_cap = c->heap_cap ? 2 * c->heap_cap : 16;
+        c->heap = xrealloc(c->heap, c->heap_cap * sizeof(*c->heap));
+    }
+    c->heap[c->heap_n] = f;
+    sift_up(c->heap, c->heap_n++);
+    c->queued += f.len;
+}
+
+static struct frame heap_pop(struct conn *c)
+{
+    struct frame top = c->heap[0];
+    c->heap[0] = c->heap[--c->heap_n];
+    sift_down(c->heap, c->heap_n, 0);
+    c->queued -= top.len;
+    return top;
+}
+
+static void heap_clear(struct conn *c)
+{
+    for (size_t i = 0; i < c->heap_n; i++)
+        free(c->heap[i].buf);
+    c->heap_n = 0;
+    c->queued = 0;
+}
+
+size_t conn_cancel(struct conn *c, uint32_t tag)
+{
+    size_t kept = 0, dropped = 0;
+    for (size_t i = 0; i < c->heap_n; i++) {
+        if (c->heap[i].tag == tag) {
+            c->queued -= c->heap[i].len;
+            free(c->heap[i].buf);
+            dropped++;
+        } else {
+            c->heap[kept++] = c->heap[i];
+        }
+    }
+    c->heap_n = kept;
+    for (size_t i = kept / 2; i-- > 0;)
+        sift_down(c->heap, kept, i);
+    return dropped;
+}
+
+/* ---- closing ---- */
+
+static void handle_closed(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+    if (--c->handles_open > 0)
+        return;
+    if (!c->silent)
+        c->cb.on_close(c, c->close_err, c->arg);
+    heap_clear(c);
+    free(c->heap);
+    tls_session_free(c->tls);
+    wire_parser_free(c->parser);
+    free(c);
+}
+
+void conn_close(struct conn *c, int err)
+{
+    if (c->closing)
+        return;
+    if (!c->finishing || c->close_err == 0)
+        c->close_err = err;
+    c->closing = true;
+    heap_clear(c);
+    uv_close((uv_handle_t *)&c->tcp, handle_closed);
+    uv_close((uv_handle_t *)&c->timer, handle_closed);
+    uv_close((uv_handle_t *)&c->idle, handle_closed);
+}
+
+static void maybe_finish(struct conn *c)
+{
+    if (c->finishing && !c->closing && c->heap_n == 0 && c->inflight == 0)
+        conn_close(c, c->close_err);
+}
+
+static void timer_cb(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+    conn_close(c, c->finishing ? c->close_err : CONN_ETIMEOUT);
+}
+
+static void start_finishing(struct conn *c, int err)
+{
+    c->finishing = true;
+    c->close_err = err;
+    if (c->reading)
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+    uv_timer_start(&c->timer, timer_cb, CONN_CLOSE_FLUSH_MS, 0);
+}
+
+/* ---- writing ---- */
+
+static void flush(struct conn *c);
+static void update_reading(struct conn *c);
+
+static void notify_writable(struct conn *c)
+{
+    if (c->established && !c->finishing && !c->closing && c->cb.on_writable &&
+        conn_queued_bytes(c) < CONN_LOW_WATER)
+        c->cb.on_writable(c, c->arg);
+}
+
+static void write_cb(uv_write_t *req, int status)
+{
+    struct wreq *w = (struct wreq *)req;
+    struct conn *c = w->c;
+    c->inflight -= w->len;
+    free(w);
+    if (c->closing)
+        return;
+    if (status < 0) {
+        conn_close(c, status);
+        return;
+    }
+    flush(c);
+    maybe_finish(c);
+    if (c->closing)
+        return;
+    update_reading(c);
+    notify_writable(c);
+}
+
+/* Hands whatever TLS produced to the socket in one write. */
+static void write_output(struct conn *c)
+{
+    if (c->closing || !c->read_started)
+        return;
+    size_t n = tls_session_output_pending(c->tls);
+    if (n == 0)
+        return;
+    struct wreq *w = xmalloc(sizeof(*w) + n);
+    w->c = c;
+    w->len = tls_session_take_output(c->tls, w->data, n);
+    uv_buf_t buf = uv_buf_init((char *)w->data, (unsigned)w->len);
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, write_cb);
+    if (rc < 0) {
+        free(w);
+        conn_close(c, rc);
+        return;
+    }
+    c->inflight += w->len;
+    c->bytes_out += w->len;
+}
+
+/* TLS failed: nothing more can be encrypted; send the alert and close. */
+static void fail(struct conn *c, int err)
+{
+    c->tls_dead = true;
+    heap_clear(c);
+    if (!c->finishing)
+        start_finishing(c, err);
+    write_output(c);
+    maybe_finish(c);
+}
+
+/* Encrypts queued frames, most urgent first, while the socket has less
+ * than the write window in flight. */
+static void flush(struct conn *c)
+{
+    if (c->closing)
+        return;
+    if (c->established && !c->tls_dead) {
+        size_t batch = 0;
+        while (c->heap_n && c->inflight + batch < CONN_WRITE_WINDOW) {
+            struct frame f = heap_pop(c);
+            int rc = tls_session_write(c->tls, f.buf, f.len);
+            batch += f.len;
+            free(f.buf);
+            if (rc < 0) {
+                fail(c, rc);
+                return;
+            }
+        }
+        if (c->finishing && c->heap_n == 0 && !c->notify_sent) {
+            tls_session_shutdown(c->tls);
+            c->notify_sent = true;
+        }
+    }
+    write_output(c);
+}
+
+static void idle_cb(uv_idle_t *h)
+{
+    struct conn *c = h->data;
+    uv_idle_stop(h);
+    c->idle_armed = false;
+    flush(c);
+    maybe_finish(c);
+    if (c->closing)
+        return;
+    if (c->want_writable) {
+        c->want_writable = false;
+        notify_writable(c);
+    }
+}
+
+static void arm_idle(struct conn *c)
+{
+    if (!c->idle_armed && !c->closing) {
+        uv_idle_start(&c->idle, idle_cb);
+        c->idle_armed = true;
+    }
+}
+
+int conn_send_frame(struct conn *c, uint8_t *frame, size_t len, uint64_t prio, uint32_t tag)
+{
+    if (c->closing || c->finishing) {
+        free(frame);
+        return CONN_ECLOSED;
+    }
+    heap_push(c,
+              (struct frame){.prio = prio, .seq = c->seq++, .tag = tag, .buf = frame, .len = len});
+    arm_idle(c);
+    /* Only ever stop reading here; reading resumes as writes complete
+     * (update_reading), never from inside a message callback. */
+    if (c->reading && conn_queued_bytes(c) >= CONN_HIGH_WATER) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+    return 0;
+}
+
+int conn_send(struct conn *c, const struct wire_msg *m, uint64_t prio, uint32_t tag)
+{
+    if (c->closing || c->finishing)
+        return CONN_ECLOSED;
+    uint8_t *frame;
+    size_t len;
+    int rc = wire_encode(m, &frame, &len);
+    if (rc < 0)
+        return rc;
+    return conn_send_frame(c, frame, len, prio, tag);
+}
+
+size_t conn_queued_bytes(const struct conn *c)
+{
+    return c->queued + c->inflight;
+}
+
+void conn_want_writable(struct conn *c)
+{
+    c->want_writable = true;
+    arm_idle(c);
+}
+
+void conn_close_after_flush(struct conn *c, int err)
+{
+    if (c->closing || c->finishing)
+        return;
+    start_finishing(c, err);
+    if (!c->established)
+        heap_clear(c); /* nothing can be encrypted yet */
+    flush(c);
+    maybe_finish(c);
+}
+
+/* ---- reading ---- */
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    struct conn *c = h->data;
+    *buf = uv_buf_init((char *)c->rbuf, sizeof(c->rbuf));
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static void process_input(struct conn *c);
+
+/* Reads the socket only while less than CONN_HIGH_WATER waits to go out;
+ * below CONN_LOW_WATER it first handles what is already decrypted. */
+static void update_reading(struct conn *c)
+{
+    if (c->closing || c->finishing || !c->read_started)
+        return;
+    size_t q = conn_queued_bytes(c);
+    if (c->reading && q >= CONN_HIGH_WATER) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    } else if (!c->reading && q < CONN_LOW_WATER) {
+        if (c->paused) {
+            c->paused = false;
+            process_input(c);
+            if (c->closing || c->finishing || c->paused)
+                return;
+        }
+        if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) == 0)
+            c->reading = true;
+    }
+}
+
+static void protocol_error(struct conn *c, int err)
+{
+    heap_clear(c); /* the error goes out first, nothing else does */
+    struct wire_msg m = {.type = WIRE_ERROR, .rid = 0};
+    m.u.error.code = WIRE_ERR_PROTOCOL;
+    m.u.error.message = (char *)wire_strerror(err);
+    conn_send(c, &m, CONN_PRIO_CONTROL, 0);
+    conn_close_after_flush(c, CONN_EPROTO);
+}
+
+/* Decrypts and delivers messages one at a time. When the send queue is
+ * over CONN_HIGH_WATER it stops between two messages: the rest stays in
+ * the plaintext buffer and in TLS until the queue drains, so a peer that
+ * pipelines requests without reading the answers is held back. */
+static void process_input(struct conn *c)
+{
+    while (c->established && !c->closing && !c->finishing) {
+        if (conn_queued_bytes(c) >= CONN_HIGH_WATER) {
+            c->paused = true;
+            return;
+        }
+        if (c->plain_off == c->plain_len) {
+            int n = tls_session_read(c->tls, c->plain, sizeof(c->plain));
+            if (n == 0)
+                return;
+            if (n < 0) {
+                fail(c, n == TLS_ECLOSED ? CONN_EEOF : n);
+                return;
+            }
+            c->plain_off = 0;
+            c->plain_len = (size_t)n;
+        }
+        struct wire_msg m;
+        size_t used;
+        int rc = wire_parser_feed(c->parser, c->plain + c->plain_off, c->plain_len - c->plain_off,
+                                  &used, &m);
+        c->plain_off += used;
+        if (rc < 0) {
+            protocol_error(c, rc);
+            return;
+        }
+        if (rc == WIRE_MSG) {
+            c->cb.on_message(c, &m, c->arg);
+            wire_msg_clear(&m);
+        }
+    }
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct conn *c = s->data;
+    if (c->closing || c->finishing)
+        return;
+    if (nread < 0) {
+        conn_close(c, nread == UV_EOF ? CONN_EEOF : (int)nread);
+        return;
+    }
+    if (nread == 0)
+        return;
+    c->bytes_in += (uint64_t)nread;
+    bool was_established = c->established;
+    int rc = tls_session_feed(c->tls, (const uint8_t *)buf->base, (size_t)nread);
+    if (rc < 0) {
+        fail(c, rc);
+        return;
+    }
+    write_output(c); /* handshake messages */
+    if (!was_established && tls_session_established(c->tls)) {
+        c->established = true;
+        uv_timer_stop(&c->timer);
+        if (c->cb.on_established)
+            c->cb.on_established(c, c->arg);
+        if (c->closing || c->finishing)
+            return;
+        flush(c); /* frames queued before the handshake */
+    }
+    if (!c->paused)
+        process_input(c);
+    if (!c->closing)
+        write_output(c);
+    update_reading(c);
+}
+
+/* ---- creation ---- */
+
+static struct conn *conn_alloc(uv_loop_t *loop, struct tls_ctx *ctx, const uint8_t *expect_key,
+                               const struct conn_callbacks *cb, void *arg)
+{
+    struct conn *c = xcalloc(1, sizeof(*c));
+    c->cb = *cb;
+    c->arg = arg;
+    c->tls = tls_session_new(ctx, expect_key);
+    c->parser = wire_parser_new();
+    c->handshake_ms = CONN_HANDSHAKE_MS;
+    uv_tcp_init(loop, &c->tcp);
+    uv_timer_init(loop, &c->timer);
+    uv_idle_init(loop, &c->idle);
+    c->tcp.data = c->timer.data = c->idle.data = c;
+    c->connect_req.data = c;
+    c->handles_open = 3;
+    return c;
+}
+
+static int start_io(struct conn *c)
+{
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->read_started = true;
+    int rc = uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+    if (rc < 0)
+        return rc;
+    c->reading = true;
+    if ((rc = tls_session_start(c->tls)) < 0)
+        return rc;
+    write_output(c); /* ClientHello */
+    return 0;
+}
+
+/* The last step of conn_accept and conn_connect: a failed conn goes away
+ * without any callback; a good one gets its handshake deadline. */
+static int finish_create(struct conn *c, int rc, struct conn **out)
+{
+    if (rc < 0) {
+        c->silent = true;
+        conn_close(c, rc);
+        return rc;
+    }
+    uv_timer_start(&c->timer, timer_cb, c->handshake_ms, 0);
+    *out = c;
+    return 0;
+}
+
+int conn_accept(uv_stream_t *server, struct tls_ctx *ctx, const struct conn_callbacks *cb,
+                void *arg, struct conn **out)
+{
+    struct conn *c = conn_alloc(server->loop, ctx, NULL, cb, arg);
+    int rc = uv_accept(server, (uv_stream_t *)&c->tcp);
+    if (rc == 0)
+        rc = start_io(c);
+    return finish_create(c, rc, out);
+}
+
+static void connect_cb(uv_connect_t *req, int status)
+{
+    struct conn *c = req->data;
+    if (c->closing)
+        return;
+    if (status == 0)
+        status = start_io(c);
+    if (status < 0)
+        conn_close(c, status);
+}
+
+int conn_connect(uv_loop_t *loop, const struct sockaddr *addr, struct tls_ctx *ctx,
+                 const uint8_t *expect_key, const struct conn_callbacks *cb, void *arg,
+                 struct conn **out)
+{
+    struct conn *c = conn_alloc(loop, ctx, expect_key, cb, arg);
+    return finish_create(c, uv_tcp_connect(&c->connect_req, &c->tcp, addr, connect_cb), out);
+}
+
+void conn_set_handshake_timeout(struct conn *c, uint64_t ms)
+{
+    c->handshake_ms = ms;
+    if (!c->established && !c->closing && !c->finishing)
+        uv_timer_start(&c->timer, timer_cb, ms, 0);
+}
+
+/* ---- queries ---- */
+
+bool conn_closing(const struct conn *c)
+{
+    return c->closing || c->finishing;
+}
+
+bool conn_established(const struct conn *c)
+{
+    return c->established;
+}
+
+bool conn_peer_key(const struct conn *c, uint8_t out[TLS_KEY_LEN])
+{
+    return tls_session_peer_key(c->tls, out);
+}
+
+int conn_peer_addr(const struct conn *c, struct sockaddr_storage *out)
+{
+    int len = sizeof(*out);
+    memset(out, 0, sizeof(*out));
+    return uv_tcp_getpeername(&c->tcp, (struct sockaddr *)out, &len);
+}
+
+void conn_format_addr(const struct sockaddr_storage *addr, char *buf, size_t cap)
+{
+    char ip[64] = "?";
+    if (addr->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)addr;
+        uv_ip4_name(a, ip, sizeof(ip));
+        snprintf(buf, cap, "%s:%u", ip, (unsigned)ntohs(a->sin_port));
+    } else if (addr->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)addr;
+        uv_ip6_name(a, ip, sizeof(ip));
+        snprintf(buf, cap, "[%s]:%u", ip, (unsigned)ntohs(a->sin6_port));
+    } else {
+        snprintf(buf, cap, "?");
+    }
+}
+
+void conn_stats(const struct conn *c, uint64_t *bytes_in, uint64_t *bytes_out)
+{
+    if (bytes_in)
+        *bytes_in = c->bytes_in;
+    if (bytes_out)
+        *bytes_out = c->bytes_out;
+}

@@ -1,0 +1,123 @@
+/* svc: the Chorus service — what `chorusd serve` runs (DESIGN §4, §5;
+ * the protocol is man chorus-protocol(7)).
+ *
+ * One libuv loop serves many clients, each on one long-lived TLS
+ * connection (conn.h). After HELLO a client logs in (user + password,
+ * answered with a signed ticket) or shows a ticket it got before; then it
+ * may browse and search the catalog, fetch manifests, content keys and
+ * chunks of the stored files, and use the tracker (announce files it
+ * holds, look up who holds a file).
+ *
+ * Files in the data directory:
+ *   catalog.db                  the catalog (core/catalog.h; written by chorusd import)
+ *   files/ manifests/ keys/     the master store (core/store.h)
+ *   accounts.db                 users and scrypt hashes (net/account.h; chorusd useradd)
+ *   service.key                 the service's Ed25519 key (PEM, 0600), made on first start
+ *
+ * Fairness: every disk and database access runs on the libuv threadpool;
+ * scrypt checks (at most SVC_MAX_LOGINS at once) and catalog queries (one
+ * per catalog connection) wait in queues of their own so they never take
+ * the whole pool; each client has at most SVC_READS_PER_CLIENT chunk reads
+ * in flight and only as much data queued as its connection drains, so one
+ * slow or hostile client costs the others nothing but its share.
+ *
+ * Chunks go out by urgency: control replies first, then chunks of the
+ * request with the best (priority, deadline, arrival) — a request for the
+ * playing track overtakes bulk requests queued before it.
+ *
+ * Threads: svc_* functions run on the loop's thread; svc_thread_* on the
+ * thread that owns the svc_thread. Like every libuv program, the process
+ * must ignore SIGPIPE (a client that hangs up mid-write would kill it). */
+#ifndef CHORUS_NET_SVC_H
+#define CHORUS_NET_SVC_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/log.h"
+#include "net/tls.h"
+
+#define SVC_CATALOG_NAME  "catalog.db" /* as audio/import.h's IMPORT_CATALOG_NAME */
+#define SVC_ACCOUNTS_NAME "accounts.db"
+#define SVC_KEY_NAME      "service.key"
+
+#define SVC_DEFAULT_PORT        4170u
+#define SVC_TICKET_LIFETIME_S   (24u * 3600u)
+#define SVC_LOGIN_TIMEOUT_MS    60000u /* unauthenticated connections go after this */
+#define SVC_MAX_CLIENTS         10000u
+#define SVC_MAX_REQUESTS        64u /* chunk requests open per client */
+#define SVC_MAX_JOBS_PER_CLIENT 32u /* other requests in flight per client */
+#define SVC_READS_PER_CLIENT    8u  /* chunk reads in flight per client */
+#define SVC_MAX_LOGINS          2u  /* scrypt checks at once, whole service */
+#define SVC_MAX_LOGIN_FAILURES  5u  /* then the connection is closed */
+#define SVC_CATALOG_CONNECTIONS 2u
+
+struct svc_config {
+    const char *data_dir;          /* required */
+    const char *listen_addr;       /* IPv4 or IPv6 literal; NULL: "0.0.0.0" */
+    uint16_t port;                 /* 0: any free port (svc_port tells which) */
+    uint64_t ticket_lifetime_s;    /* 0: SVC_TICKET_LIFETIME_S */
+    uint64_t tracker_silence_ms;   /* 0: TRACKER_SILENCE_MS */
+    uint64_t handshake_timeout_ms; /* 0: CONN_HANDSHAKE_MS */
+    uint64_t login_timeout_ms;     /* 0: SVC_LOGIN_TIMEOUT_MS */
+    unsigned max_clients;          /* 0: SVC_MAX_CLIENTS */
+    struct clog *log;              /* borrowed, may be NULL */
+};
+
+struct svc_stats {
+    uint64_t clients;       /* connected now */
+    uint64_t clients_total; /* accepted since start */
+    uint64_t logins_ok, logins_failed, tickets_refused;
+    uint64_t requests; /* requests answered (any kind) */
+    uint64_t chunks_served, bytes_served;
+    uint64_t lookups, announces;
+    uint64_t protocol_errors;
+    uint64_t tracker_entries, tracker_files;
+};
+
+struct svc;
+
+/* Opens the data directory's store, catalog, accounts and key (creating
+ * the key and an empty accounts database when missing), binds and
+ * listens. Returns 0, or an error from the part that failed (STORE_*,
+ * CATALOG_*, ACCOUNT_*, TLS_*, or a libuv/errno code such as UV_EADDRINUSE;
+ * svc_strerror covers all), which is also logged. The caller owns *out. */
+int svc_new(uv_loop_t *loop, const struct svc_config *cfg, struct svc **out);
+
+/* The bound TCP port. */
+int svc_port(const struct svc *s);
+
+/* The service's Ed25519 public key (what clients pin). */
+void svc_public_key(const struct svc *s, uint8_t out[TLS_KEY_LEN]);
+
+void svc_get_stats(const struct svc *s, struct svc_stats *out);
+
+/* Stops listening, closes every client and waits for work in flight; cb
+ * runs (on the loop) once all of it is done. Then call svc_free. */
+void svc_close(struct svc *s, void (*cb)(struct svc *s, void *arg), void *arg);
+
+/* Frees a service that svc_close finished with (or NULL). */
+void svc_free(struct svc *s);
+
+/* Text for any error svc_new returns and for connection close reasons. */
+const char *svc_strerror(int err);
+
+/* ---- a service on a thread of its own ----
+ * For programs that run the service inside themselves (chorus --demo, the
+ * benchmarks, the tests): a thread with its own loop runs svc_new(cfg)
+ * and serves until svc_thread_stop. */
+struct svc_thread;
+
+/* Starts the thread and waits until the service listens (cfg is only
+ * read during the call; cfg->log must outlive the thread). Returns 0 or
+ * svc_new's error (nothing is left running then). */
+int svc_thread_start(const struct svc_config *cfg, struct svc_thread **out);
+
+int svc_thread_port(const struct svc_thread *t);
+void svc_thread_public_key(const struct svc_thread *t, uint8_t out[TLS_KEY_LEN]);
+
+/* Closes the service as svc_close does, joins the thread and frees
+ * everything; *final (may be NULL) gets the last statistics. */
+void svc_thread_stop(struct svc_thread *t, struct svc_stats *final);
+
+#endif

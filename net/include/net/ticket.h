@@ -1,0 +1,58 @@
+/* ticket: the service's signed statement "this key belongs to a logged-in
+ * user until then" (DESIGN §4, man chorus-protocol(7)).
+ *
+ * Login returns one; it is shown in HELLO on later connections (to the
+ * service, and to peers, who need no password to check it). Encoding, all
+ * integers big-endian:
+ *
+ *   "CHTK" | u8 version (1) | u64 issued | u64 expires (unix seconds)
+ *   | u8 user_len | user | 32-byte Ed25519 key of the holder
+ *   | 64-byte Ed25519 signature by the service over everything before it
+ *
+ * A ticket is accepted when it parses, its signature checks against the
+ * service's key, now < expires, and its key is the key of the TLS
+ * certificate in front of the checker (a ticket copied off the wire is
+ * useless without the holder's private key).
+ *
+ * Pure functions over bytes; any thread. */
+#ifndef CHORUS_NET_TICKET_H
+#define CHORUS_NET_TICKET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/tls.h"
+#include "net/wire.h"
+
+#define TICKET_VERSION 1u
+#define TICKET_MAX_LEN (4u + 1u + 8u + 8u + 1u + WIRE_MAX_USER + TLS_KEY_LEN + TLS_SIG_LEN)
+
+enum {
+    TICKET_EFORMAT = -6200,  /* not a ticket */
+    TICKET_ESIG = -6201,     /* not signed by the service's key */
+    TICKET_EEXPIRED = -6202, /* past its expiry */
+    TICKET_EKEY = -6203,     /* names another key than the peer's */
+    TICKET_ECRYPTO = -6204,  /* signing failed */
+};
+
+struct ticket {
+    char user[WIRE_MAX_USER + 1]; /* 1..WIRE_MAX_USER bytes */
+    uint8_t key[TLS_KEY_LEN];
+    uint64_t issued, expires; /* unix seconds */
+};
+
+/* Encodes and signs t with the service's identity into a new buffer owned
+ * by the caller (at most TICKET_MAX_LEN bytes). Returns 0,
+ * TICKET_EFORMAT (empty or too long user) or TICKET_ECRYPTO. */
+int ticket_sign(const struct tls_identity *service, const struct ticket *t, uint8_t **out,
+                size_t *len);
+
+/* Checks a ticket: format, signature by service_key, expiry against now,
+ * and, when peer_key is not NULL, that it names peer_key. Fills out (may be
+ * NULL) on success. Returns 0 or the first failed check's TICKET_E*. */
+int ticket_verify(const uint8_t *buf, size_t len, const uint8_t service_key[TLS_KEY_LEN],
+                  const uint8_t *peer_key, uint64_t now, struct ticket *out);
+
+const char *ticket_strerror(int err);
+
+#endif

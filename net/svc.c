@@ -1,0 +1,1356 @@
+/* svc: the service's loop side — clients, requests, chunk pumping, tracker.
+ *
+ * Owns the listener, a sweep timer, every client and its connection, the
+ * open store, catalog connections, accounts database, tracker and the
+ * service identity. Runs on one libuv loop thread; the only code that runs
+ * elsewhere is the work function of a job (struct job) on the threadpool,
+ * which touches the store, a catalog connection it was handed, the
+ * accounts database and its own job record — never a client, the tracker
+ * or the loop. Results come back in the job's after-work callback on the
+ * loop. A client whose connection closes while jobs are out is kept
+ * (refs) until the last one returns; the service itself finishes closing
+ * only when no job is out.
+ *
+ * It must never block the loop on disk, SQLite or scrypt, never queue more
+ * chunk data for a client than its connection drains (the pump refills on
+ * conn's on_writable), and never let one client's misbehaviour cost more
+ * than closing that client's connection. */
+#include "net/svc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/catalog.h"
+#include "core/manifest.h"
+#include "core/store.h"
+#include "core/xmalloc.h"
+#include "net/account.h"
+#include "net/conn.h"
+#include "net/ticket.h"
+#include "net/tracker.h"
+#include "net/wire.h"
+
+#define MOD              "svc"
+#define FEED_BYTES       (512u * 1024) /* chunk data queued + being read, per client */
+#define FILE_CACHE_SLOTS 4096u
+#define NO_DEADLINE      ((1ull << 40) - 1)
+
+struct svc;
+struct client;
+
+/* One chunk request (GET_CHUNKS) of a client. */
+struct chunk_req {
+    struct chunk_req *next;
+    uint32_t rid;
+    struct content_id file;
+    uint32_t next_index, end;
+    uint8_t prio;
+    uint64_t deadline; /* loop ms, NO_DEADLINE when none */
+    uint64_t order;    /* arrival */
+    unsigned inflight; /* jobs (stat or reads) referring to it */
+    bool active;       /* the file's chunk count is known and the range valid */
+    bool dead;         /* cancelled or failed: send nothing more */
+};
+
+struct client {
+    struct svc *svc;
+    struct conn *conn; /* NULL once closed */
+    struct client *prev, *next;
+    char addr[64];
+    uint8_t family, ip[16];
+    uint8_t key[TLS_KEY_LEN];
+    bool hello, authed;
+    char user[WIRE_MAX_USER + 1];
+    struct tracker_peer *tp;
+    struct chunk_req *reqs;
+    unsigned nreqs;
+    unsigned reads; /* chunk reads in flight */
+    unsigned jobs;  /* other jobs in flight */
+    unsigned refs;  /* jobs (of any kind) holding this client */
+    bool login_busy;
+    unsigned login_failures;
+    uint64_t connected_at;
+    uint64_t order;
+    uint64_t chunks_sent, bytes_sent;
+};
+
+enum job_kind { JOB_LOGIN, JOB_BROWSE, JOB_SEARCH, JOB_MANIFEST, JOB_KEY, JOB_STAT, JOB_CHUNK };
+
+struct job {
+    uv_work_t work;
+    struct job *next; /* in a job queue */
+    struct svc *svc;
+    struct client *cl;
+    enum job_kind kind;
+    uint32_t rid;
+    struct content_id file;
+    struct chunk_req *req;
+    uint32_t index;
+    struct catalog *cat;
+    /* inputs */
+    char *user, *password, *query;
+    uint8_t key[TLS_KEY_LEN];
+    uint8_t browse_kind;
+    uint64_t parent;
+    uint32_t offset, limit;
+    /* outputs */
+    int err;       /* negative module error, 0 on success */
+    uint16_t code; /* WIRE_ERR_* to answer with, 0 on success */
+    uint8_t *frame;
+    size_t frame_len;
+    uint32_t chunk_count;
+};
+
+struct job_queue {
+    unsigned running, max;
+    struct job *head, *tail;
+};
+
+struct file_slot {
+    bool used;
+    uint8_t id[CONTENT_ID_LEN];
+    uint32_t chunk_count;
+};
+
+struct svc {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    uv_timer_t sweep;
+    struct clog *log;
+    char *data_dir;
+    uint64_t ticket_lifetime_s, login_timeout_ms, handshake_timeout_ms;
+    unsigned max_clients;
+    struct tls_identity *id;
+    struct tls_ctx *ctx;
+    uint8_t pub[TLS_KEY_LEN];
+    struct store *store;
+    struct catalog *cats[SVC_CATALOG_CONNECTIONS];
+    unsigned ncats_free;
+    struct catalog *cats_free[SVC_CATALOG_CONNECTIONS];
+    struct account_db *accounts;
+    struct tracker *tracker;
+    struct job_queue q_login, q_catalog;
+    struct client *clients;
+    unsigned jobs; /* all jobs out (queued or running) */
+    uint64_t order;
+    struct file_slot *files; /* chunk counts of recently asked files */
+    struct svc_stats st;
+    bool listening, closing;
+    int handles_open;
+    void (*close_cb)(struct svc *s, void *arg);
+    void *close_arg;
+};
+
+const char *svc_strerror(int err)
+{
+    if (err <= -1000 && err > -1100)
+        return manifest_strerror(err);
+    if (err <= -2000 && err > -3000)
+        return store_strerror(err);
+    if (err <= -3000 && err > -4000)
+        return catalog_strerror(err);
+    if (err <= -6200 && err > -6300)
+        return ticket_strerror(err);
+    if (err <= -6300 && err > -6400)
+        return account_strerror(err);
+    return conn_strerror(err); /* conn, tls, wire, libuv/errno */
+}
+
+/* ---- replies ---- */
+
+static void send_msg(struct client *cl, const struct wire_msg *m)
+{
+    if (!cl->conn)
+        return;
+    int rc = conn_send(cl->conn, m, CONN_PRIO_CONTROL, 0);
+    if (rc < 0 && rc != CONN_ECLOSED)
+        clog_error(cl->svc->log, MOD, "%s: cannot send %s: %s", cl->addr, wire_type_name(m->type),
+                   svc_strerror(rc));
+    cl->svc->st.requests++;
+}
+
+static void send_error(struct client *cl, uint32_t rid, uint16_t code, const char *text)
+{
+    struct wire_msg m = {.type = WIRE_ERROR, .rid = rid};
+    m.u.error.code = code;
+    m.u.error.message = (char *)(text ? text : wire_error_name(code));
+    send_msg(cl, &m);
+}
+
+static void send_ok(struct client *cl, uint32_t rid)
+{
+    struct wire_msg m = {.type = WIRE_OK, .rid = rid};
+    send_msg(cl, &m);
+}
+
+static void send_frame(struct client *cl, struct job *j, uint64_t prio, uint32_t tag)
+{
+    if (cl->conn)
+        conn_send_frame(cl->conn, j->frame, j->frame_len, prio, tag);
+    else
+        free(j->frame);
+    j->frame = NULL;
+}
+
+/* A client broke the protocol: tell it why and close its connection. */
+static void protocol_close(struct client *cl, const char *why)
+{
+    clog_warn(cl->svc->log, MOD, "%s: protocol error: %s", cl->addr, why);
+    send_error(cl, 0, WIRE_ERR_PROTOCOL, why);
+    if (cl->conn)
+        conn_close_after_flush(cl->conn, CONN_EPROTO);
+}
+
+/* ---- the file cache (chunk counts) ---- */
+
+static struct file_slot *file_slot(struct svc *s, const struct content_id *id)
+{
+    return &s->files[(id->bytes[0] | (unsigned)id->bytes[1] << 8) % FILE_CACHE_SLOTS];
+}
+
+static bool file_cached(struct svc *s, const struct content_id *id, uint32_t *count)
+{
+    struct file_slot *f = file_slot(s, id);
+    if (!f->used || memcmp(f->id, id->bytes, CONTENT_ID_LEN) != 0)
+        return false;
+    *count = f->chunk_count;
+    return true;
+}
+
+static void file_remember(struct svc *s, const struct content_id *id, uint32_t count)
+{
+    struct file_slot *f = file_slot(s, id);
+    f->used = true;
+    memcpy(f->id, id->bytes, CONTENT_ID_LEN);
+    f->chunk_count = count;
+}
+
+/* ---- clients' lifetime ---- */
+
+static void maybe_finish_close(struct svc *s);
+
+static void free_req(struct client *cl, struct chunk_req *r)
+{
+    struct chunk_req **pp = &cl->reqs;
+    while (*pp != r)
+        pp = &(*pp)->next;
+    *pp = r->next;
+    cl->nreqs--;
+    free(r);
+}
+
+/* Drops a request that has nothing more to do and no job out. */
+static void maybe_free_req(struct client *cl, struct chunk_req *r)
+{
+    if (r->inflight == 0 && (r->dead || (r->active && r->next_index == r->end)))
+        free_req(cl, r);
+}
+
+static void maybe_free_client(struct client *cl)
+{
+    if (cl->conn || cl->refs)
+        return;
+    while (cl->reqs)
+        free_req(cl, cl->reqs);
+    free(cl);
+}
+
+static uint64_t now_ms(struct svc *s)
+{
+    return uv_now(s->loop);
+}
+
+static void set_authed(struct client *cl, const char *user)
+{
+    struct svc *s = cl->svc;
+    cl->authed = true;
+    snprintf(cl->user, sizeof(cl->user), "%s", user);
+    if (!cl->tp)
+        cl->tp = tracker_peer_add(s->tracker, cl->family, cl->ip, cl->key, now_ms(s));
+}
+
+/* ---- jobs ---- */
+
+static void job_work(uv_work_t *w);
+static void job_done(uv_work_t *w, int status);
+
+static struct job *job_new(struct client *cl, enum job_kind kind, uint32_t rid)
+{
+    struct job *j = xcalloc(1, sizeof(*j));
+    j->svc = cl->svc;
+    j->cl = cl;
+    j->kind = kind;
+    j->rid = rid;
+    j->work.data = j;
+    cl->refs++;
+    cl->svc->jobs++;
+    return j;
+}
+
+static void job_start(struct job *j)
+{
+    struct svc *s = j->svc;
+    if (j->kind == JOB_BROWSE || j->kind == JOB_SEARCH)
+        j->cat = s->cats_free[--s->ncats_free];
+    int rc = uv_queue_work(s->loop, &j->work, job_work, job_done);
+    if (rc < 0) { /* only when the loop is closing: never in practice */
+        clog_error(s->log, MOD, "cannot queue work: %s", uv_strerror(rc));
+        abort();
+    }
+}
+
+static struct job_queue *queue_of(struct svc *s, enum job_kind kind)
+{
+    if (kind == JOB_LOGIN)
+        return &s->q_login;
+    if (kind == JOB_BROWSE || kind == JOB_SEARCH)
+        return &s->q_catalog;
+    return NULL;
+}
+
+static void job_submit(struct job *j)
+{
+    struct job_queue *q = queue_of(j->svc, j->kind);
+    if (!q) {
+        job_start(j);
+        return;
+    }
+    if (q->running < q->max) {
+        q->running++;
+        job_start(j);
+        return;
+    }
+    if (q->tail)
+        q->tail->next = j;
+    else
+        q->head = j;
+    q->tail = j;
+}
+
+static void wipe_free(char *s)
+{
+    if (s) {
+        memset(s, 0, strlen(s));
+        free(s);
+    }
+}
+
+static void job_free(struct job *j)
+{
+    free(j->user);
+    wipe_free(j->password);
+    free(j->query);
+    free(j->frame);
+    free(j);
+}
+
+/* Encodes m into the job's reply frame (worker side). */
+static void job_reply(struct job *j, const struct wire_msg *m)
+{
+    int rc = wire_encode(m, &j->frame, &j->frame_len);
+    if (rc < 0) {
+        j->err = rc;
+        j->code = WIRE_ERR_INTERNAL;
+    }
+}
+
+static uint16_t store_code(int err)
+{
+    if (err == STORE_ENOTFOUND)
+        return WIRE_ERR_NOT_FOUND;
+    if (err == STORE_ERANGE)
+        return WIRE_ERR_BAD_REQUEST;
+    return WIRE_ERR_INTERNAL;
+}
+
+/* Copies s into buf, cut to WIRE_MAX_STR bytes at a UTF-8 boundary. */
+static char *clip(const char *s, char buf[WIRE_MAX_STR + 1])
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n > WIRE_MAX_STR) {
+        n = WIRE_MAX_STR;
+        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+            n--;
+    }
+    if (n)
+        memcpy(buf, s, n);
+    buf[n] = 0;
+    return buf;
+}
+
+struct item_strings {
+    char title[WIRE_MAX_STR + 1], artist[WIRE_MAX_STR + 1], album[WIRE_MAX_STR + 1];
+};
+
+static void track_item(const struct catalog_track *t, struct wire_item *it, struct item_strings *s)
+{
+    it->kind = WIRE_KIND_TRACK;
+    it->id = (uint64_t)t->id;
+    it->parent = (uint64_t)t->album_id;
+    it->number = (uint16_t)(t->track_number > 0 && t->track_number < 65536 ? t->track_number : 0);
+    it->disc = (uint16_t)(t->disc_number > 0 && t->disc_number < 65536 ? t->disc_number : 0);
+    it->duration_ms =
+        (uint32_t)(t->duration_ms > 0 && t->duration_ms < UINT32_MAX ? t->duration_ms : 0);
+    it->has_file = true;
+    memcpy(it->file_id, t->file_id.bytes, WIRE_ID_LEN);
+    it->title = clip(t->title, s->title);
+    it->artist = clip(t->artist, s->artist);
+    it->album = clip(t->album, s->album);
+}
+
+/* BROWSE and SEARCH on a catalog connection of the job's own. */
+static void work_catalog(struct job *j)
+{
+    struct wire_msg m = {.type = WIRE_ITEMS, .rid = j->rid};
+    size_t cap = j->limit;
+    struct wire_item *items = xcalloc(cap ? cap : 1, sizeof(*items));
+    struct item_strings *strs = xcalloc(cap ? cap : 1, sizeof(*strs));
+    size_t n = 0;
+    int rc = 0;
+    if (j->kind == JOB_SEARCH) {
+        struct catalog_track_list l = {0};
+        rc = catalog_search(j->cat, j->query, j->limit, &l);
+        for (size_t i = 0; rc == 0 && i < l.count && n < cap; i++, n++)
+            track_item(&l.items[i], &items[n], &strs[n]);
+        catalog_track_list_free(&l);
+    } else if (j->browse_kind == WIRE_KIND_ARTIST) {
+        struct catalog_artist_list l = {0};
+        rc = catalog_list_artists(j->cat, &l);
+        for (size_t i = j->offset; rc == 0 && i < l.count && n < cap; i++, n++) {
+            items[n].kind = WIRE_KIND_ARTIST;
+            items[n].id = (uint64_t)l.items[i].id;
+            items[n].title = clip(l.items[i].name, strs[n].title);
+            items[n].artist = items[n].title;
+        }
+        catalog_artist_list_free(&l);
+    } else if (j->browse_kind == WIRE_KIND_ALBUM) {
+        struct catalog_album_list l = {0};
+        rc = catalog_artist_albums(j->cat, (int64_t)j->parent, &l);
+        for (size_t i = j->offset; rc == 0 && i < l.count && n < cap; i++, n++) {
+            const struct catalog_album *a = &l.items[i];
+            items[n].kind = WIRE_KIND_ALBUM;
+            items[n].id = (uint64_t)a->id;
+            items[n].parent = (uint64_t)a->artist_id;
+            items[n].year = (uint16_t)(a->year > 0 && a->year < 65536 ? a->year : 0);
+            items[n].duration_ms =
+                (uint32_t)(a->duration_ms > 0 && a->duration_ms < UINT32_MAX ? a->duration_ms : 0);
+            items[n].title = clip(a->title, strs[n].title);
+            items[n].artist = clip(a->artist, strs[n].artist);
+            items[n].album = items[n].title;
+        }
+        catalog_album_list_free(&l);
+    } else {
+        struct catalog_track_list l = {0};
+        rc = catalog_album_tracks(j->cat, (int64_t)j->parent, &l);
+        for (size_t i = j->offset; rc == 0 && i < l.count && n < cap; i++, n++)
+            track_item(&l.items[i], &items[n], &strs[n]);
+        catalog_track_list_free(&l);
+    }
+    if (rc < 0) {
+        j->err = rc;
+        j->code = WIRE_ERR_INTERNAL;
+    } else {
+        m.u.items.count = (uint32_t)n;
+        m.u.items.items = items;
+        job_reply(j, &m);
+    }
+    free(items);
+    free(strs);
+}
+
+static void work_login(struct job *j)
+{
+    struct svc *s = j->svc;
+    int rc = account_verify(s->accounts, j->user, j->password);
+    if (rc < 0) {
+        j->err = rc;
+        j->code = rc == ACCOUNT_EDENIED ? WIRE_ERR_LOGIN : WIRE_ERR_INTERNAL;
+        return;
+    }
+    struct ticket t = {0};
+    snprintf(t.user, sizeof(t.user), "%s", j->user);
+    memcpy(t.key, j->key, TLS_KEY_LEN);
+    t.issued = (uint64_t)time(NULL);
+    t.expires = t.issued + s->ticket_lifetime_s;
+    uint8_t *buf;
+    size_t len;
+    if ((rc = ticket_sign(s->id, &t, &buf, &len)) < 0) {
+        j->err = rc;
+        j->code = WIRE_ERR_INTERNAL;
+        return;
+    }
+    struct wire_msg m = {.type = WIRE_TICKET, .rid = j->rid};
+    m.u.ticket.expires = t.expires;
+    m.u.ticket.ticket = buf;
+    m.u.ticket.ticket_len = len;
+    job_reply(j, &m);
+    free(buf);
+}
+
+static void work_store(struct job *j)
+{
+    struct svc *s = j->svc;
+    int rc;
+    switch (j->kind) {
+    case JOB_MANIFEST:
+    case JOB_STAT: {
+        uint8_t *buf;
+        size_t len;
+        struct manifest *mf;
+        rc = store_read_manifest_raw(s->store, &j->file, &buf, &len);
+        if (rc == 0) {
+            rc = manifest_decode(buf, len, NULL, &mf);
+            if (rc == 0) {
+                j->chunk_count = mf->chunk_count;
+                manifest_free(mf);
+            }
+        }
+        if (rc == 0 && j->kind == JOB_MANIFEST) {
+            if (len > WIRE_MAX_MANIFEST) {
+                rc = MANIFEST_ETOOBIG;
+            } else {
+                struct wire_msg m = {.type = WIRE_MANIFEST, .rid = j->rid};
+                memcpy(m.u.manifest.file_id, j->file.bytes, WIRE_ID_LEN);
+                m.u.manifest.data = buf;
+                m.u.manifest.len = len;
+                job_reply(j, &m);
+            }
+        }
+        if (rc == 0)
+            free(buf);
+        break;
+    }
+    case JOB_KEY: {
+        struct content_key key;
+        rc = store_read_key(s->store, &j->file, &key);
+        if (rc == 0) {
+            struct wire_msg m = {.type = WIRE_KEY, .rid = j->rid};
+            memcpy(m.u.key.file_id, j->file.bytes, WIRE_ID_LEN);
+            memcpy(m.u.key.key, key.bytes, WIRE_KEY_LEN);
+            job_reply(j, &m);
+            memset(&key, 0, sizeof(key));
+        }
+        break;
+    }
+    default: { /* JOB_CHUNK */
+        uint8_t *data = xmalloc(STORE_CHUNK_SIZE);
+        size_t len = 0;
+        rc = store_read_chunk(s->store, &j->file, j->index, data, &len);
+        if (rc == 0) {
+            struct wire_msg m = {.type = WIRE_CHUNK, .rid = j->rid};
+            memcpy(m.u.chunk.file_id, j->file.bytes, WIRE_ID_LEN);
+            m.u.chunk.index = j->index;
+            m.u.chunk.data = data;
+            m.u.chunk.len = len;
+            job_reply(j, &m);
+        }
+        free(data);
+        break;
+    }
+    }
+    if (rc < 0) {
+        j->err = rc;
+        j->code = store_code(rc);
+    }
+}
+
+static void job_work(uv_work_t *w)
+{
+    struct job *j = w->data;
+    switch (j->kind) {
+    case JOB_LOGIN:
+        work_login(j);
+        break;
+    case JOB_BROWSE:
+    case JOB_SEARCH:
+        work_catalog(j);
+        break;
+    default:
+        work_store(j);
+        break;
+    }
+}
+
+/* ---- chunk pumping ---- */
+
+static uint64_t data_prio(const struct chunk_req *r)
+{
+    return 1 + ((uint64_t)r->prio << 40) + r->deadline;
+}
+
+static bool more_urgent(const struct chunk_req *a, const struct chunk_req *b)
+{
+    if (a->prio != b->prio)
+        return a->prio < b->prio;
+    if (a->deadline != b->deadline)
+        return a->deadline < b->deadline;
+    return a->order < b->order;
+}
+
+/* Starts chunk reads for the most urgent requests while the client's
+ * connection has room (called again as it drains). */
+static void pump(struct client *cl)
+{
+    if (!cl->conn || conn_closing(cl->conn) || cl->svc->closing)
+        return;
+    while (cl->reads < SVC_READS_PER_CLIENT &&
+           conn_queued_bytes(cl->conn) + (size_t)cl->reads * STORE_CHUNK_SIZE < FEED_BYTES) {
+        struct chunk_req *best = NULL;
+        for (struct chunk_req *r = cl->reqs; r; r = r->next)
+            if (r->active && !r->dead && r->next_index < r->end && (!best || more_urgent(r, best)))
+                best = r;
+        if (!best)
+            return;
+        struct job *j = job_new(cl, JOB_CHUNK, best->rid);
+        j->file = best->file;
+        j->req = best;
+        j->index = best->next_index++;
+        best->inflight++;
+        cl->reads++;
+        job_submit(j);
+    }
+}
+
+/* A request's file is known to have count chunks: check its range. */
+static void activate(struct client *cl, struct chunk_req *r, uint32_t count)
+{
+    if (r->next_index >= count || r->end > count) {
+        send_error(cl, r->rid, WIRE_ERR_BAD_REQUEST, "chunk range beyond the end of the file");
+        r->dead = true;
+        return;
+    }
+    r->active = true;
+    if (cl->conn)
+        conn_want_writable(cl->conn);
+}
+
+static void done_chunk(struct client *cl, struct job *j)
+{
+    struct svc *s = cl->svc;
+    struct chunk_req *r = j->req;
+    cl->reads--;
+    r->inflight--;
+    if (cl->conn && !r->dead) {
+        if (j->code) {
+            if (j->code == WIRE_ERR_INTERNAL)
+                clog_error(s->log, MOD, "%s: reading chunk %u: %s", cl->addr, j->index,
+                           svc_strerror(j->err));
+            send_error(cl, r->rid, j->code, NULL);
+            r->dead = true;
+            conn_cancel(cl->conn, r->rid);
+        } else {
+            s->st.chunks_served++;
+            s->st.bytes_served += j->frame_len;
+            cl->chunks_sent++;
+            cl->bytes_sent += j->frame_len;
+            send_frame(cl, j, data_prio(r), r->rid);
+        }
+    }
+    maybe_free_req(cl, r);
+    pump(cl);
+}
+
+static void done_stat(struct client *cl, struct job *j)
+{
+    struct chunk_req *r = j->req;
+    r->inflight--;
+    if (j->code == 0)
+        file_remember(cl->svc, &j->file, j->chunk_count);
+    if (cl->conn && !r->dead) {
+        if (j->code) {
+            send_error(cl, r->rid, j->code, NULL);
+            r->dead = true;
+        } else {
+            activate(cl, r, j->chunk_count);
+        }
+    }
+    maybe_free_req(cl, r);
+}
+
+static struct job *queue_pop(struct job_queue *q)
+{
+    struct job *j = q->head;
+    q->head = j->next;
+    if (!q->head)
+        q->tail = NULL;
+    j->next = NULL;
+    return j;
+}
+
+/* Releases a queued job that will not run (its client left, or the
+ * service is closing). */
+static void discard_job(struct svc *s, struct job *j)
+{
+    struct client *cl = j->cl;
+    cl->jobs--;
+    if (j->kind == JOB_LOGIN)
+        cl->login_busy = false;
+    cl->refs--;
+    s->jobs--;
+    job_free(j);
+    maybe_free_client(cl);
+}
+
+/* Starts the next queued job whose client is still connected: a client
+ * that queued logins or searches and left costs nothing more. */
+static void start_queued(struct svc *s, struct job_queue *q)
+{
+    while (q->head) {
+        struct job *next = queue_pop(q);
+        if (next->cl->conn) {
+            q->running++;
+            job_start(next);
+            return;
+        }
+        discard_job(s, next);
+    }
+}
+
+static void job_done(uv_work_t *w, int status)
+{
+    (void)status;
+    struct job *j = w->data;
+    struct svc *s = j->svc;
+    struct client *cl = j->cl;
+
+    struct job_queue *q = queue_of(s, j->kind);
+    if (j->cat)
+        s->cats_free[s->ncats_free++] = j->cat;
+    if (q) {
+        q->running--;
+        if (!s->closing)
+            start_queued(s, q);
+    }
+
+    switch (j->kind) {
+    case JOB_CHUNK:
+        done_chunk(cl, j);
+        break;
+    case JOB_STAT:
+        done_stat(cl, j);
+        break;
+    case JOB_LOGIN:
+        cl->jobs--;
+        cl->login_busy = false;
+        if (!cl->conn)
+            break;
+        if (j->code == 0) {
+            s->st.logins_ok++;
+            set_authed(cl, j->user);
+            clog_info(s->log, MOD, "%s: %s logged in", cl->addr, j->user);
+            send_frame(cl, j, CONN_PRIO_CONTROL, 0);
+        } else {
+            s->st.logins_failed++;
+            cl->login_failures++;
+            if (j->code == WIRE_ERR_INTERNAL)
+                clog_error(s->log, MOD, "%s: login of '%s': %s", cl->addr, j->user,
+                           svc_strerror(j->err));
+            else
+                clog_warn(s->log, MOD, "%s: login of '%s' refused (%u failures)", cl->addr, j->user,
+                          cl->login_failures);
+            send_error(cl, j->rid, j->code, NULL);
+            if (cl->login_failures >= SVC_MAX_LOGIN_FAILURES)
+                conn_close_after_flush(cl->conn, 0);
+        }
+        break;
+    default:
+        cl->jobs--;
+        if (j->kind == JOB_MANIFEST && j->code == 0)
+            file_remember(s, &j->file, j->chunk_count);
+        if (!cl->conn)
+            break;
+        if (j->code) {
+            if (j->code == WIRE_ERR_INTERNAL)
+                clog_error(s->log, MOD, "%s: %s: %s", cl->addr, j->kind == JOB_KEY ? "key" : "read",
+                           svc_strerror(j->err));
+            send_error(cl, j->rid, j->code, NULL);
+        } else {
+            s->st.requests++;
+            send_frame(cl, j, CONN_PRIO_CONTROL, 0);
+        }
+        break;
+    }
+    cl->refs--;
+    s->jobs--;
+    job_free(j);
+    maybe_free_client(cl);
+    maybe_finish_close(s);
+}
+
+/* ---- requests ---- */
+
+static bool take_job_slot(struct client *cl, uint32_t rid)
+{
+    if (cl->jobs >= SVC_MAX_JOBS_PER_CLIENT) {
+        send_error(cl, rid, WIRE_ERR_BUSY, "too many requests in flight");
+        return false;
+    }
+    cl->jobs++;
+    return true;
+}
+
+static void handle_hello(struct client *cl, struct wire_msg *m)
+{
+    struct svc *s = cl->svc;
+    if (m->u.hello.version != WIRE_VERSION) {
+        char why[80];
+        snprintf(why, sizeof(why), "protocol version %u not supported (this service speaks %u)",
+                 m->u.hello.version, WIRE_VERSION);
+        clog_warn(s->log, MOD, "%s: %s", cl->addr, why);
+        send_error(cl, 0, WIRE_ERR_VERSION, why);
+        conn_close_after_flush(cl->conn, 0);
+        return;
+    }
+    if (m->u.hello.role != WIRE_ROLE_CLIENT && m->u.hello.role != WIRE_ROLE_PEER) {
+        protocol_close(cl, "HELLO with a role other than client or peer");
+        return;
+    }
+    cl->hello = true;
+    if (m->u.hello.ticket_len) {
+        struct ticket t;
+        int rc = ticket_verify(m->u.hello.ticket, m->u.hello.ticket_len, s->pub, cl->key,
+                               (uint64_t)time(NULL), &t);
+        if (rc == 0) {
+            set_authed(cl, t.user);
+            clog_info(s->log, MOD, "%s: %s resumed with a ticket", cl->addr, t.user);
+        } else {
+            s->st.tickets_refused++;
+            clog_warn(s->log, MOD, "%s: ticket refused: %s", cl->addr, ticket_strerror(rc));
+            send_error(cl, 0, rc == TICKET_EEXPIRED ? WIRE_ERR_TICKET_EXPIRED : WIRE_ERR_TICKET,
+                       ticket_strerror(rc));
+        }
+    }
+    struct wire_msg r = {.type = WIRE_HELLO};
+    r.u.hello.version = WIRE_VERSION;
+    r.u.hello.role = WIRE_ROLE_SERVICE;
+    r.u.hello.flags = cl->authed ? WIRE_HELLO_AUTHENTICATED : 0;
+    send_msg(cl, &r);
+}
+
+static void handle_login(struct client *cl, struct wire_msg *m)
+{
+    if (cl->login_busy) {
+        send_error(cl, m->rid, WIRE_ERR_BUSY, "a login is already in progress");
+        return;
+    }
+    if (!take_job_slot(cl, m->rid))
+        return;
+    cl->login_busy = true;
+    struct job *j = job_new(cl, JOB_LOGIN, m->rid);
+    j->user = m->u.login.user;
+    j->password = m->u.login.password;
+    m->u.login.user = m->u.login.password = NULL; /* taken */
+    memcpy(j->key, cl->key, TLS_KEY_LEN);
+    job_submit(j);
+}
+
+static void handle_browse(struct client *cl, struct wire_msg *m)
+{
+    bool search = m->type == WIRE_SEARCH;
+    uint32_t limit = search ? m->u.search.limit : m->u.browse.limit;
+    if (limit == 0 || limit > WIRE_MAX_ITEMS) {
+        send_error(cl, m->rid, WIRE_ERR_BAD_REQUEST, "limit must be 1..1000");
+        return;
+    }
+    if (!search && (m->u.browse.kind < WIRE_KIND_ARTIST || m->u.browse.kind > WIRE_KIND_TRACK)) {
+        send_error(cl, m->rid, WIRE_ERR_BAD_REQUEST, "unknown browse kind");
+        return;
+    }
+    if (!take_job_slot(cl, m->rid))
+        return;
+    struct job *j = job_new(cl, search ? JOB_SEARCH : JOB_BROWSE, m->rid);
+    j->limit = limit;
+    if (search) {
+        j->query = m->u.search.query;
+        m->u.search.query = NULL;
+    } else {
+        j->browse_kind = m->u.browse.kind;
+        j->parent = m->u.browse.parent;
+        j->offset = m->u.browse.offset;
+    }
+    job_submit(j);
+}
+
+static void handle_file(struct client *cl, struct wire_msg *m)
+{
+    if (!take_job_slot(cl, m->rid))
+        return;
+    struct job *j = job_new(cl, m->type == WIRE_GET_KEY ? JOB_KEY : JOB_MANIFEST, m->rid);
+    memcpy(j->file.bytes, m->u.file.file_id, CONTENT_ID_LEN);
+    job_submit(j);
+}
+
+static void handle_get_chunks(struct client *cl, struct wire_msg *m)
+{
+    struct svc *s = cl->svc;
+    uint32_t first = m->u.get_chunks.first, count = m->u.get_chunks.count;
+    if (m->rid == 0 || count == 0 || count > WIRE_MAX_RANGE || first > UINT32_MAX - count ||
+        m->u.get_chunks.priority > WIRE_PRIO_MAX) {
+        send_error(cl, m->rid, WIRE_ERR_BAD_REQUEST,
+                   "GET_CHUNKS needs rid > 0, count 1..4096 and priority 0..2");
+        return;
+    }
+    for (struct chunk_req *r = cl->reqs; r; r = r->next)
+        if (r->rid == m->rid && !r->dead) {
+            send_error(cl, m->rid, WIRE_ERR_BAD_REQUEST, "a request with this rid is open");
+            return;
+        }
+    if (cl->nreqs >= SVC_MAX_REQUESTS) {
+        send_error(cl, m->rid, WIRE_ERR_BUSY, "too many chunk requests open");
+        return;
+    }
+    struct chunk_req *r = xcalloc(1, sizeof(*r));
+    r->rid = m->rid;
+    memcpy(r->file.bytes, m->u.get_chunks.file_id, CONTENT_ID_LEN);
+    r->next_index = first;
+    r->end = first + count;
+    r->prio = m->u.get_chunks.priority;
+    r->deadline =
+        m->u.get_chunks.deadline_ms ? now_ms(s) + m->u.get_chunks.deadline_ms : NO_DEADLINE;
+    if (r->deadline > NO_DEADLINE)
+        r->deadline = NO_DEADLINE;
+    r->order = cl->order++;
+    r->next = cl->reqs;
+    cl->reqs = r;
+    cl->nreqs++;
+    uint32_t chunks;
+    if (file_cached(s, &r->file, &chunks)) {
+        activate(cl, r, chunks);
+        maybe_free_req(cl, r);
+        return;
+    }
+    struct job *j = job_new(cl, JOB_STAT, m->rid);
+    j->file = r->file;
+    j->req = r;
+    r->inflight++;
+    job_submit(j);
+}
+
+static void handle_cancel(struct client *cl, struct wire_msg *m)
+{
+    for (struct chunk_req *r = cl->reqs; r; r = r->next) {
+        if (r->rid == m->rid && !r->dead) {
+            r->dead = true;
+            conn_cancel(cl->conn, r->rid);
+            maybe_free_req(cl, r);
+            break;
+        }
+    }
+    send_ok(cl, m->rid); /* after it, no CHUNK of this rid arrives */
+}
+
+static void handle_announce(struct client *cl, struct wire_msg *m)
+{
+    struct svc *s = cl->svc;
+    if (!m->u.announce.withdraw && m->u.announce.port == 0) {
+        send_error(cl, m->rid, WIRE_ERR_BAD_REQUEST, "ANNOUNCE needs the port peers connect to");
+        return;
+    }
+    if (m->u.announce.withdraw)
+        tracker_withdraw(s->tracker, cl->tp, (const uint8_t(*)[WIRE_ID_LEN])m->u.announce.file_ids,
+                         m->u.announce.count);
+    else
+        tracker_announce(s->tracker, cl->tp, m->u.announce.port,
+                         (const uint8_t(*)[WIRE_ID_LEN])m->u.announce.file_ids, m->u.announce.count,
+                         now_ms(s));
+    s->st.announces++;
+    send_ok(cl, m->rid);
+}
+
+static void handle_lookup(struct client *cl, struct wire_msg *m)
+{
+    struct svc *s = cl->svc;
+    struct wire_msg r = {.type = WIRE_PEERS, .rid = m->rid};
+    memcpy(r.u.peers.file_id, m->u.file.file_id, WIRE_ID_LEN);
+    r.u.peers.count = (uint32_t)tracker_lookup(s->tracker, m->u.file.file_id, cl->tp, now_ms(s),
+                                               r.u.peers.peers, WIRE_MAX_PEERS);
+    s->st.lookups++;
+    send_msg(cl, &r);
+}
+
+static void on_message(struct conn *c, struct wire_msg *m, void *arg)
+{
+    (void)c;
+    struct client *cl = arg;
+    struct svc *s = cl->svc;
+    if (cl->tp)
+        tracker_peer_touch(cl->tp, now_ms(s));
+    if (!cl->hello) {
+        if (m->type == WIRE_HELLO)
+            handle_hello(cl, m);
+        else
+            protocol_close(cl, "the first message must be HELLO");
+        return;
+    }
+    switch (m->type) {
+    case WIRE_PING: {
+        struct wire_msg r = {.type = WIRE_PONG, .rid = m->rid};
+        send_msg(cl, &r);
+        return;
+    }
+    case WIRE_LOGIN:
+        handle_login(cl, m);
+        return;
+    case WIRE_BROWSE:
+    case WIRE_SEARCH:
+    case WIRE_GET_MANIFEST:
+    case WIRE_GET_KEY:
+    case WIRE_GET_CHUNKS:
+    case WIRE_CANCEL:
+    case WIRE_ANNOUNCE:
+    case WIRE_LOOKUP:
+        break;
+    case WIRE_HELLO:
+        protocol_close(cl, "HELLO sent twice");
+        return;
+    default:
+        send_error(cl, m->rid, WIRE_ERR_PROTOCOL, "not a request");
+        return;
+    }
+    if (!cl->authed) {
+        send_error(cl, m->rid, WIRE_ERR_AUTH_REQUIRED, NULL);
+        return;
+    }
+    switch (m->type) {
+    case WIRE_BROWSE:
+    case WIRE_SEARCH:
+        handle_browse(cl, m);
+        break;
+    case WIRE_GET_MANIFEST:
+    case WIRE_GET_KEY:
+        handle_file(cl, m);
+        break;
+    case WIRE_GET_CHUNKS:
+        handle_get_chunks(cl, m);
+        break;
+    case WIRE_CANCEL:
+        handle_cancel(cl, m);
+        break;
+    case WIRE_ANNOUNCE:
+        handle_announce(cl, m);
+        break;
+    default: /* WIRE_LOOKUP */
+        handle_lookup(cl, m);
+        break;
+    }
+}
+
+/* ---- connections ---- */
+
+static void on_established(struct conn *c, void *arg)
+{
+    struct client *cl = arg;
+    conn_peer_key(c, cl->key);
+    clog_debug(cl->svc->log, MOD, "%s: TLS established", cl->addr);
+}
+
+static void on_writable(struct conn *c, void *arg)
+{
+    (void)c;
+    pump(arg);
+}
+
+static void on_close(struct conn *c, int err, void *arg)
+{
+    (void)c;
+    struct client *cl = arg;
+    struct svc *s = cl->svc;
+    uint64_t in = 0, out = 0;
+    conn_stats(c, &in, &out);
+    if (err == 0 || err == CONN_EEOF)
+        clog_info(s->log, MOD, "%s%s%s: disconnected (%llu chunks, %llu bytes out)", cl->addr,
+                  cl->authed ? " " : "", cl->user, (unsigned long long)cl->chunks_sent,
+                  (unsigned long long)out);
+    else
+        clog_info(s->log, MOD, "%s%s%s: closed: %s", cl->addr, cl->authed ? " " : "", cl->user,
+                  svc_strerror(err));
+    if (err == CONN_EPROTO)
+        s->st.protocol_errors++;
+    cl->conn = NULL;
+    if (cl->prev)
+        cl->prev->next = cl->next;
+    else
+        s->clients = cl->next;
+    if (cl->next)
+        cl->next->prev = cl->prev;
+    s->st.clients--;
+    if (cl->tp)
+        tracker_peer_remove(s->tracker, cl->tp);
+    cl->tp = NULL;
+    for (struct chunk_req *r = cl->reqs; r; r = r->next)
+        r->dead = true;
+    maybe_free_client(cl);
+    maybe_finish_close(s);
+}
+
+static const struct conn_callbacks client_callbacks = {
+    .on_established = on_established,
+    .on_message = on_message,
+    .on_writable = on_writable,
+    .on_close = on_close,
+};
+
+static void reject_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct svc *s = server->data;
+    if (status < 0) {
+        clog_warn(s->log, MOD, "accept: %s", uv_strerror(status));
+        return;
+    }
+    if (s->closing || s->st.clients >= s->max_clients) {
+        /* take it off the backlog and hang up */
+        uv_tcp_t *t = xmalloc(sizeof(*t));
+        uv_tcp_init(s->loop, t);
+        if (uv_accept(server, (uv_stream_t *)t) == 0 && !s->closing)
+            clog_warn(s->log, MOD, "refusing a connection: %u clients connected",
+                      (unsigned)s->st.clients);
+        uv_close((uv_handle_t *)t, reject_closed);
+        return;
+    }
+    struct client *cl = xcalloc(1, sizeof(*cl));
+    cl->svc = s;
+    int rc = conn_accept(server, s->ctx, &client_callbacks, cl, &cl->conn);
+    if (rc < 0) {
+        clog_warn(s->log, MOD, "accept: %s", svc_strerror(rc));
+        free(cl);
+        return;
+    }
+    conn_set_handshake_timeout(cl->conn, s->handshake_timeout_ms);
+    struct sockaddr_storage ss;
+    if (conn_peer_addr(cl->conn, &ss) == 0) {
+        conn_format_addr(&ss, cl->addr, sizeof(cl->addr));
+        if (ss.ss_family == AF_INET) {
+            cl->family = 4;
+            memcpy(cl->ip, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+        } else {
+            cl->family = 6;
+            memcpy(cl->ip, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+        }
+    } else {
+        snprintf(cl->addr, sizeof(cl->addr), "?");
+        cl->family = 4;
+    }
+    cl->connected_at = now_ms(s);
+    cl->next = s->clients;
+    if (s->clients)
+        s->clients->prev = cl;
+    s->clients = cl;
+    s->st.clients++;
+    s->st.clients_total++;
+    clog_debug(s->log, MOD, "%s: connected", cl->addr);
+}
+
+/* Once a second: drop silent peers' tracker entries and connections that
+ * never logged in. */
+static void sweep_cb(uv_timer_t *t)
+{
+    struct svc *s = t->data;
+    uint64_t now = now_ms(s);
+    size_t gone = tracker_expire(s->tracker, now);
+    if (gone)
+        clog_debug(s->log, MOD, "tracker: %zu entries of silent peers expired", gone);
+    for (struct client *cl = s->clients; cl; cl = cl->next)
+        if (!cl->authed && cl->conn && !conn_closing(cl->conn) &&
+            now - cl->connected_at > s->login_timeout_ms) {
+            clog_info(s->log, MOD, "%s: closing: no login within %llu ms", cl->addr,
+                      (unsigned long long)s->login_timeout_ms);
+            conn_close(cl->conn, CONN_ETIMEOUT);
+        }
+}
+
+/* ---- creation and shutdown ---- */
+
+static int open_parts(struct svc *s)
+{
+    int rc;
+    char *path;
+    if ((rc = store_open(s->data_dir, &s->store)) < 0) {
+        clog_error(s->log, MOD, "cannot open the store in %s: %s", s->data_dir, svc_strerror(rc));
+        return rc;
+    }
+    path = xasprintf("%s/%s", s->data_dir, SVC_CATALOG_NAME);
+    for (unsigned i = 0; i < SVC_CATALOG_CONNECTIONS; i++) {
+        if ((rc = catalog_open(path, &s->cats[i])) < 0) {
+            clog_error(s->log, MOD, "cannot open the catalog %s: %s", path, svc_strerror(rc));
+            free(path);
+            return rc;
+        }
+        s->cats_free[s->ncats_free++] = s->cats[i];
+    }
+    free(path);
+    path = xasprintf("%s/%s", s->data_dir, SVC_ACCOUNTS_NAME);
+    rc = account_open(path, &s->accounts);
+    if (rc < 0)
+        clog_error(s->log, MOD, "cannot open the accounts database %s: %s", path, svc_strerror(rc));
+    free(path);
+    if (rc < 0)
+        return rc;
+    path = xasprintf("%s/%s", s->data_dir, SVC_KEY_NAME);
+    bool created = false;
+    rc = tls_identity_load_or_create(path, &s->id, &created);
+    if (rc < 0) {
+        clog_error(s->log, MOD, "cannot load or create the service key %s: %s", path,
+                   svc_strerror(rc));
+        free(path);
+        return rc;
+    }
+    tls_identity_public_key(s->id, s->pub);
+    char hex[2 * TLS_KEY_LEN + 1];
+    tls_key_to_hex(s->pub, hex);
+    clog_info(s->log, MOD, "%s service key %s (%s)", created ? "created" : "loaded", hex, path);
+    free(path);
+    if ((rc = tls_ctx_new(s->id, true, &s->ctx)) < 0) {
+        clog_error(s->log, MOD, "cannot set up TLS: %s", svc_strerror(rc));
+        return rc;
+    }
+    return 0;
+}
+
+static int start_listening(struct svc *s, const char *addr, uint16_t port)
+{
+    struct sockaddr_storage ss;
+    int rc = strchr(addr, ':') ? uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&ss)
+                               : uv_ip4_addr(addr, port, (struct sockaddr_in *)&ss);
+    if (rc < 0) {
+        clog_error(s->log, MOD, "invalid listen address '%s'", addr);
+        return rc;
+    }
+    if ((rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0)) < 0 ||
+        (rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection)) < 0) {
+        clog_error(s->log, MOD, "cannot listen on %s port %u: %s", addr, port, uv_strerror(rc));
+        return rc;
+    }
+    s->listening = true;
+    clog_info(s->log, MOD, "listening on %s port %d", addr, svc_port(s));
+    return 0;
+}
+
+static void free_parts(struct svc *s)
+{
+    tls_ctx_free(s->ctx);
+    tls_identity_free(s->id);
+    account_close(s->accounts);
+    for (unsigned i = 0; i < SVC_CATALOG_CONNECTIONS; i++)
+        catalog_free(s->cats[i]);
+    store_free(s->store);
+    tracker_free(s->tracker);
+    free(s->files);
+    free(s->data_dir);
+    free(s);
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+    struct svc *s = h->data;
+    s->handles_open--;
+    if (!s->closing && s->handles_open == 0) /* svc_new failed */
+        free_parts(s);
+    else
+        maybe_finish_close(s);
+}
+
+int svc_new(uv_loop_t *loop, const struct svc_config *cfg, struct svc **out)
+{
+    struct svc *s = xcalloc(1, sizeof(*s));
+    s->loop = loop;
+    s->log = cfg->log;
+    s->data_dir = xstrdup(cfg->data_dir);
+    s->ticket_lifetime_s = cfg->ticket_lifetime_s ? cfg->ticket_lifetime_s : SVC_TICKET_LIFETIME_S;
+    s->login_timeout_ms = cfg->login_timeout_ms ? cfg->login_timeout_ms : SVC_LOGIN_TIMEOUT_MS;
+    s->handshake_timeout_ms =
+        cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms : CONN_HANDSHAKE_MS;
+    s->max_clients = cfg->max_clients ? cfg->max_clients : SVC_MAX_CLIENTS;
+    s->tracker = tracker_new(cfg->tracker_silence_ms);
+    s->files = xcalloc(FILE_CACHE_SLOTS, sizeof(*s->files));
+    s->q_login.max = SVC_MAX_LOGINS;
+    s->q_catalog.max = SVC_CATALOG_CONNECTIONS;
+    uv_tcp_init(loop, &s->listener);
+    uv_timer_init(loop, &s->sweep);
+    s->listener.data = s->sweep.data = s;
+    s->handles_open = 2;
+
+    int rc = open_parts(s);
+    if (rc == 0)
+        rc = start_listening(s, cfg->listen_addr ? cfg->listen_addr : "0.0.0.0", cfg->port);
+    if (rc < 0) {
+        uv_close((uv_handle_t *)&s->listener, handle_closed);
+        uv_close((uv_handle_t *)&s->sweep, handle_closed);
+        return rc;
+    }
+    uv_timer_start(&s->sweep, sweep_cb, 1000, 1000);
+    *out = s;
+    return 0;
+}
+
+int svc_port(const struct svc *s)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    if (uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss, &len) < 0)
+        return -1;
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+void svc_public_key(const struct svc *s, uint8_t out[TLS_KEY_LEN])
+{
+    memcpy(out, s->pub, TLS_KEY_LEN);
+}
+
+void svc_get_stats(const struct svc *s, struct svc_stats *out)
+{
+    *out = s->st;
+    out->tracker_entries = tracker_entry_count(s->tracker);
+    out->tracker_files = tracker_file_count(s->tracker);
+}
+
+static void maybe_finish_close(struct svc *s)
+{
+    if (!s->closing || s->clients || s->jobs || s->handles_open || !s->close_cb)
+        return;
+    void (*cb)(struct svc *, void *) = s->close_cb;
+    s->close_cb = NULL;
+    clog_info(s->log, MOD, "stopped (%llu clients served, %llu chunks, %llu bytes of chunk frames)",
+              (unsigned long long)s->st.clients_total, (unsigned long long)s->st.chunks_served,
+              (unsigned long long)s->st.bytes_served);
+    cb(s, s->close_arg);
+}
+
+/* Jobs still waiting in a queue will not run: release them. */
+static void drop_queued(struct svc *s, struct job_queue *q)
+{
+    while (q->head)
+        discard_job(s, queue_pop(q));
+}
+
+void svc_close(struct svc *s, void (*cb)(struct svc *s, void *arg), void *arg)
+{
+    if (s->closing)
+        return;
+    s->closing = true;
+    s->close_cb = cb;
+    s->close_arg = arg;
+    clog_info(s->log, MOD, "shutting down: closing %u connections", (unsigned)s->st.clients);
+    uv_close((uv_handle_t *)&s->listener, handle_closed);
+    uv_close((uv_handle_t *)&s->sweep, handle_closed);
+    drop_queued(s, &s->q_login);
+    drop_queued(s, &s->q_catalog);
+    for (struct client *cl = s->clients; cl; cl = cl->next)
+        conn_close(cl->conn, 0);
+    maybe_finish_close(s);
+}
+
+void svc_free(struct svc *s)
+{
+    if (s)
+        free_parts(s);
+}
