@@ -1,15 +1,19 @@
 /* chorusd serve: runs the service (net/svc.h) until SIGINT or SIGTERM.
  *
  * Reads chorusd.conf ([serve] and [log] keys, documented in chorusd(8)),
- * opens the log file, starts the service on one libuv loop and stops it
- * cleanly on a signal: listener closed, every client closed, work in
- * flight finished, databases closed. */
+ * opens the log file, raises the open-files limit for max-clients, starts
+ * the service on one libuv loop and stops it cleanly on a signal: listener
+ * closed, every client closed, work in flight finished, databases closed.
+ * A second signal exits at once (a disk that hangs must not make the
+ * service unkillable short of SIGKILL). */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "chorusd_commands.h"
@@ -28,6 +32,7 @@ struct serve_conf {
     int ticket_lifetime; /* seconds */
     int tracker_silence; /* seconds */
     int login_timeout;   /* seconds */
+    int send_timeout;    /* seconds */
     int max_clients;
     int log_level; /* enum clog_level */
     char *log_file;
@@ -43,6 +48,8 @@ static const struct config_key serve_schema[] = {
                    "seconds of silence after which a peer's tracker entries go"),
     CONFIG_INT_KEY("serve", "login-timeout", S, login_timeout, 1, 3600, "60",
                    "seconds a connection may stay without logging in"),
+    CONFIG_INT_KEY("serve", "send-timeout", S, send_timeout, 1, 3600, "60",
+                   "seconds a client may leave its replies unread before it is dropped"),
     CONFIG_INT_KEY("serve", "max-clients", S, max_clients, 1, 1000000, "10000",
                    "connections served at once"),
     CONFIG_ENUM_KEY("log", "level", S, log_level, clog_level_names, "info",
@@ -123,8 +130,13 @@ static void svc_stopped(struct svc *s, void *arg)
 static void on_signal(uv_signal_t *h, int signum)
 {
     struct serve *sv = h->data;
-    if (sv->stopping)
-        return;
+    if (sv->stopping) {
+        static const char msg[] = "chorusd serve: second signal: exiting now\n";
+        if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+            /* nothing more to say */
+        }
+        _exit(1);
+    }
     sv->stopping = true;
     fprintf(stderr, "chorusd serve: %s: shutting down\n", signum == SIGINT ? "SIGINT" : "SIGTERM");
     clog_info(sv->log, "serve", "%s received: shutting down",
@@ -151,6 +163,19 @@ static int load_conf(struct serve_conf *conf, const char *path, const struct pat
     return rc == 0 ? 0 : -1;
 }
 
+/* Each client costs a file descriptor: lift the soft open-files limit
+ * towards what max_clients needs (never above the hard limit; the
+ * service lowers its cap to what it gets, and says so in the log). */
+static void raise_fd_limit(unsigned max_clients)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)max_clients + SVC_FD_RESERVE;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+    setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 static int serve(const char *data_dir, const char *addr, uint16_t port,
                  const struct serve_conf *conf, struct clog *log)
 {
@@ -160,6 +185,7 @@ static int serve(const char *data_dir, const char *addr, uint16_t port,
     setenv("UV_THREADPOOL_SIZE", "8", 0);
     /* A client that hangs up mid-write must not kill the service. */
     signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit((unsigned)conf->max_clients);
 
     uv_loop_t loop;
     uv_loop_init(&loop);
@@ -170,6 +196,7 @@ static int serve(const char *data_dir, const char *addr, uint16_t port,
         .ticket_lifetime_s = (uint64_t)conf->ticket_lifetime,
         .tracker_silence_ms = (uint64_t)conf->tracker_silence * 1000,
         .login_timeout_ms = (uint64_t)conf->login_timeout * 1000,
+        .send_timeout_ms = (uint64_t)conf->send_timeout * 1000,
         .max_clients = (unsigned)conf->max_clients,
         .log = log,
     };
@@ -192,6 +219,12 @@ static int serve(const char *data_dir, const char *addr, uint16_t port,
             "chorusd serve: log in %s\n",
             strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "", svc_port(sv.svc),
             data_dir, hex, clog_path(log) ? clog_path(log) : "(none)");
+    struct svc_stats st;
+    svc_get_stats(sv.svc, &st);
+    if (st.max_clients < (uint64_t)conf->max_clients)
+        fprintf(stderr,
+                "chorusd serve: at most %llu clients: the open-files limit allows no more\n",
+                (unsigned long long)st.max_clients);
     uv_signal_init(&loop, &sv.sigint);
     uv_signal_init(&loop, &sv.sigterm);
     sv.sigint.data = sv.sigterm.data = &sv;

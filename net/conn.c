@@ -57,6 +57,7 @@ struct conn {
     int handles_open;
     uint64_t handshake_ms;
     uint64_t bytes_in, bytes_out;
+    uint64_t progress_at; /* loop ms: last write done, or output began to wait */
 
     uint8_t rbuf[64 * 1024];  /* socket reads (used synchronously) */
     uint8_t plain[32 * 1024]; /* decrypted bytes */
@@ -133,6 +134,8 @@ static void sift_down(struct frame *h, size_t n, size_t i)
 
 static void heap_push(struct conn *c, struct frame f)
 {
+    if (conn_queued_bytes(c) == 0)
+        c->progress_at = uv_now(c->tcp.loop);
     if (c->heap_n == c->heap_cap) {
         c->heap_cap = c->heap_cap ? 2 * c->heap_cap : 16;
         c->heap = xrealloc(c->heap, c->heap_cap * sizeof(*c->heap));
@@ -252,6 +255,7 @@ static void write_cb(uv_write_t *req, int status)
         conn_close(c, status);
         return;
     }
+    c->progress_at = uv_now(c->tcp.loop);
     flush(c);
     maybe_finish(c);
     if (c->closing)
@@ -535,6 +539,8 @@ static struct conn *conn_alloc(uv_loop_t *loop, struct tls_ctx *ctx, const uint8
 static int start_io(struct conn *c)
 {
     uv_tcp_nodelay(&c->tcp, 1);
+    /* a peer that vanished without a FIN is noticed, not kept forever */
+    uv_tcp_keepalive(&c->tcp, 1, CONN_KEEPALIVE_S);
     c->read_started = true;
     int rc = uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
     if (rc < 0)
@@ -596,7 +602,20 @@ void conn_set_handshake_timeout(struct conn *c, uint64_t ms)
         uv_timer_start(&c->timer, timer_cb, ms, 0);
 }
 
+void conn_set_max_body(struct conn *c, size_t max)
+{
+    wire_parser_set_max_body(c->parser, max);
+}
+
 /* ---- queries ---- */
+
+uint64_t conn_send_stall_ms(const struct conn *c)
+{
+    if (conn_queued_bytes(c) == 0)
+        return 0;
+    uint64_t now = uv_now(c->tcp.loop);
+    return now > c->progress_at ? now - c->progress_at : 0;
+}
 
 bool conn_closing(const struct conn *c)
 {

@@ -1,6 +1,7 @@
 /* svc: the service's loop side — clients, requests, chunk pumping, tracker.
  *
- * Owns the listener, a sweep timer, every client and its connection, the
+ * Owns the listener, a sweep timer, a timer that brings the listener back
+ * after an accept pause, every client and its connection, the
  * open store, catalog connections, accounts database, tracker and the
  * service identity. Runs on one libuv loop thread; the only code that runs
  * elsewhere is the work function of a job (struct job) on the threadpool,
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "core/catalog.h"
@@ -55,6 +57,17 @@ struct chunk_req {
     bool dead;         /* cancelled or failed: send nothing more */
 };
 
+/* Queues whose jobs wait for a turn (the other kinds start at once). */
+enum { Q_LOGIN, Q_CATALOG, NQUEUES };
+
+/* One client's jobs waiting in one queue, and its place in that queue's
+ * ring of waiting clients. */
+struct client_wait {
+    struct job *head, *tail;
+    struct client *next; /* in the ring */
+    bool in_ring;
+};
+
 struct client {
     struct svc *svc;
     struct conn *conn; /* NULL once closed */
@@ -71,10 +84,11 @@ struct client {
     unsigned jobs;  /* other jobs in flight */
     unsigned refs;  /* jobs (of any kind) holding this client */
     bool login_busy;
+    struct client_wait wait[NQUEUES];
     unsigned login_failures;
     uint64_t connected_at;
     uint64_t order;
-    uint64_t chunks_sent, bytes_sent;
+    uint64_t chunks_sent;
 };
 
 enum job_kind { JOB_LOGIN, JOB_BROWSE, JOB_SEARCH, JOB_MANIFEST, JOB_KEY, JOB_STAT, JOB_CHUNK };
@@ -104,9 +118,13 @@ struct job {
     uint32_t chunk_count;
 };
 
+/* Jobs that may not take the whole threadpool: at most max run at once,
+ * and the rest wait their turn round robin by client — each turn starts
+ * the oldest waiting job of the next client in the ring, so a client that
+ * queued many jobs delays another's by at most one job per turn. */
 struct job_queue {
     unsigned running, max;
-    struct job *head, *tail;
+    struct client *ring_head, *ring_tail; /* clients with jobs waiting */
 };
 
 struct file_slot {
@@ -119,10 +137,13 @@ struct svc {
     uv_loop_t *loop;
     uv_tcp_t listener;
     uv_timer_t sweep;
+    uv_timer_t relisten;           /* accepting again after a pause (out of descriptors) */
+    struct sockaddr_storage bound; /* where the listener listens */
     struct clog *log;
     char *data_dir;
-    uint64_t ticket_lifetime_s, login_timeout_ms, handshake_timeout_ms;
+    uint64_t ticket_lifetime_s, login_timeout_ms, handshake_timeout_ms, send_timeout_ms;
     unsigned max_clients;
+    size_t max_body; /* the largest request body */
     struct tls_identity *id;
     struct tls_ctx *ctx;
     uint8_t pub[TLS_KEY_LEN];
@@ -132,13 +153,14 @@ struct svc {
     struct catalog *cats_free[SVC_CATALOG_CONNECTIONS];
     struct account_db *accounts;
     struct tracker *tracker;
-    struct job_queue q_login, q_catalog;
+    struct job_queue queues[NQUEUES];
     struct client *clients;
     unsigned jobs; /* all jobs out (queued or running) */
     uint64_t order;
     struct file_slot *files; /* chunk counts of recently asked files */
     struct svc_stats st;
-    bool listening, closing;
+    bool listening; /* the listener handle is open */
+    bool closing;
     int handles_open;
     void (*close_cb)(struct svc *s, void *arg);
     void *close_arg;
@@ -302,32 +324,48 @@ static void job_start(struct job *j)
     }
 }
 
-static struct job_queue *queue_of(struct svc *s, enum job_kind kind)
+/* The queue a kind of job waits in; -1: it starts at once. */
+static int queue_of(enum job_kind kind)
 {
     if (kind == JOB_LOGIN)
-        return &s->q_login;
+        return Q_LOGIN;
     if (kind == JOB_BROWSE || kind == JOB_SEARCH)
-        return &s->q_catalog;
-    return NULL;
+        return Q_CATALOG;
+    return -1;
+}
+
+static void ring_append(struct job_queue *q, struct client *cl, int qi)
+{
+    cl->wait[qi].next = NULL;
+    cl->wait[qi].in_ring = true;
+    if (q->ring_tail)
+        q->ring_tail->wait[qi].next = cl;
+    else
+        q->ring_head = cl;
+    q->ring_tail = cl;
 }
 
 static void job_submit(struct job *j)
 {
-    struct job_queue *q = queue_of(j->svc, j->kind);
-    if (!q) {
+    int qi = queue_of(j->kind);
+    if (qi < 0) {
         job_start(j);
         return;
     }
+    struct job_queue *q = &j->svc->queues[qi];
     if (q->running < q->max) {
         q->running++;
         job_start(j);
         return;
     }
-    if (q->tail)
-        q->tail->next = j;
+    struct client_wait *w = &j->cl->wait[qi];
+    if (w->tail)
+        w->tail->next = j;
     else
-        q->head = j;
-    q->tail = j;
+        w->head = j;
+    w->tail = j;
+    if (!w->in_ring)
+        ring_append(q, j->cl, qi);
 }
 
 static void wipe_free(char *s)
@@ -490,67 +528,74 @@ static void work_login(struct job *j)
     free(buf);
 }
 
+/* GET_MANIFEST (the reply) and the chunk count GET_CHUNKS needs. */
+static int work_manifest(struct job *j)
+{
+    uint8_t *buf;
+    size_t len;
+    struct manifest *mf;
+    int rc = store_read_manifest_raw(j->svc->store, &j->file, &buf, &len);
+    if (rc < 0)
+        return rc;
+    if ((rc = manifest_decode(buf, len, NULL, &mf)) == 0) {
+        j->chunk_count = mf->chunk_count;
+        manifest_free(mf);
+    }
+    if (rc == 0 && j->kind == JOB_MANIFEST) {
+        if (len > WIRE_MAX_MANIFEST) {
+            rc = MANIFEST_ETOOBIG; /* a file of over 512 MiB: it cannot travel */
+        } else {
+            struct wire_msg m = {.type = WIRE_MANIFEST, .rid = j->rid};
+            memcpy(m.u.manifest.file_id, j->file.bytes, WIRE_ID_LEN);
+            m.u.manifest.data = buf;
+            m.u.manifest.len = len;
+            job_reply(j, &m);
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+static int work_key(struct job *j)
+{
+    struct content_key key;
+    int rc = store_read_key(j->svc->store, &j->file, &key);
+    if (rc < 0)
+        return rc;
+    struct wire_msg m = {.type = WIRE_KEY, .rid = j->rid};
+    memcpy(m.u.key.file_id, j->file.bytes, WIRE_ID_LEN);
+    memcpy(m.u.key.key, key.bytes, WIRE_KEY_LEN);
+    job_reply(j, &m);
+    memset(&key, 0, sizeof(key));
+    return 0;
+}
+
+static int work_chunk(struct job *j)
+{
+    uint8_t *data = xmalloc(STORE_CHUNK_SIZE);
+    size_t len = 0;
+    int rc = store_read_chunk(j->svc->store, &j->file, j->index, data, &len);
+    if (rc == 0) {
+        struct wire_msg m = {.type = WIRE_CHUNK, .rid = j->rid};
+        memcpy(m.u.chunk.file_id, j->file.bytes, WIRE_ID_LEN);
+        m.u.chunk.index = j->index;
+        m.u.chunk.data = data;
+        m.u.chunk.len = len;
+        job_reply(j, &m);
+    }
+    free(data);
+    return rc;
+}
+
 static void work_store(struct job *j)
 {
-    struct svc *s = j->svc;
     int rc;
-    switch (j->kind) {
-    case JOB_MANIFEST:
-    case JOB_STAT: {
-        uint8_t *buf;
-        size_t len;
-        struct manifest *mf;
-        rc = store_read_manifest_raw(s->store, &j->file, &buf, &len);
-        if (rc == 0) {
-            rc = manifest_decode(buf, len, NULL, &mf);
-            if (rc == 0) {
-                j->chunk_count = mf->chunk_count;
-                manifest_free(mf);
-            }
-        }
-        if (rc == 0 && j->kind == JOB_MANIFEST) {
-            if (len > WIRE_MAX_MANIFEST) {
-                rc = MANIFEST_ETOOBIG;
-            } else {
-                struct wire_msg m = {.type = WIRE_MANIFEST, .rid = j->rid};
-                memcpy(m.u.manifest.file_id, j->file.bytes, WIRE_ID_LEN);
-                m.u.manifest.data = buf;
-                m.u.manifest.len = len;
-                job_reply(j, &m);
-            }
-        }
-        if (rc == 0)
-            free(buf);
-        break;
-    }
-    case JOB_KEY: {
-        struct content_key key;
-        rc = store_read_key(s->store, &j->file, &key);
-        if (rc == 0) {
-            struct wire_msg m = {.type = WIRE_KEY, .rid = j->rid};
-            memcpy(m.u.key.file_id, j->file.bytes, WIRE_ID_LEN);
-            memcpy(m.u.key.key, key.bytes, WIRE_KEY_LEN);
-            job_reply(j, &m);
-            memset(&key, 0, sizeof(key));
-        }
-        break;
-    }
-    default: { /* JOB_CHUNK */
-        uint8_t *data = xmalloc(STORE_CHUNK_SIZE);
-        size_t len = 0;
-        rc = store_read_chunk(s->store, &j->file, j->index, data, &len);
-        if (rc == 0) {
-            struct wire_msg m = {.type = WIRE_CHUNK, .rid = j->rid};
-            memcpy(m.u.chunk.file_id, j->file.bytes, WIRE_ID_LEN);
-            m.u.chunk.index = j->index;
-            m.u.chunk.data = data;
-            m.u.chunk.len = len;
-            job_reply(j, &m);
-        }
-        free(data);
-        break;
-    }
-    }
+    if (j->kind == JOB_MANIFEST || j->kind == JOB_STAT)
+        rc = work_manifest(j);
+    else if (j->kind == JOB_KEY)
+        rc = work_key(j);
+    else
+        rc = work_chunk(j);
     if (rc < 0) {
         j->err = rc;
         j->code = store_code(rc);
@@ -645,7 +690,6 @@ static void done_chunk(struct client *cl, struct job *j)
             s->st.chunks_served++;
             s->st.bytes_served += j->frame_len;
             cl->chunks_sent++;
-            cl->bytes_sent += j->frame_len;
             send_frame(cl, j, data_prio(r), r->rid);
         }
     }
@@ -670,13 +714,26 @@ static void done_stat(struct client *cl, struct job *j)
     maybe_free_req(cl, r);
 }
 
-static struct job *queue_pop(struct job_queue *q)
+/* The oldest waiting job of the client whose turn it is (NULL when none
+ * waits); that client goes to the back of the ring if it has more. */
+static struct job *queue_pop(struct svc *s, int qi)
 {
-    struct job *j = q->head;
-    q->head = j->next;
-    if (!q->head)
-        q->tail = NULL;
+    struct job_queue *q = &s->queues[qi];
+    struct client *cl = q->ring_head;
+    if (!cl)
+        return NULL;
+    struct client_wait *w = &cl->wait[qi];
+    q->ring_head = w->next;
+    if (!q->ring_head)
+        q->ring_tail = NULL;
+    w->in_ring = false;
+    struct job *j = w->head;
+    w->head = j->next;
+    if (!w->head)
+        w->tail = NULL;
     j->next = NULL;
+    if (w->head)
+        ring_append(q, cl, qi);
     return j;
 }
 
@@ -694,18 +751,64 @@ static void discard_job(struct svc *s, struct job *j)
     maybe_free_client(cl);
 }
 
-/* Starts the next queued job whose client is still connected: a client
+/* Starts the next waiting job whose client is still connected: a client
  * that queued logins or searches and left costs nothing more. */
-static void start_queued(struct svc *s, struct job_queue *q)
+static void start_queued(struct svc *s, int qi)
 {
-    while (q->head) {
-        struct job *next = queue_pop(q);
+    struct job *next;
+    while ((next = queue_pop(s, qi))) {
         if (next->cl->conn) {
-            q->running++;
+            s->queues[qi].running++;
             job_start(next);
             return;
         }
         discard_job(s, next);
+    }
+}
+
+static void done_login(struct client *cl, struct job *j)
+{
+    struct svc *s = cl->svc;
+    cl->jobs--;
+    cl->login_busy = false;
+    if (!cl->conn)
+        return;
+    if (j->code == 0) {
+        s->st.logins_ok++;
+        set_authed(cl, j->user);
+        clog_info(s->log, MOD, "%s: %s logged in", cl->addr, j->user);
+        send_frame(cl, j, CONN_PRIO_CONTROL, 0);
+        return;
+    }
+    s->st.logins_failed++;
+    cl->login_failures++;
+    if (j->code == WIRE_ERR_INTERNAL)
+        clog_error(s->log, MOD, "%s: login of '%s': %s", cl->addr, j->user, svc_strerror(j->err));
+    else
+        clog_warn(s->log, MOD, "%s: login of '%s' refused (%u failures)", cl->addr, j->user,
+                  cl->login_failures);
+    send_error(cl, j->rid, j->code, NULL);
+    if (cl->login_failures >= SVC_MAX_LOGIN_FAILURES)
+        conn_close_after_flush(cl->conn, 0);
+}
+
+/* BROWSE, SEARCH, GET_MANIFEST, GET_KEY: one reply frame or an error. */
+static void done_reply(struct client *cl, struct job *j)
+{
+    struct svc *s = cl->svc;
+    cl->jobs--;
+    if (j->kind == JOB_MANIFEST && j->code == 0)
+        file_remember(s, &j->file, j->chunk_count);
+    if (!cl->conn)
+        return;
+    if (j->code) {
+        if (j->code == WIRE_ERR_INTERNAL)
+            clog_error(s->log, MOD, "%s: %s: %s", cl->addr, j->kind == JOB_KEY ? "key" : "read",
+                       svc_strerror(j->err));
+        send_error(cl, j->rid, j->code, NULL);
+    } else {
+        s->st.requests++;
+        send_frame(cl, j, CONN_PRIO_CONTROL, 0);
     }
 }
 
@@ -716,15 +819,14 @@ static void job_done(uv_work_t *w, int status)
     struct svc *s = j->svc;
     struct client *cl = j->cl;
 
-    struct job_queue *q = queue_of(s, j->kind);
     if (j->cat)
         s->cats_free[s->ncats_free++] = j->cat;
-    if (q) {
-        q->running--;
+    int qi = queue_of(j->kind);
+    if (qi >= 0) {
+        s->queues[qi].running--;
         if (!s->closing)
-            start_queued(s, q);
+            start_queued(s, qi);
     }
-
     switch (j->kind) {
     case JOB_CHUNK:
         done_chunk(cl, j);
@@ -733,44 +835,10 @@ static void job_done(uv_work_t *w, int status)
         done_stat(cl, j);
         break;
     case JOB_LOGIN:
-        cl->jobs--;
-        cl->login_busy = false;
-        if (!cl->conn)
-            break;
-        if (j->code == 0) {
-            s->st.logins_ok++;
-            set_authed(cl, j->user);
-            clog_info(s->log, MOD, "%s: %s logged in", cl->addr, j->user);
-            send_frame(cl, j, CONN_PRIO_CONTROL, 0);
-        } else {
-            s->st.logins_failed++;
-            cl->login_failures++;
-            if (j->code == WIRE_ERR_INTERNAL)
-                clog_error(s->log, MOD, "%s: login of '%s': %s", cl->addr, j->user,
-                           svc_strerror(j->err));
-            else
-                clog_warn(s->log, MOD, "%s: login of '%s' refused (%u failures)", cl->addr, j->user,
-                          cl->login_failures);
-            send_error(cl, j->rid, j->code, NULL);
-            if (cl->login_failures >= SVC_MAX_LOGIN_FAILURES)
-                conn_close_after_flush(cl->conn, 0);
-        }
+        done_login(cl, j);
         break;
     default:
-        cl->jobs--;
-        if (j->kind == JOB_MANIFEST && j->code == 0)
-            file_remember(s, &j->file, j->chunk_count);
-        if (!cl->conn)
-            break;
-        if (j->code) {
-            if (j->code == WIRE_ERR_INTERNAL)
-                clog_error(s->log, MOD, "%s: %s: %s", cl->addr, j->kind == JOB_KEY ? "key" : "read",
-                           svc_strerror(j->err));
-            send_error(cl, j->rid, j->code, NULL);
-        } else {
-            s->st.requests++;
-            send_frame(cl, j, CONN_PRIO_CONTROL, 0);
-        }
+        done_reply(cl, j);
         break;
     }
     cl->refs--;
@@ -1098,9 +1166,17 @@ static void reject_closed(uv_handle_t *h)
     free(h);
 }
 
+static void pause_accepting(struct svc *s, int err);
+
 static void on_connection(uv_stream_t *server, int status)
 {
     struct svc *s = server->data;
+    if (status == UV_EMFILE || status == UV_ENFILE) {
+        /* libuv's spare descriptor did not help: it would call us again
+         * and again without returning to the loop */
+        pause_accepting(s, status);
+        return;
+    }
     if (status < 0) {
         clog_warn(s->log, MOD, "accept: %s", uv_strerror(status));
         return;
@@ -1109,9 +1185,10 @@ static void on_connection(uv_stream_t *server, int status)
         /* take it off the backlog and hang up */
         uv_tcp_t *t = xmalloc(sizeof(*t));
         uv_tcp_init(s->loop, t);
-        if (uv_accept(server, (uv_stream_t *)t) == 0 && !s->closing)
-            clog_warn(s->log, MOD, "refusing a connection: %u clients connected",
-                      (unsigned)s->st.clients);
+        if (uv_accept(server, (uv_stream_t *)t) == 0 && !s->closing &&
+            s->st.clients_refused++ % 1000 == 0)
+            clog_warn(s->log, MOD, "refusing connections: %u clients connected (%llu refused)",
+                      (unsigned)s->st.clients, (unsigned long long)s->st.clients_refused);
         uv_close((uv_handle_t *)t, reject_closed);
         return;
     }
@@ -1124,6 +1201,7 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     conn_set_handshake_timeout(cl->conn, s->handshake_timeout_ms);
+    conn_set_max_body(cl->conn, s->max_body);
     struct sockaddr_storage ss;
     if (conn_peer_addr(cl->conn, &ss) == 0) {
         conn_format_addr(&ss, cl->addr, sizeof(cl->addr));
@@ -1148,8 +1226,9 @@ static void on_connection(uv_stream_t *server, int status)
     clog_debug(s->log, MOD, "%s: connected", cl->addr);
 }
 
-/* Once a second: drop silent peers' tracker entries and connections that
- * never logged in. */
+/* Drops silent peers' tracker entries, connections that never logged in
+ * and connections whose peer stopped reading (their queued replies would
+ * otherwise be held for as long as the peer likes). */
 static void sweep_cb(uv_timer_t *t)
 {
     struct svc *s = t->data;
@@ -1157,13 +1236,65 @@ static void sweep_cb(uv_timer_t *t)
     size_t gone = tracker_expire(s->tracker, now);
     if (gone)
         clog_debug(s->log, MOD, "tracker: %zu entries of silent peers expired", gone);
-    for (struct client *cl = s->clients; cl; cl = cl->next)
-        if (!cl->authed && cl->conn && !conn_closing(cl->conn) &&
-            now - cl->connected_at > s->login_timeout_ms) {
+    for (struct client *cl = s->clients; cl; cl = cl->next) {
+        if (!cl->conn || conn_closing(cl->conn))
+            continue;
+        if (!cl->authed && now - cl->connected_at > s->login_timeout_ms) {
             clog_info(s->log, MOD, "%s: closing: no login within %llu ms", cl->addr,
                       (unsigned long long)s->login_timeout_ms);
             conn_close(cl->conn, CONN_ETIMEOUT);
+        } else if (conn_send_stall_ms(cl->conn) > s->send_timeout_ms) {
+            s->st.send_timeouts++;
+            clog_warn(s->log, MOD, "%s%s%s: closing: not reading (%zu bytes unsent for %llu ms)",
+                      cl->addr, cl->authed ? " " : "", cl->user, conn_queued_bytes(cl->conn),
+                      (unsigned long long)conn_send_stall_ms(cl->conn));
+            conn_close(cl->conn, CONN_ETIMEOUT);
         }
+    }
+}
+
+/* The sweep runs once a second, or more often when a timeout is shorter
+ * (tests), so no deadline is overrun by more than about a quarter. */
+static uint64_t sweep_period(const struct svc *s, uint64_t tracker_silence_ms)
+{
+    uint64_t p = 1000, shortest[] = {s->login_timeout_ms, s->send_timeout_ms, tracker_silence_ms};
+    for (size_t i = 0; i < sizeof(shortest) / sizeof(shortest[0]); i++)
+        if (shortest[i] && shortest[i] / 4 < p)
+            p = shortest[i] / 4;
+    return p < 10 ? 10 : p;
+}
+
+/* Each client costs one file descriptor and the service needs up to
+ * SVC_FD_RESERVE more (databases, store files, the loop): serving more
+ * clients than the open-files limit allows would make accepts and disk
+ * reads fail at random, so the cap follows the limit. */
+static unsigned fd_cap(struct svc *s, unsigned want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur >= (rlim_t)want + SVC_FD_RESERVE)
+        return want;
+    unsigned room = rl.rlim_cur > SVC_FD_RESERVE ? (unsigned)(rl.rlim_cur - SVC_FD_RESERVE) : 1;
+    clog_warn(s->log, MOD,
+              "the open-files limit is %llu: serving at most %u clients instead of %u"
+              " (raise it with ulimit -n)",
+              (unsigned long long)rl.rlim_cur, room, want);
+    return room;
+}
+
+/* The largest body of any frame a client may send (ANNOUNCE): the service
+ * refuses longer frames from the header instead of buffering them. */
+static size_t max_request_body(void)
+{
+    static const uint8_t requests[] = {
+        WIRE_HELLO,  WIRE_PING,         WIRE_LOGIN,   WIRE_BROWSE,     WIRE_SEARCH,   WIRE_CANCEL,
+        WIRE_LOOKUP, WIRE_GET_MANIFEST, WIRE_GET_KEY, WIRE_GET_CHUNKS, WIRE_ANNOUNCE,
+    };
+    size_t max = 0;
+    for (size_t i = 0; i < sizeof(requests); i++)
+        if (wire_max_body(requests[i]) > max)
+            max = wire_max_body(requests[i]);
+    return max;
 }
 
 /* ---- creation and shutdown ---- */
@@ -1214,23 +1345,76 @@ static int open_parts(struct svc *s)
     return 0;
 }
 
+/* Binds the (open) listener to s->bound and listens; then s->bound holds
+ * the port actually bound, so listening again takes the same one. */
+static int listen_bound(struct svc *s)
+{
+    int rc, len = sizeof(s->bound);
+    if ((rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&s->bound, 0)) < 0 ||
+        (rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection)) < 0 ||
+        (rc = uv_tcp_getsockname(&s->listener, (struct sockaddr *)&s->bound, &len)) < 0)
+        return rc;
+    return 0;
+}
+
 static int start_listening(struct svc *s, const char *addr, uint16_t port)
 {
-    struct sockaddr_storage ss;
-    int rc = strchr(addr, ':') ? uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&ss)
-                               : uv_ip4_addr(addr, port, (struct sockaddr_in *)&ss);
+    int rc = strchr(addr, ':') ? uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&s->bound)
+                               : uv_ip4_addr(addr, port, (struct sockaddr_in *)&s->bound);
     if (rc < 0) {
         clog_error(s->log, MOD, "invalid listen address '%s'", addr);
         return rc;
     }
-    if ((rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0)) < 0 ||
-        (rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection)) < 0) {
+    if ((rc = listen_bound(s)) < 0) {
         clog_error(s->log, MOD, "cannot listen on %s port %u: %s", addr, port, uv_strerror(rc));
         return rc;
     }
-    s->listening = true;
     clog_info(s->log, MOD, "listening on %s port %d", addr, svc_port(s));
     return 0;
+}
+
+/* ---- pausing accepts when the process runs out of descriptors ----
+ * The only way out of libuv's accept loop is to close the listener; it
+ * listens again on the same address after SVC_ACCEPT_PAUSE_MS. Connected
+ * clients are served meanwhile; connections waiting in the backlog are
+ * reset. */
+
+static void relisten_cb(uv_timer_t *t);
+
+static void listener_paused(uv_handle_t *h)
+{
+    struct svc *s = h->data;
+    s->handles_open--;
+    if (s->closing)
+        maybe_finish_close(s);
+    else
+        uv_timer_start(&s->relisten, relisten_cb, SVC_ACCEPT_PAUSE_MS, 0);
+}
+
+static void pause_accepting(struct svc *s, int err)
+{
+    if (!s->listening || s->closing)
+        return;
+    s->st.accept_pauses++;
+    clog_error(s->log, MOD, "accept: %s: not accepting connections for %u ms", uv_strerror(err),
+               SVC_ACCEPT_PAUSE_MS);
+    s->listening = false;
+    uv_close((uv_handle_t *)&s->listener, listener_paused);
+}
+
+static void relisten_cb(uv_timer_t *t)
+{
+    struct svc *s = t->data;
+    uv_tcp_init(s->loop, &s->listener);
+    s->listener.data = s;
+    s->handles_open++;
+    s->listening = true;
+    int rc = listen_bound(s);
+    if (rc < 0) {
+        pause_accepting(s, rc);
+        return;
+    }
+    clog_info(s->log, MOD, "accepting connections again on port %d", svc_port(s));
 }
 
 static void free_parts(struct svc *s)
@@ -1267,15 +1451,20 @@ int svc_new(uv_loop_t *loop, const struct svc_config *cfg, struct svc **out)
     s->login_timeout_ms = cfg->login_timeout_ms ? cfg->login_timeout_ms : SVC_LOGIN_TIMEOUT_MS;
     s->handshake_timeout_ms =
         cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms : CONN_HANDSHAKE_MS;
-    s->max_clients = cfg->max_clients ? cfg->max_clients : SVC_MAX_CLIENTS;
+    s->send_timeout_ms = cfg->send_timeout_ms ? cfg->send_timeout_ms : SVC_SEND_TIMEOUT_MS;
+    s->max_clients = fd_cap(s, cfg->max_clients ? cfg->max_clients : SVC_MAX_CLIENTS);
+    s->st.max_clients = s->max_clients;
+    s->max_body = max_request_body();
     s->tracker = tracker_new(cfg->tracker_silence_ms);
     s->files = xcalloc(FILE_CACHE_SLOTS, sizeof(*s->files));
-    s->q_login.max = SVC_MAX_LOGINS;
-    s->q_catalog.max = SVC_CATALOG_CONNECTIONS;
+    s->queues[Q_LOGIN].max = SVC_MAX_LOGINS;
+    s->queues[Q_CATALOG].max = SVC_CATALOG_CONNECTIONS;
     uv_tcp_init(loop, &s->listener);
     uv_timer_init(loop, &s->sweep);
-    s->listener.data = s->sweep.data = s;
-    s->handles_open = 2;
+    uv_timer_init(loop, &s->relisten);
+    s->listener.data = s->sweep.data = s->relisten.data = s;
+    s->handles_open = 3;
+    s->listening = true;
 
     int rc = open_parts(s);
     if (rc == 0)
@@ -1283,22 +1472,20 @@ int svc_new(uv_loop_t *loop, const struct svc_config *cfg, struct svc **out)
     if (rc < 0) {
         uv_close((uv_handle_t *)&s->listener, handle_closed);
         uv_close((uv_handle_t *)&s->sweep, handle_closed);
+        uv_close((uv_handle_t *)&s->relisten, handle_closed);
         return rc;
     }
-    uv_timer_start(&s->sweep, sweep_cb, 1000, 1000);
+    uint64_t period = sweep_period(s, cfg->tracker_silence_ms);
+    uv_timer_start(&s->sweep, sweep_cb, period, period);
     *out = s;
     return 0;
 }
 
 int svc_port(const struct svc *s)
 {
-    struct sockaddr_storage ss;
-    int len = sizeof(ss);
-    if (uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss, &len) < 0)
-        return -1;
-    if (ss.ss_family == AF_INET6)
-        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (s->bound.ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)&s->bound)->sin6_port);
+    return ntohs(((const struct sockaddr_in *)&s->bound)->sin_port);
 }
 
 void svc_public_key(const struct svc *s, uint8_t out[TLS_KEY_LEN])
@@ -1326,10 +1513,11 @@ static void maybe_finish_close(struct svc *s)
 }
 
 /* Jobs still waiting in a queue will not run: release them. */
-static void drop_queued(struct svc *s, struct job_queue *q)
+static void drop_queued(struct svc *s, int qi)
 {
-    while (q->head)
-        discard_job(s, queue_pop(q));
+    struct job *j;
+    while ((j = queue_pop(s, qi)))
+        discard_job(s, j);
 }
 
 void svc_close(struct svc *s, void (*cb)(struct svc *s, void *arg), void *arg)
@@ -1340,10 +1528,13 @@ void svc_close(struct svc *s, void (*cb)(struct svc *s, void *arg), void *arg)
     s->close_cb = cb;
     s->close_arg = arg;
     clog_info(s->log, MOD, "shutting down: closing %u connections", (unsigned)s->st.clients);
-    uv_close((uv_handle_t *)&s->listener, handle_closed);
+    if (s->listening) /* else it is paused: closed or closing already */
+        uv_close((uv_handle_t *)&s->listener, handle_closed);
+    s->listening = false;
     uv_close((uv_handle_t *)&s->sweep, handle_closed);
-    drop_queued(s, &s->q_login);
-    drop_queued(s, &s->q_catalog);
+    uv_close((uv_handle_t *)&s->relisten, handle_closed);
+    for (int qi = 0; qi < NQUEUES; qi++)
+        drop_queued(s, qi);
     for (struct client *cl = s->clients; cl; cl = cl->next)
         conn_close(cl->conn, 0);
     maybe_finish_close(s);

@@ -9,6 +9,7 @@
 #include "net/tracker.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,18 +19,30 @@
 
 struct tfile;
 
+/* An entry's place in one of its two lists. */
+struct link {
+    struct entry *prev, *next;
+};
+
+/* A list of entries, most recent first. */
+struct chain {
+    struct entry *head, *tail;
+    size_t count;
+};
+
 struct entry {
     struct tfile *file;
     struct tracker_peer *peer;
-    struct entry *fprev, *fnext;
-    struct entry *pprev, *pnext;
+    struct link in_file, in_peer;
 };
+
+#define IN_FILE offsetof(struct entry, in_file)
+#define IN_PEER offsetof(struct entry, in_peer)
 
 struct tfile {
     uint8_t id[WIRE_ID_LEN];
     struct tfile *hnext;
-    struct entry *head, *tail;
-    size_t count;
+    struct chain entries;
 };
 
 struct tracker_peer {
@@ -39,8 +52,7 @@ struct tracker_peer {
     uint8_t key[WIRE_ID_LEN];
     uint16_t port;
     uint64_t last_seen;
-    struct entry *head, *tail;
-    size_t count;
+    struct chain entries;
 };
 
 struct tracker {
@@ -138,77 +150,55 @@ static void drop_file(struct tracker *t, struct tfile *f)
 
 /* ---- the two lists ---- */
 
-static void file_unlink(struct entry *e)
+/* The link at offset off (IN_FILE or IN_PEER) of e. */
+static struct link *link_of(struct entry *e, size_t off)
 {
-    struct tfile *f = e->file;
-    if (e->fprev)
-        e->fprev->fnext = e->fnext;
-    else
-        f->head = e->fnext;
-    if (e->fnext)
-        e->fnext->fprev = e->fprev;
-    else
-        f->tail = e->fprev;
-    e->fprev = e->fnext = NULL;
-    f->count--;
+    return (struct link *)((char *)e + off);
 }
 
-static void file_push(struct entry *e)
+static void chain_unlink(struct chain *c, struct entry *e, size_t off)
 {
-    struct tfile *f = e->file;
-    e->fprev = NULL;
-    e->fnext = f->head;
-    if (f->head)
-        f->head->fprev = e;
+    struct link *l = link_of(e, off);
+    if (l->prev)
+        link_of(l->prev, off)->next = l->next;
     else
-        f->tail = e;
-    f->head = e;
-    f->count++;
+        c->head = l->next;
+    if (l->next)
+        link_of(l->next, off)->prev = l->prev;
+    else
+        c->tail = l->prev;
+    l->prev = l->next = NULL;
+    c->count--;
 }
 
-static void peer_unlink(struct entry *e)
+static void chain_push(struct chain *c, struct entry *e, size_t off)
 {
-    struct tracker_peer *p = e->peer;
-    if (e->pprev)
-        e->pprev->pnext = e->pnext;
+    struct link *l = link_of(e, off);
+    l->prev = NULL;
+    l->next = c->head;
+    if (c->head)
+        link_of(c->head, off)->prev = e;
     else
-        p->head = e->pnext;
-    if (e->pnext)
-        e->pnext->pprev = e->pprev;
-    else
-        p->tail = e->pprev;
-    e->pprev = e->pnext = NULL;
-    p->count--;
-}
-
-static void peer_push(struct entry *e)
-{
-    struct tracker_peer *p = e->peer;
-    e->pprev = NULL;
-    e->pnext = p->head;
-    if (p->head)
-        p->head->pprev = e;
-    else
-        p->tail = e;
-    p->head = e;
-    p->count++;
+        c->tail = e;
+    c->head = e;
+    c->count++;
 }
 
 static void remove_entry(struct tracker *t, struct entry *e)
 {
     struct tfile *f = e->file;
-    file_unlink(e);
-    peer_unlink(e);
+    chain_unlink(&f->entries, e, IN_FILE);
+    chain_unlink(&e->peer->entries, e, IN_PEER);
     free(e);
     t->nentries--;
-    if (f->count == 0)
+    if (f->entries.count == 0)
         drop_file(t, f);
 }
 
 static void remove_all(struct tracker *t, struct tracker_peer *p)
 {
-    while (p->head)
-        remove_entry(t, p->head);
+    while (p->entries.head)
+        remove_entry(t, p->entries.head);
 }
 
 /* ---- peers ---- */
@@ -260,7 +250,7 @@ void tracker_free(struct tracker *t)
 
 static struct entry *find_entry(const struct tfile *f, const struct tracker_peer *p)
 {
-    for (struct entry *e = f->head; e; e = e->fnext)
+    for (struct entry *e = f->entries.head; e; e = e->in_file.next)
         if (e->peer == p)
             return e;
     return NULL;
@@ -275,20 +265,20 @@ void tracker_announce(struct tracker *t, struct tracker_peer *p, uint16_t port,
         struct tfile *f = get_file(t, ids[i]);
         struct entry *e = find_entry(f, p);
         if (e) {
-            file_unlink(e);
-            peer_unlink(e);
+            chain_unlink(&f->entries, e, IN_FILE);
+            chain_unlink(&p->entries, e, IN_PEER);
         } else {
             e = xcalloc(1, sizeof(*e));
             e->file = f;
             e->peer = p;
             t->nentries++;
         }
-        file_push(e);
-        peer_push(e);
-        if (f->count > TRACKER_KEEP)
-            remove_entry(t, f->tail); /* the least recent announcer */
-        if (p->count > TRACKER_MAX_FILES_PER_PEER)
-            remove_entry(t, p->tail);
+        chain_push(&f->entries, e, IN_FILE);
+        chain_push(&p->entries, e, IN_PEER);
+        if (f->entries.count > TRACKER_KEEP)
+            remove_entry(t, f->entries.tail); /* the least recent announcer */
+        if (p->entries.count > TRACKER_MAX_FILES_PER_PEER)
+            remove_entry(t, p->entries.tail);
     }
 }
 
@@ -316,7 +306,7 @@ size_t tracker_lookup(struct tracker *t, const uint8_t id[WIRE_ID_LEN],
         max = TRACKER_RETURN;
     struct tfile *f = find_file(t, id);
     size_t n = 0;
-    for (struct entry *e = f ? f->head : NULL; e && n < max; e = e->fnext) {
+    for (struct entry *e = f ? f->entries.head : NULL; e && n < max; e = e->in_file.next) {
         const struct tracker_peer *p = e->peer;
         if (p == asker || (asker && memcmp(p->key, asker->key, WIRE_ID_LEN) == 0) ||
             silent(t, p, now))
@@ -334,7 +324,7 @@ size_t tracker_expire(struct tracker *t, uint64_t now)
 {
     size_t before = t->nentries;
     for (struct tracker_peer *p = t->peers; p; p = p->next)
-        if (p->head && silent(t, p, now))
+        if (p->entries.head && silent(t, p, now))
             remove_all(t, p);
     return before - t->nentries;
 }

@@ -664,7 +664,8 @@ struct wire_parser {
     size_t header_have;
     uint8_t *body; /* allocated once the header passed its checks */
     size_t body_len, body_have;
-    int error; /* sticky */
+    size_t max_body; /* 0: each type's maximum */
+    int error;       /* sticky */
 };
 
 struct wire_parser *wire_parser_new(void)
@@ -680,19 +681,24 @@ void wire_parser_free(struct wire_parser *p)
     free(p);
 }
 
+void wire_parser_set_max_body(struct wire_parser *p, size_t max)
+{
+    p->max_body = max;
+}
+
 size_t wire_parser_pending(const struct wire_parser *p)
 {
     return p->header_have + p->body_have;
 }
 
 /* Checks a complete header; returns its body length or a negative error. */
-static int64_t check_header(const uint8_t h[WIRE_HEADER_LEN])
+static int64_t check_header(const struct wire_parser *p, const uint8_t h[WIRE_HEADER_LEN])
 {
     uint32_t len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
     size_t max = wire_max_body(h[4]);
     if (max == 0)
         return WIRE_ETYPE;
-    if (len > max)
+    if (len > max || (p->max_body && len > p->max_body))
         return WIRE_ETOOBIG;
     return len;
 }
@@ -702,6 +708,7 @@ static int fail(struct wire_parser *p, int err)
     p->error = err;
     free(p->body);
     p->body = NULL;
+    p->header_have = p->body_len = p->body_have = 0;
     return err;
 }
 
@@ -715,7 +722,7 @@ int wire_parser_feed(struct wire_parser *p, const uint8_t *buf, size_t len, size
 
     /* Fast path: a whole frame at the start of buf decodes in place. */
     if (p->header_have == 0 && len >= WIRE_HEADER_LEN) {
-        int64_t body = check_header(buf);
+        int64_t body = check_header(p, buf);
         if (body < 0)
             return fail(p, (int)body);
         if (len - WIRE_HEADER_LEN >= (size_t)body) {
@@ -738,7 +745,7 @@ int wire_parser_feed(struct wire_parser *p, const uint8_t *buf, size_t len, size
             *used = off;
             return WIRE_NEED_MORE;
         }
-        int64_t body = check_header(p->header);
+        int64_t body = check_header(p, p->header);
         if (body < 0)
             return fail(p, (int)body);
         p->body_len = (size_t)body;

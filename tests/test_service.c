@@ -5,16 +5,24 @@
  * thread. Covered: login with good and bad passwords, tickets (reuse,
  * expired, forged, stolen), catalog browse and search, manifest + key +
  * every chunk reassembling into exactly the stored file, an urgent request
- * overtaking bulk, cancel, the tracker's rules, 200 concurrent clients, and
- * bad input answered with an error or by closing only that connection. */
+ * overtaking bulk, cancel, the tracker's rules, 200 concurrent clients,
+ * bad input answered with an error or by closing only that connection,
+ * and what one client may hold: frames over the largest request, silent
+ * and non-reading connections, the client cap and the open-files limit,
+ * accepting while out of descriptors, turns in the catalog queue. */
 #include "testutil.h"
 
+#include <dlfcn.h>
+#include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/rand.h>
 
@@ -146,18 +154,22 @@ struct server {
     struct svc_stats final; /* after server_stop */
 };
 
-static void server_start(struct server *srv, uint64_t silence_ms)
+/* A service over the test data on 127.0.0.1 with cfg's limits and
+ * timeouts (its data_dir and listen_addr are set here). */
+static void server_start_cfg(struct server *srv, struct svc_config cfg)
 {
     memset(srv, 0, sizeof(*srv));
-    struct svc_config cfg = {
-        .data_dir = D.dir,
-        .listen_addr = "127.0.0.1",
-        .tracker_silence_ms = silence_ms,
-    };
+    cfg.data_dir = D.dir;
+    cfg.listen_addr = "127.0.0.1";
     assert_int_equal(svc_thread_start(&cfg, &srv->t), 0);
     srv->port = svc_thread_port(srv->t);
     svc_thread_public_key(srv->t, srv->key);
     assert_true(srv->port > 0);
+}
+
+static void server_start(struct server *srv, uint64_t silence_ms)
+{
+    server_start_cfg(srv, (struct svc_config){.tracker_silence_ms = silence_ms});
 }
 
 static void server_stop(struct server *srv)
@@ -259,10 +271,15 @@ struct env {
     uv_loop_t loop;
 };
 
+static void env_start_cfg(struct env *e, struct svc_config cfg)
+{
+    server_start_cfg(&e->srv, cfg);
+    assert_int_equal(uv_loop_init(&e->loop), 0);
+}
+
 static void env_start(struct env *e, uint64_t silence_ms)
 {
-    server_start(&e->srv, silence_ms);
-    assert_int_equal(uv_loop_init(&e->loop), 0);
+    env_start_cfg(e, (struct svc_config){.tracker_silence_ms = silence_ms});
 }
 
 /* After the clients are closed: lets them finish, stops the service. */
@@ -497,6 +514,31 @@ static void test_catalog(void **state)
     env_stop(&e);
 }
 
+/* Threadpool work that holds its thread until released: with every thread
+ * held, the service's jobs pile up in its own queues, in a known order. */
+static atomic_bool pool_held;
+
+static void hold_work(uv_work_t *w)
+{
+    (void)w;
+    while (atomic_load(&pool_held))
+        usleep(1000);
+}
+
+static void hold_done(uv_work_t *w, int status)
+{
+    (void)status;
+    free(w);
+}
+
+static void hold_pool(uv_loop_t *loop)
+{
+    atomic_store(&pool_held, true);
+    for (int i = 0; i < 64; i++) /* more than the pool has threads */
+        assert_int_equal(uv_queue_work(loop, xcalloc(1, sizeof(uv_work_t)), hold_work, hold_done),
+                         0);
+}
+
 /* Collects the CHUNK replies of rid into buf (indexes relative to
  * first); returns how many arrived. */
 static uint32_t collect_chunks(struct client *cl, uint32_t rid, const struct file *f,
@@ -616,12 +658,13 @@ static void test_urgent_overtakes_bulk(void **state)
     /* first in, first out would deliver all 400 bulk chunks first */
     assert_true(bulk_before_urgent_done < bulk->chunks / 4);
 
-    /* cancel: after the OK, not one more chunk of that request */
+    /* cancel while chunks flow: after the OK, not one more chunk of that
+     * request (how many come before it depends on how fast this thread
+     * reads: loopback may have taken the whole file already) */
     uint32_t rc = svc_client_get_chunks(cl.c, bulk->id, 0, bulk->chunks, WIRE_PRIO_BACKGROUND, 0);
     struct wire_msg m = expect(&cl, rc, WIRE_CHUNK, 0);
     wire_msg_clear(&m);
     assert_int_equal(svc_client_cancel(cl.c, rc), rc);
-    uint32_t before_ok = 1;
     for (;;) {
         assert_int_equal(svc_client_wait(cl.c, rc, &m, T_MS), 0);
         uint8_t type = m.type;
@@ -629,9 +672,17 @@ static void test_urgent_overtakes_bulk(void **state)
         if (type == WIRE_OK)
             break;
         assert_int_equal(type, WIRE_CHUNK);
-        before_ok++;
     }
-    assert_true(before_ok < bulk->chunks);
+    svc_client_run_for(cl.c, 100);
+    assert_int_equal(svc_client_next(cl.c, &m, 1), CLIENT_ETIMEOUT);
+
+    /* cancel while its chunk reads wait for a thread: the OK comes first,
+     * and the reads that finish after it send nothing */
+    hold_pool(loop);
+    rc = svc_client_get_chunks(cl.c, bulk->id, 0, bulk->chunks, WIRE_PRIO_BACKGROUND, 0);
+    expect_ok(&cl, svc_client_ping(cl.c), WIRE_PONG); /* the request is in, its reads wait */
+    expect_ok(&cl, svc_client_cancel(cl.c, rc), WIRE_OK);
+    atomic_store(&pool_held, false);
     svc_client_run_for(cl.c, 300);
     assert_int_equal(svc_client_next(cl.c, &m, 1), CLIENT_ETIMEOUT);
     /* the connection is fine afterwards */
@@ -717,7 +768,7 @@ static void test_tracker(void **state)
     assert_int_equal(m.u.peers.count, 0);
     wire_msg_clear(&m);
     assert_true(testutil_now_ns() - t0 >= 500000000ull);
-    svc_client_run_for(c.c, 1300); /* the sweep runs once a second */
+    svc_client_run_for(c.c, 400); /* the sweep runs every quarter of the silence timeout */
     expect_ok(&a, svc_client_ping(a.c), WIRE_PONG);
     m = expect(&c, svc_client_lookup(c.c, D.f[FA].id), WIRE_PEERS, 0);
     assert_int_equal(m.u.peers.count, 0);
@@ -836,7 +887,10 @@ static void raw_close(struct conn *c, int err, void *arg)
     r->closed = true;
 }
 
-static void raw_session(uv_loop_t *loop, struct server *srv, const struct wire_msg *first,
+/* Sends bytes (after TLS, nothing else first) and runs until the service
+ * closes the connection: it must have answered exactly one ERROR with
+ * want_code, or nothing at all when want_code is 0. */
+static void raw_session(uv_loop_t *loop, struct server *srv, const uint8_t *bytes, size_t len,
                         uint16_t want_code)
 {
     static const struct conn_callbacks cb = {.on_message = raw_message, .on_close = raw_close};
@@ -848,18 +902,47 @@ static void raw_session(uv_loop_t *loop, struct server *srv, const struct wire_m
     struct sockaddr_in a;
     uv_ip4_addr("127.0.0.1", srv->port, &a);
     assert_int_equal(conn_connect(loop, (struct sockaddr *)&a, ctx, srv->key, &cb, &r, &r.conn), 0);
-    assert_int_equal(conn_send(r.conn, first, CONN_PRIO_CONTROL, 0), 0);
+    if (len) {
+        uint8_t *copy = xmalloc(len);
+        memcpy(copy, bytes, len);
+        assert_int_equal(conn_send_frame(r.conn, copy, len, CONN_PRIO_CONTROL, 0), 0);
+    }
     uint64_t t0 = testutil_now_ns();
     while (!r.closed) {
         uv_run(loop, UV_RUN_ONCE);
         assert_true(testutil_now_ns() - t0 < (uint64_t)T_MS * 1000000);
     }
-    assert_int_equal(r.ngot, 1);
-    assert_int_equal(r.got[0].type, WIRE_ERROR);
-    assert_int_equal(r.got[0].u.error.code, want_code);
-    wire_msg_clear(&r.got[0]);
+    assert_int_equal(r.ngot, want_code ? 1 : 0);
+    if (want_code) {
+        assert_int_equal(r.got[0].type, WIRE_ERROR);
+        assert_int_equal(r.got[0].u.error.code, want_code);
+        wire_msg_clear(&r.got[0]);
+    }
     tls_ctx_free(ctx);
     tls_identity_free(id);
+}
+
+static void raw_session_msg(uv_loop_t *loop, struct server *srv, const struct wire_msg *first,
+                            uint16_t want_code)
+{
+    uint8_t *frame;
+    size_t len;
+    assert_int_equal(wire_encode(first, &frame, &len), 0);
+    raw_session(loop, srv, frame, len, want_code);
+    free(frame);
+}
+
+/* A fresh logged-in connection sends bytes: the service answers ERROR
+ * (protocol error) and closes that connection; the witness w is still
+ * served. */
+static void refused(struct env *e, struct client *w, const uint8_t *bytes, size_t len)
+{
+    struct client x = {0};
+    client_login(&e->loop, &e->srv, &x);
+    send_raw(&x, bytes, len);
+    expect_closed(&x, WIRE_ERR_PROTOCOL);
+    client_free(&x);
+    witness_check(w);
 }
 
 static void test_bad_input(void **state)
@@ -874,30 +957,23 @@ static void test_bad_input(void **state)
     witness_check(&w);
 
     /* an oversized frame: a CHUNK declaring 1 MiB */
-    client_login(loop, srv, &x);
     const uint8_t huge[5] = {0x00, 0x10, 0x00, 0x00, WIRE_CHUNK};
-    send_raw(&x, huge, sizeof(huge));
-    expect_closed(&x, WIRE_ERR_PROTOCOL);
-    client_close(&x);
-    witness_check(&w);
+    refused(&e, &w, huge, sizeof(huge));
+
+    /* a frame its type allows but no request needs (a 100 KB MANIFEST):
+     * refused from the header, not buffered */
+    const uint8_t unasked[5] = {0x00, 0x01, 0x86, 0xa0, WIRE_MANIFEST};
+    refused(&e, &w, unasked, sizeof(unasked));
 
     /* garbage bytes */
-    client_login(loop, srv, &x);
     uint8_t junk[512];
     RAND_bytes(junk, sizeof(junk));
     junk[0] = 0xff;
-    send_raw(&x, junk, sizeof(junk));
-    expect_closed(&x, WIRE_ERR_PROTOCOL);
-    client_close(&x);
-    witness_check(&w);
+    refused(&e, &w, junk, sizeof(junk));
 
     /* a truncated frame: GET_KEY whose body is cut short of its layout */
-    client_login(loop, srv, &x);
     const uint8_t cut[5 + 10] = {0, 0, 0, 10, WIRE_GET_KEY, 0, 0, 0, 9};
-    send_raw(&x, cut, sizeof(cut));
-    expect_closed(&x, WIRE_ERR_PROTOCOL);
-    client_close(&x);
-    witness_check(&w);
+    refused(&e, &w, cut, sizeof(cut));
 
     /* a frame cut off by the client going away */
     client_login(loop, srv, &x);
@@ -908,12 +984,8 @@ static void test_bad_input(void **state)
     witness_check(&w);
 
     /* an unknown type */
-    client_login(loop, srv, &x);
     const uint8_t unknown[9] = {0, 0, 0, 4, 0xEE, 0, 0, 0, 7};
-    send_raw(&x, unknown, sizeof(unknown));
-    expect_closed(&x, WIRE_ERR_PROTOCOL);
-    client_close(&x);
-    witness_check(&w);
+    refused(&e, &w, unknown, sizeof(unknown));
 
     /* files that do not exist, ranges that do not: errors, connection kept */
     client_login(loop, srv, &x);
@@ -938,17 +1010,20 @@ static void test_bad_input(void **state)
 
     /* no HELLO first, and a HELLO of another protocol version */
     struct wire_msg ping = {.type = WIRE_PING, .rid = 1};
-    raw_session(loop, srv, &ping, WIRE_ERR_PROTOCOL);
+    raw_session_msg(loop, srv, &ping, WIRE_ERR_PROTOCOL);
     struct wire_msg hello = {.type = WIRE_HELLO};
     hello.u.hello.version = WIRE_VERSION + 1;
     hello.u.hello.role = WIRE_ROLE_CLIENT;
-    raw_session(loop, srv, &hello, WIRE_ERR_VERSION);
+    raw_session_msg(loop, srv, &hello, WIRE_ERR_VERSION);
+    /* before HELLO, a header declaring 1 MiB: refused at once */
+    const uint8_t mib[5] = {0x00, 0x10, 0x00, 0x00, WIRE_MANIFEST};
+    raw_session(loop, srv, mib, sizeof(mib), WIRE_ERR_PROTOCOL);
     witness_check(&w);
 
     client_free(&x);
     client_free(&w);
     env_stop(&e);
-    assert_int_equal(srv->final.protocol_errors, 5);
+    assert_int_equal(srv->final.protocol_errors, 7);
     assert_int_equal(srv->final.clients, 0);
 }
 
@@ -1042,6 +1117,207 @@ static void test_shutdown_with_work_in_flight(void **state)
     assert_int_equal(e.srv.final.clients, 0);
 }
 
+/* Slow clients cannot hold the service's resources: a connection that
+ * never says HELLO goes after the login timeout, one that stops reading
+ * its replies goes after the send timeout; a witness is served meanwhile. */
+static void test_slow_clients(void **state)
+{
+    (void)state;
+    struct env e;
+    env_start_cfg(&e, (struct svc_config){.login_timeout_ms = 300, .send_timeout_ms = 300});
+    struct client w = {0}, x = {0};
+    client_login(&e.loop, &e.srv, &w);
+
+    /* TLS, then silence */
+    uint64_t t0 = testutil_now_ns();
+    raw_session(&e.loop, &e.srv, NULL, 0, 0);
+    assert_true(testutil_now_ns() - t0 >= 300000000ull);
+    witness_check(&w);
+
+    /* asks for 32 MB, takes the first chunk, then reads nothing more */
+    client_login(&e.loop, &e.srv, &x);
+    enum { REQS = 5 };
+    uint32_t rid[REQS];
+    for (int i = 0; i < REQS; i++)
+        rid[i] = svc_client_get_chunks(x.c, D.f[FB].id, 0, D.f[FB].chunks, WIRE_PRIO_BACKGROUND, 0);
+    struct wire_msg m = expect(&x, rid[0], WIRE_CHUNK, 0);
+    wire_msg_clear(&m);
+    usleep(1500 * 1000); /* this thread's loop does not run: nobody reads */
+    uint32_t chunks = 1;
+    int rc;
+    while ((rc = svc_client_next(x.c, &m, T_MS)) == 0) {
+        chunks += m.type == WIRE_CHUNK;
+        wire_msg_clear(&m);
+    }
+    assert_int_equal(rc, CLIENT_ECLOSED);
+    print_message("a client that stopped reading was dropped after %u of %u chunks\n", chunks,
+                  REQS * D.f[FB].chunks);
+    assert_true(chunks < REQS * D.f[FB].chunks);
+    witness_check(&w);
+
+    client_free(&x);
+    client_free(&w);
+    env_stop(&e);
+    assert_int_equal(e.srv.final.send_timeouts, 1);
+}
+
+/* At max_clients, a new connection is hung up at once and the others are
+ * served; the cap never exceeds what RLIMIT_NOFILE leaves for clients. */
+static void test_client_cap(void **state)
+{
+    (void)state;
+    struct env e;
+    env_start_cfg(&e, (struct svc_config){.max_clients = 2});
+    struct client a = {0}, b = {0}, c = {0};
+    client_login(&e.loop, &e.srv, &a);
+    client_login(&e.loop, &e.srv, &b);
+    assert_int_equal(client_open(&e.loop, &e.srv, &c, NULL, 0), CLIENT_ECLOSED);
+    witness_check(&a);
+    witness_check(&b);
+    client_free(&c);
+    client_free(&b);
+    /* room again once a client has left */
+    for (int tries = 0; client_open(&e.loop, &e.srv, &c, NULL, 0) != 0; tries++) {
+        assert_true(tries < 100);
+        client_close(&c);
+        usleep(20 * 1000);
+    }
+    assert_int_equal(svc_client_login_sync(c.c, "alice", "wonderland", T_MS), 0);
+    witness_check(&c);
+    client_free(&c);
+    client_free(&a);
+    env_stop(&e);
+    assert_int_equal(e.srv.final.max_clients, 2);
+    assert_true(e.srv.final.clients_refused >= 1);
+
+    struct rlimit saved, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    low = saved;
+    low.rlim_cur = 700;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    struct server srv;
+    server_start(&srv, 0);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+    server_stop(&srv);
+    assert_int_equal(srv.final.max_clients, 700 - SVC_FD_RESERVE);
+}
+
+/* Fault injection: while fail_accepts is set, accept4 fails with EMFILE as
+ * it does when the process has no descriptor left. libuv's accept loop
+ * calls accept4; this definition comes before libc's. */
+static atomic_int fail_accepts;
+
+int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *__restrict len, int flags)
+{
+    if (atomic_load(&fail_accepts)) {
+        errno = EMFILE;
+        return -1;
+    }
+    int (*real)(int, __SOCKADDR_ARG, socklen_t *__restrict, int);
+    *(void **)&real = dlsym(RTLD_NEXT, "accept4");
+    return real(fd, addr, len, flags);
+}
+
+/* Out of file descriptors, libuv would call the accept callback again and
+ * again without returning to the loop. The service stops accepting for a
+ * moment instead: connected clients are served, and new ones are accepted
+ * again once descriptors are back. */
+static void test_accept_out_of_descriptors(void **state)
+{
+    (void)state;
+    struct env e;
+    env_start(&e, 0);
+    struct client w = {0}, x = {0};
+    client_login(&e.loop, &e.srv, &w);
+
+    atomic_store(&fail_accepts, 1);
+    assert_true(client_open(&e.loop, &e.srv, &x, NULL, 0) < 0); /* reset with the backlog */
+    client_close(&x);
+    witness_check(&w); /* the loop did not spin */
+    atomic_store(&fail_accepts, 0);
+
+    uint64_t t0 = testutil_now_ns();
+    while (client_open(&e.loop, &e.srv, &x, NULL, 0) != 0) { /* refused while paused */
+        client_close(&x);
+        assert_true(testutil_now_ns() - t0 < 3 * (uint64_t)SVC_ACCEPT_PAUSE_MS * 1000000);
+        svc_client_run_for(w.c, 50);
+    }
+    assert_int_equal(svc_client_login_sync(x.c, "alice", "wonderland", T_MS), 0);
+    witness_check(&x);
+    client_free(&x);
+    client_free(&w);
+    env_stop(&e);
+    assert_int_equal(e.srv.final.accept_pauses, 1);
+}
+
+/* ---- fairness of the catalog queue ---- */
+
+struct fair_count {
+    uint32_t hog_items;       /* ITEMS the hog has received */
+    int64_t hog_before_other; /* ... when the other's arrived; -1 before */
+};
+
+static void count_hog(struct svc_client *c, struct wire_msg *m, void *arg)
+{
+    (void)c;
+    struct fair_count *f = arg;
+    assert_int_equal(m->type, WIRE_ITEMS);
+    f->hog_items++;
+}
+
+static void count_other(struct svc_client *c, struct wire_msg *m, void *arg)
+{
+    (void)c;
+    struct fair_count *f = arg;
+    assert_int_equal(m->type, WIRE_ITEMS);
+    f->hog_before_other = f->hog_items;
+}
+
+/* PING, and the loop runs until its PONG: every request sent before it
+ * has been taken by the service. */
+static void sync_with_service(struct client *cl)
+{
+    expect_ok(cl, svc_client_ping(cl->c), WIRE_PONG);
+}
+
+/* One client queues as many searches as it may; another's single search,
+ * sent after them all, is not served after all of them but takes its
+ * turn. */
+static void test_catalog_fairness(void **state)
+{
+    (void)state;
+    struct env e;
+    env_start(&e, 0);
+    struct client hog = {0}, other = {0};
+    client_login(&e.loop, &e.srv, &hog);
+    client_login(&e.loop, &e.srv, &other);
+    hold_pool(&e.loop);
+    for (unsigned i = 0; i < SVC_MAX_JOBS_PER_CLIENT; i++)
+        assert_int_not_equal(svc_client_search(hog.c, "morning", 10), 0);
+    sync_with_service(&hog);
+    assert_int_not_equal(svc_client_search(other.c, "waltz", 10), 0);
+    sync_with_service(&other);
+
+    struct fair_count f = {.hog_before_other = -1};
+    svc_client_set_handler(hog.c, count_hog, &f);
+    svc_client_set_handler(other.c, count_other, &f);
+    atomic_store(&pool_held, false);
+    uint64_t t0 = testutil_now_ns();
+    while (f.hog_items < SVC_MAX_JOBS_PER_CLIENT || f.hog_before_other < 0) {
+        uv_run(&e.loop, UV_RUN_ONCE);
+        assert_true(testutil_now_ns() - t0 < (uint64_t)T_MS * 1000000);
+    }
+    print_message("the other client's search was answered after %lld of the hog's %u\n",
+                  (long long)f.hog_before_other, SVC_MAX_JOBS_PER_CLIENT);
+    /* first come, first served would answer at least 30 of the hog's first
+     * (the other's job would start after the hog's last); taking turns,
+     * it starts fourth (some more of the hog's replies may be read first) */
+    assert_true(f.hog_before_other < SVC_MAX_JOBS_PER_CLIENT / 2);
+    client_free(&hog);
+    client_free(&other);
+    env_stop(&e);
+}
+
 /* svc_new's failures come back from svc_thread_start, and nothing is left
  * running. */
 static void test_start_failures(void **state)
@@ -1079,6 +1355,10 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_pinning),
         cmocka_unit_test(test_shutdown_with_work_in_flight),
+        cmocka_unit_test(test_slow_clients),
+        cmocka_unit_test(test_client_cap),
+        cmocka_unit_test(test_accept_out_of_descriptors),
+        cmocka_unit_test(test_catalog_fairness),
         cmocka_unit_test(test_start_failures),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -393,6 +393,49 @@ static void test_oversized_refused_from_header(void **state)
     wire_parser_free(p);
 }
 
+/* A receiver's own cap (the service takes only requests) refuses a frame
+ * its type would allow, from the header, in both parser paths; frames
+ * within the cap still parse. */
+static void test_receiver_cap(void **state)
+{
+    (void)state;
+    const size_t cap = wire_max_body(WIRE_ANNOUNCE);
+    uint8_t hdr[5] = {0x00, 0x10, 0x00, 0x00, WIRE_MANIFEST}; /* 1 MiB: fine for MANIFEST */
+    struct wire_msg m;
+    size_t used;
+    for (int split = 0; split < 2; split++) {
+        struct wire_parser *p = wire_parser_new();
+        wire_parser_set_max_body(p, cap);
+        if (split) /* the buffered path */
+            assert_int_equal(wire_parser_feed(p, hdr, 2, &used, &m), WIRE_NEED_MORE);
+        int n;
+        assert_int_equal(feed_all(p, hdr + 2 * split, 5 - 2 * (size_t)split, &n), WIRE_ETOOBIG);
+        assert_int_equal(wire_parser_pending(p), 0);
+        wire_parser_free(p);
+    }
+    /* within the cap: an ANNOUNCE of the most ids, and a PING */
+    struct wire_parser *p = wire_parser_new();
+    wire_parser_set_max_body(p, cap);
+    uint8_t(*ids)[WIRE_ID_LEN] = xcalloc(WIRE_MAX_IDS, WIRE_ID_LEN);
+    struct wire_msg a = {.type = WIRE_ANNOUNCE, .rid = 3};
+    a.u.announce.port = 4170;
+    a.u.announce.count = WIRE_MAX_IDS;
+    a.u.announce.file_ids = ids;
+    uint8_t *frame;
+    size_t len;
+    assert_int_equal(wire_encode(&a, &frame, &len), 0);
+    assert_int_equal(len - WIRE_HEADER_LEN, cap);
+    int n;
+    assert_int_equal(feed_all(p, frame, len, &n), WIRE_NEED_MORE);
+    assert_int_equal(n, 1);
+    uint8_t ping[9] = {0, 0, 0, 4, WIRE_PING, 0, 0, 0, 1};
+    assert_int_equal(feed_all(p, ping, sizeof(ping), &n), WIRE_NEED_MORE);
+    assert_int_equal(n, 1);
+    wire_parser_free(p);
+    free(frame);
+    free(ids);
+}
+
 static void test_unknown_type(void **state)
 {
     (void)state;
@@ -560,6 +603,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_every_type),
         cmocka_unit_test(test_parser_any_split),
         cmocka_unit_test(test_oversized_refused_from_header),
+        cmocka_unit_test(test_receiver_cap),
         cmocka_unit_test(test_unknown_type),
         cmocka_unit_test(test_truncated_frame),
         cmocka_unit_test(test_malformed_bodies),

@@ -1,9 +1,10 @@
 /* fuzz_wire: libFuzzer target for the frame parser.
  *
  * The input is split into pieces at points chosen by its first byte, fed
- * to one parser; every message it yields must re-encode and decode to the
- * same frame, and the parser must never read outside what it was given
- * (ASan watches). Built only with -DCHORUS_FUZZ=ON (clang). */
+ * to one parser (with the service's receiver cap when bit 6 of that byte
+ * is set); every message it yields must re-encode and decode to the same
+ * frame and respect the cap, and the parser must never read outside what
+ * it was given (ASan watches). Built only with -DCHORUS_FUZZ=ON (clang). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +15,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* A decoded message re-encodes into a frame that decodes to the same
  * encoding: the codec is a bijection on what it accepts. */
-static void check_round_trip(const struct wire_msg *m)
+static void check_round_trip(const struct wire_msg *m, size_t cap)
 {
     uint8_t *a, *b;
     size_t alen, blen;
-    if (wire_encode(m, &a, &alen) != 0)
+    if (wire_encode(m, &a, &alen) != 0 || (cap && alen - WIRE_HEADER_LEN > cap))
         abort();
     struct wire_msg again;
     if (wire_decode(a[4], a + WIRE_HEADER_LEN, alen - WIRE_HEADER_LEN, &again) != 0)
@@ -35,9 +36,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size == 0)
         return 0;
     size_t step = (size_t)data[0] % 64 + 1;
+    size_t cap = data[0] & 0x40 ? wire_max_body(WIRE_ANNOUNCE) : 0;
     data++;
     size--;
     struct wire_parser *p = wire_parser_new();
+    wire_parser_set_max_body(p, cap);
     size_t pos = 0;
     while (pos < size) {
         size_t piece = size - pos < step ? size - pos : step;
@@ -56,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             off += used;
             if (rc == WIRE_MSG) {
-                check_round_trip(&m);
+                check_round_trip(&m, cap);
                 wire_msg_clear(&m);
             }
         }

@@ -17,6 +17,11 @@
  * cannot make us buffer without bound); below CONN_LOW_WATER it reads
  * again, and on_writable tells the owner it may queue more bulk data.
  *
+ * Liveness: TCP keep-alive probes a connection idle for CONN_KEEPALIVE_S,
+ * so a peer that vanished without a FIN is noticed; conn_send_stall_ms
+ * tells the owner how long output has waited on a peer that stopped
+ * reading (the owner decides when to give up).
+ *
  * Frame-level protocol errors (oversized, unknown type, malformed) are
  * answered here with ERROR (rid 0, WIRE_ERR_PROTOCOL) and the connection is
  * closed; the owner sees on_close with CONN_EPROTO.
@@ -41,6 +46,7 @@
 #define CONN_LOW_WATER      (256u * 1024)
 #define CONN_HANDSHAKE_MS   10000u /* TLS must complete within this */
 #define CONN_CLOSE_FLUSH_MS 2000u  /* conn_close_after_flush gives up after this */
+#define CONN_KEEPALIVE_S    60u    /* TCP keep-alive probes after this much idle time */
 
 enum {
     CONN_EEOF = -6400,     /* the peer closed the connection */
@@ -130,5 +136,15 @@ void conn_stats(const struct conn *c, uint64_t *bytes_in, uint64_t *bytes_out);
 /* Handshake timeout for this conn (default CONN_HANDSHAKE_MS); call right
  * after creating it. */
 void conn_set_handshake_timeout(struct conn *c, uint64_t ms);
+
+/* Refuses frames whose body is longer than max like oversized frames
+ * (wire_parser_set_max_body): for a receiver that only takes small
+ * messages. Default: each type's own maximum. */
+void conn_set_max_body(struct conn *c, size_t max);
+
+/* How long (ms, loop time) bytes have been waiting to go out without the
+ * socket taking any: 0 while nothing waits. A peer that stopped reading
+ * makes this grow; its owner decides when to give up on it. */
+uint64_t conn_send_stall_ms(const struct conn *c);
 
 #endif

@@ -16,10 +16,20 @@
  *
  * Fairness: every disk and database access runs on the libuv threadpool;
  * scrypt checks (at most SVC_MAX_LOGINS at once) and catalog queries (one
- * per catalog connection) wait in queues of their own so they never take
- * the whole pool; each client has at most SVC_READS_PER_CLIENT chunk reads
- * in flight and only as much data queued as its connection drains, so one
- * slow or hostile client costs the others nothing but its share.
+ * per catalog connection) wait in queues of their own, served one client
+ * at a time in turn, so they never take the whole pool and one client's
+ * pile of searches delays another's by one search at most; each client has
+ * at most SVC_READS_PER_CLIENT chunk reads in flight and only as much data
+ * queued as its connection drains, so one slow or hostile client costs the
+ * others nothing but its share.
+ *
+ * Limits on what one client can hold: frames longer than the largest
+ * request are refused from their header; a connection goes when it has
+ * not logged in after login_timeout_ms or has left its replies unread for
+ * send_timeout_ms; at most max_clients connections, lowered to what
+ * RLIMIT_NOFILE leaves after SVC_FD_RESERVE. Out of descriptors all the
+ * same, the service stops accepting for SVC_ACCEPT_PAUSE_MS rather than
+ * letting libuv's accept loop spin.
  *
  * Chunks go out by urgency: control replies first, then chunks of the
  * request with the best (priority, deadline, arrival) — a request for the
@@ -51,6 +61,9 @@
 #define SVC_MAX_LOGINS          2u  /* scrypt checks at once, whole service */
 #define SVC_MAX_LOGIN_FAILURES  5u  /* then the connection is closed */
 #define SVC_CATALOG_CONNECTIONS 2u
+#define SVC_SEND_TIMEOUT_MS     60000u /* a client that takes none of its replies goes after this */
+#define SVC_FD_RESERVE          128u   /* descriptors kept for everything but clients */
+#define SVC_ACCEPT_PAUSE_MS     1000u  /* out of descriptors: accept nothing for this long */
 
 struct svc_config {
     const char *data_dir;          /* required */
@@ -60,13 +73,18 @@ struct svc_config {
     uint64_t tracker_silence_ms;   /* 0: TRACKER_SILENCE_MS */
     uint64_t handshake_timeout_ms; /* 0: CONN_HANDSHAKE_MS */
     uint64_t login_timeout_ms;     /* 0: SVC_LOGIN_TIMEOUT_MS */
-    unsigned max_clients;          /* 0: SVC_MAX_CLIENTS */
+    uint64_t send_timeout_ms;      /* 0: SVC_SEND_TIMEOUT_MS */
+    unsigned max_clients;          /* 0: SVC_MAX_CLIENTS; lowered to fit RLIMIT_NOFILE */
     struct clog *log;              /* borrowed, may be NULL */
 };
 
 struct svc_stats {
-    uint64_t clients;       /* connected now */
-    uint64_t clients_total; /* accepted since start */
+    uint64_t clients;         /* connected now */
+    uint64_t clients_total;   /* accepted since start */
+    uint64_t max_clients;     /* the cap in force (max_clients, or less for RLIMIT_NOFILE) */
+    uint64_t clients_refused; /* hung up at once: the cap was reached */
+    uint64_t send_timeouts;   /* closed: took none of their replies for send_timeout_ms */
+    uint64_t accept_pauses;   /* times accepting paused: out of file descriptors */
     uint64_t logins_ok, logins_failed, tickets_refused;
     uint64_t requests; /* requests answered (any kind) */
     uint64_t chunks_served, bytes_served;

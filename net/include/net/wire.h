@@ -259,6 +259,14 @@ void wire_parser_free(struct wire_parser *p);
 int wire_parser_feed(struct wire_parser *p, const uint8_t *buf, size_t len, size_t *used,
                      struct wire_msg *out);
 
+/* Lowers the largest body the parser accepts, whatever the type: a frame
+ * declaring more is refused from its header with WIRE_ETOOBIG, like one
+ * over its type's own maximum. For a receiver that only takes small
+ * frames (the service takes only requests, the largest being ANNOUNCE), so
+ * no peer can make it buffer a 1 MiB body it would refuse anyway. 0 (the
+ * default) leaves each type's maximum. */
+void wire_parser_set_max_body(struct wire_parser *p, size_t max);
+
 /* Bytes of the current partial frame held by the parser. */
 size_t wire_parser_pending(const struct wire_parser *p);
 
