@@ -29,7 +29,7 @@ static void usage(FILE *out)
                  "  -d, --cache-dir DIR  the cache directory (default: cache.dir in chorus.conf,\n"
                  "                       else $XDG_CACHE_HOME/chorus)\n"
                  "  -s, --size SIZE      the cap, e.g. 500M or 2G; 0: 10%% of free space, at most\n"
-                 "                       10G (default: cache.size). A smaller cap evicts at once.\n"
+                 "                       10 GB (default: cache.size). A lower cap evicts at once.\n"
                  "  -h, --help           this help\n"
                  "\n"
                  "See chorus(1), CACHE.\n");
@@ -47,7 +47,7 @@ static void print_info(struct cache *c, bool default_cap)
     char a[32], b[32], d[32], e[32];
     printf("Directory:  %s\n", cache_dir(c));
     printf("Cap:        %s%s\n", cache_format_size(st.cap_bytes, a, sizeof(a)),
-           default_cap ? " (default: 10% of free space, at most 10 GiB)" : "");
+           default_cap ? " (default: 10% of free space, at most 10 GB)" : "");
     printf("Usage:      %s (%.1f%% of the cap)\n", cache_format_size(st.used_bytes, a, sizeof(a)),
            percent(st.used_bytes, st.cap_bytes));
     printf("Files:      %u (%u complete)\n", st.files, st.complete_files);

@@ -1,8 +1,9 @@
 /* import: the pipeline from a folder of audio files to the catalog and the
  * master store, and the synthesized demo library.
  *
- * Owns one store and one catalog connection (both opened on the data
- * directory) for its lifetime. The caller's thread walks, fingerprints and
+ * Owns one store, one catalog connection (both opened on the data
+ * directory) and a shared lock on the directory's import.lock for its
+ * lifetime. The caller's thread walks, fingerprints and
  * checks each file, and commits it (store, then catalog) — the catalog is
  * one SQLite connection, so only that thread ever touches it. The slow
  * middle, transcoding and encrypting, runs on a small pool of worker
@@ -10,7 +11,9 @@
  * job. import_cancel may come from anywhere (an atomic flag).
  *
  * It must never leave a catalog entry without its stored file (the store's
- * commit comes first), never import the same content twice (the SHA-256 of
+ * commit comes first), nor keep a stored file no track refers to (removed
+ * at once when the catalog refuses its track; what a kill leaves, at the
+ * next open), never import the same content twice (the SHA-256 of
  * the source is checked before any work, and the catalog refuses a second
  * track with the same fingerprint), and never stop a run because one file
  * is bad: each failure becomes one reason in that file's report. */
@@ -27,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,6 +52,7 @@
 
 struct importer {
     unsigned jobs;  /* files transcoded at once */
+    int lock_fd;    /* IMPORT_LOCK_NAME, flock'ed shared while open; -1: none */
     dev_t data_dev; /* the data directory, never walked into */
     ino_t data_ino;
     struct store *store;
@@ -69,6 +74,35 @@ char *import_catalog_path(const char *data_dir)
     return paths_join(data_dir, IMPORT_CATALOG_NAME);
 }
 
+/* keep() of store_prune: a file is kept while a track refers to it. */
+static int referenced(const struct content_id *id, void *ctx)
+{
+    struct importer *imp = ctx;
+    int ret = catalog_find_file(imp->cat, id, NULL);
+    return ret == 0 ? 1 : ret == CATALOG_ENOTFOUND ? 0 : ret;
+}
+
+/* Removes what killed imports left: temp files, uncommitted pieces, and
+ * stored files no track refers to (a kill between the store's commit and
+ * the catalog). Whoever gets the lock file exclusively knows no other
+ * importer is alive (a killed one's lock died with it), so every leftover
+ * is dead, whatever its age; otherwise only old ones are (a young one may
+ * be another import's work in progress). Then the lock is held shared for
+ * the importer's lifetime. Best effort: a leftover only costs space, and
+ * the next open tries again. */
+static void sweep_leftovers(struct importer *imp, const char *data_dir)
+{
+    char *path = paths_join(data_dir, IMPORT_LOCK_NAME);
+    imp->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    free(path);
+    bool alone = imp->lock_fd >= 0 && flock(imp->lock_fd, LOCK_EX | LOCK_NB) == 0;
+    unsigned age = alone ? 0 : SWEEP_AGE_S;
+    store_sweep(imp->store, age, NULL);
+    store_prune(imp->store, age, referenced, imp, NULL);
+    if (imp->lock_fd >= 0)
+        flock(imp->lock_fd, LOCK_SH);
+}
+
 int import_open(const char *data_dir, struct importer **out)
 {
     *out = NULL;
@@ -76,6 +110,7 @@ int import_open(const char *data_dir, struct importer **out)
     if (ret < 0)
         return ret;
     struct importer *imp = xcalloc(1, sizeof(*imp));
+    imp->lock_fd = -1;
     atomic_init(&imp->cancel, false);
     import_set_jobs(imp, 0);
     struct stat st;
@@ -93,8 +128,7 @@ int import_open(const char *data_dir, struct importer **out)
         import_free(imp);
         return ret;
     }
-    /* Best effort: leftovers only cost space, and the next run retries. */
-    store_sweep(imp->store, SWEEP_AGE_S, NULL);
+    sweep_leftovers(imp, data_dir);
     *out = imp;
     return 0;
 }
@@ -105,6 +139,8 @@ void import_free(struct importer *imp)
         return;
     catalog_free(imp->cat);
     store_free(imp->store);
+    if (imp->lock_fd >= 0)
+        close(imp->lock_fd); /* releases the flock */
     free(imp);
 }
 
@@ -463,6 +499,16 @@ static void job_work(struct job *j)
         j->ret = IMPORT_EKEY;
 }
 
+/* Removes a file this import has just stored when no track came to refer
+ * to it (the catalog refused the track, or another import added the same
+ * source meanwhile): the store keeps no file that nothing plays. Should
+ * the removal fail, the next import_open's sweep takes it. */
+static void discard_stored(struct importer *imp, const struct content_id *fid)
+{
+    if (catalog_find_file(imp->cat, fid, NULL) == CATALOG_ENOTFOUND)
+        store_remove(imp->store, fid);
+}
+
 /* Stores the encrypted file (the commit point) and adds the track. */
 static void job_commit(struct importer *imp, struct job *j)
 {
@@ -513,11 +559,16 @@ static void job_commit(struct importer *imp, struct job *j)
     if (ret < 0) {
         failed(rep, ret, "cannot add to the catalog: %s (%s)", catalog_strerror(ret),
                catalog_errmsg(imp->cat));
+        discard_stored(imp, &fid);
         return;
     }
     if (!added) {
-        /* Another import added the same content meanwhile. */
-        skipped(rep, &fid, track_id);
+        /* Another import added the same content meanwhile, as its own
+         * file: ours is not needed. */
+        discard_stored(imp, &fid);
+        struct content_id theirs = fid;
+        catalog_find_source(imp->cat, j->sha, &theirs, NULL);
+        skipped(rep, &theirs, track_id);
         return;
     }
     rep->outcome = IMPORT_IMPORTED;

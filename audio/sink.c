@@ -299,11 +299,23 @@ static void stamp_first(struct aout *ao)
     atomic_store(&ao->first_ns, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
 }
 
+/* Not taking audio (idle, paused, held): still drop what the producer
+ * flushed. Only the consumer may move the read position, and until it
+ * does the producer cannot reuse that space: with a full ring, a seek or
+ * a new track would otherwise never get its first audio in. */
+static void discard_flushed(struct aout *ao)
+{
+    if (ao->ring)
+        ring_readable(ao->ring);
+}
+
 size_t aout_render(struct aout *ao, void *out, size_t frames)
 {
     size_t bpf = ao->bpf, got = 0;
     int feed = atomic_load_explicit(&ao->feed, memory_order_acquire);
     bool play = ao->ring && feed != AOUT_FEED_IDLE && !stopped(ao);
+    if (!play)
+        discard_flushed(ao);
     if (play && ao->starved) {
         /* After an underrun, wait for a cushion before playing again so
          * one starvation is one gap, not a stutter of tiny ones. */
@@ -342,8 +354,10 @@ size_t aout_render(struct aout *ao, void *out, size_t frames)
 size_t aout_take(struct aout *ao, void *out, size_t max_frames)
 {
     int feed = atomic_load_explicit(&ao->feed, memory_order_acquire);
-    if (!ao->ring || feed == AOUT_FEED_IDLE || stopped(ao))
+    if (!ao->ring || feed == AOUT_FEED_IDLE || stopped(ao)) {
+        discard_flushed(ao);
         return 0;
+    }
     size_t got = ring_read(ao->ring, out, max_frames * ao->bpf, ao->bpf) / ao->bpf;
     if (got > 0) {
         apply_gain(ao, out, got);

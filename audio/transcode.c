@@ -670,6 +670,64 @@ static int drain_frames(struct tc *t)
     return 0;
 }
 
+/* Where the sample data of a RIFF WAVE or AIFF file lies according to its
+ * header: [*start, *end). False when it is not such a file, or a writer
+ * that streamed it left the size open (0 or 0xFFFFFFFF). */
+static bool pcm_data_chunk(int fd, uint64_t *start, uint64_t *end)
+{
+    uint8_t h[12];
+    if (fs_pread_full(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
+        return false;
+    bool aiff = memcmp(h, "FORM", 4) == 0 &&
+                (memcmp(h + 8, "AIFF", 4) == 0 || memcmp(h + 8, "AIFC", 4) == 0);
+    if (!aiff && (memcmp(h, "RIFF", 4) != 0 || memcmp(h + 8, "WAVE", 4) != 0))
+        return false;
+    uint64_t off = sizeof(h);
+    for (int i = 0; i < 64; i++) { /* a few chunks (fmt, LIST ...) come first */
+        uint8_t c[8];
+        if (fs_pread_full(fd, c, sizeof(c), off) != (ssize_t)sizeof(c))
+            return false;
+        uint32_t size =
+            aiff ? (uint32_t)c[4] << 24 | (uint32_t)c[5] << 16 | (uint32_t)c[6] << 8 | c[7]
+                 : (uint32_t)c[7] << 24 | (uint32_t)c[6] << 16 | (uint32_t)c[5] << 8 | c[4];
+        if (memcmp(c, aiff ? "SSND" : "data", 4) == 0) {
+            *start = off + sizeof(c);
+            *end = *start + size;
+            return size != 0 && size != UINT32_MAX;
+        }
+        off += sizeof(c) + size + (size & 1); /* chunks are padded to even sizes */
+    }
+    return false;
+}
+
+/* A file shorter than its header declares was cut short: judged by the
+ * declared length (header, not a guess from the bit rate), and for WAV
+ * and AIFF, whose length FFmpeg takes from the file's size, by the size
+ * of the sample data. */
+static int check_complete(struct tc *t, const AVStream *st)
+{
+    if (st->duration != AV_NOPTS_VALUE && st->duration > 0 &&
+        t->ic->duration_estimation_method != AVFMT_DURATION_FROM_BITRATE) {
+        double declared = (double)st->duration * av_q2d(st->time_base);
+        if (t->decoded_seconds < declared * 0.98 - 0.5)
+            return fail(t, TRANSCODE_ECORRUPT,
+                        "truncated: only %.1f s of the %.1f s its header declares could be "
+                        "decoded",
+                        t->decoded_seconds, declared);
+    }
+    uint64_t start, end;
+    struct stat fs;
+    if (pcm_data_chunk(t->in.fd, &start, &end) && fstat(t->in.fd, &fs) == 0) {
+        uint64_t have = (uint64_t)fs.st_size > start ? (uint64_t)fs.st_size - start : 0;
+        double share = (double)have / (double)(end - start);
+        if (share < 0.98)
+            return fail(t, TRANSCODE_ECORRUPT,
+                        "truncated: only %.0f%% of the audio data its header declares is there",
+                        share * 100);
+    }
+    return 0;
+}
+
 static int decode_all(struct tc *t)
 {
     t->pkt = av_packet_alloc();
@@ -712,17 +770,8 @@ static int decode_all(struct tc *t)
     if (t->bad_packets > 2 && t->bad_packets * 10 > t->packets)
         return fail(t, TRANSCODE_ECORRUPT, "corrupt: %lld of %lld packets could not be decoded",
                     (long long)t->bad_packets, (long long)t->packets);
-    /* A declared length (header, not a guess from the bit rate) that the
-     * data falls short of means a truncated file. */
-    if (st->duration != AV_NOPTS_VALUE && st->duration > 0 &&
-        t->ic->duration_estimation_method != AVFMT_DURATION_FROM_BITRATE) {
-        double declared = (double)st->duration * av_q2d(st->time_base);
-        if (t->decoded_seconds < declared * 0.98 - 0.5)
-            return fail(t, TRANSCODE_ECORRUPT,
-                        "truncated: only %.1f s of the %.1f s its header declares could be "
-                        "decoded",
-                        t->decoded_seconds, declared);
-    }
+    if ((ret = check_complete(t, st)) < 0)
+        return ret;
     ret = encoder_finish(&t->enc);
     if (ret < 0)
         return enc_failure(t, ret, "encoding failed");

@@ -365,22 +365,17 @@ static void admit(struct cache *c, struct cache_wreq *r, size_t n)
     }
 }
 
-int cache_write_batch(struct cache *c, struct cache_wreq *r, size_t n)
+/* Full-disk bookkeeping of one batch, for its one log line. */
+struct full_disk {
+    unsigned evicted;
+    uint64_t freed;
+    bool met; /* the disk was full at some point */
+};
+
+/* Phase 2 (io held): room under the cap for every admitted chunk, before
+ * any byte is written; victims' data files are unlinked. */
+static void reserve_room(struct cache *c, struct cache_wreq *r, size_t n)
 {
-    int *fds = xmalloc((n ? n : 1) * sizeof(*fds));
-    pthread_mutex_lock(&c->io);
-
-    pthread_mutex_lock(&c->mu);
-    admit(c, r, n);
-    pthread_mutex_unlock(&c->mu);
-
-    for (size_t i = 0; i < n; i++) {
-        fds[i] = -1;
-        if (r[i].f && !manifest_verify_chunk(r[i].f->m, r[i].index, r[i].data, r[i].len))
-            r[i].status = CACHE_EBADCHUNK;
-    }
-
-    /* Room under the cap before any byte is written. */
     pthread_mutex_lock(&c->mu);
     for (size_t i = 0; i < n; i++) {
         if (!r[i].f || r[i].status)
@@ -392,11 +387,16 @@ int cache_write_batch(struct cache *c, struct cache_wreq *r, size_t n)
     }
     pthread_mutex_unlock(&c->mu);
     unlink_doomed(c);
+}
 
-    unsigned evicted = 0;
-    uint64_t freed = 0;
-    bool full = false;
+/* Phase 3a (io held): pwrite each chunk; a full disk evicts the least
+ * recently played file and retries. fds[i] gets the data file's fd of
+ * each chunk written, else -1. */
+static void write_chunks(struct cache *c, struct cache_wreq *r, size_t n, int *fds,
+                         struct full_disk *disk)
+{
     for (size_t i = 0; i < n; i++) {
+        fds[i] = -1;
         if (!r[i].f || r[i].status)
             continue;
         int fd = cache_file_fd(c, r[i].f, true);
@@ -405,49 +405,42 @@ int cache_write_batch(struct cache *c, struct cache_wreq *r, size_t n)
             err = pwrite_all(fd, r[i].data, r[i].len, offset_of(&r[i]));
             if (!is_full(err))
                 break;
-            full = true;
-            if (evict_for_space(c, &evicted, &freed))
-                err = 0;
-            else
-                err = -ENOSPC;
+            disk->met = true;
+            err = evict_for_space(c, &disk->evicted, &disk->freed) ? 0 : -ENOSPC;
         }
         if (err)
             fail_reserved(c, &r[i], fd, err);
         else
             fds[i] = fd;
     }
+}
 
-    /* One fdatasync per data file, before any row claims its chunks. */
+/* Phase 3b (io held): one fdatasync per data file, before any row claims
+ * its chunks; a failure fails every chunk of that file. */
+static void sync_files(struct cache *c, struct cache_wreq *r, size_t n, const int *fds,
+                       struct full_disk *disk)
+{
     for (size_t i = 0; i < n; i++) {
         if (fds[i] < 0 || r[i].status)
             continue;
         bool synced = false;
         for (size_t j = 0; j < i && !synced; j++)
             synced = r[j].f == r[i].f && fds[j] >= 0 && !r[j].status;
-        if (synced)
+        if (synced || fdatasync(fds[i]) == 0)
             continue;
-        if (fdatasync(fds[i]) != 0) {
-            int err = -errno;
-            full = full || is_full(err);
-            for (size_t j = i; j < n; j++)
-                if (r[j].f == r[i].f && fds[j] >= 0 && !r[j].status)
-                    fail_reserved(c, &r[j], fds[j], err);
-        }
+        int err = -errno;
+        disk->met = disk->met || is_full(err);
+        for (size_t j = i; j < n; j++)
+            if (r[j].f == r[i].f && fds[j] >= 0 && !r[j].status)
+                fail_reserved(c, &r[j], fds[j], err);
     }
+}
 
-    struct batch b = {r, n, fds};
-    bool any = false;
-    for (size_t i = 0; i < n; i++)
-        any = any || (r[i].f && !r[i].status);
-    int err = any || c->doomed ? transact(c, put_chunks_body, &b, &evicted, &freed, &full) : 0;
-    if (err) {
-        if (!is_full(err)) /* a full disk has its own line below */
-            clog_warn(c->log, CACHE_LOG_MODULE, "cannot index new chunks: %s", cache_strerror(err));
-        for (size_t i = 0; i < n; i++)
-            if (r[i].f && !r[i].status)
-                fail_reserved(c, &r[i], fds[i], err);
-    }
-
+/* Phase 5 (io held): the indexed chunks become present, waiting readers
+ * wake, files that became complete are announced; every admitted file is
+ * released. Returns how many chunks failed on a full disk. */
+static unsigned publish(struct cache *c, struct cache_wreq *r, size_t n, bool full)
+{
     pthread_mutex_lock(&c->mu);
     unsigned met_full = 0;
     for (size_t i = 0; i < n; i++) {
@@ -478,9 +471,46 @@ int cache_write_batch(struct cache *c, struct cache_wreq *r, size_t n)
     }
     pthread_cond_broadcast(&c->arrived);
     pthread_mutex_unlock(&c->mu);
+    return met_full;
+}
+
+int cache_write_batch(struct cache *c, struct cache_wreq *r, size_t n)
+{
+    int *fds = xmalloc((n ? n : 1) * sizeof(*fds));
+    pthread_mutex_lock(&c->io);
+
+    pthread_mutex_lock(&c->mu);
+    admit(c, r, n);
+    pthread_mutex_unlock(&c->mu);
+    for (size_t i = 0; i < n; i++)
+        if (r[i].f && !manifest_verify_chunk(r[i].f->m, r[i].index, r[i].data, r[i].len))
+            r[i].status = CACHE_EBADCHUNK;
+
+    reserve_room(c, r, n);
+    struct full_disk full = {0};
+    write_chunks(c, r, n, fds, &full);
+    sync_files(c, r, n, fds, &full);
+
+    /* Phase 4: one index transaction for the whole batch. */
+    struct batch b = {r, n, fds};
+    bool any = false;
+    for (size_t i = 0; i < n; i++)
+        any = any || (r[i].f && !r[i].status);
+    int err = any || c->doomed
+                  ? transact(c, put_chunks_body, &b, &full.evicted, &full.freed, &full.met)
+                  : 0;
+    if (err) {
+        if (!is_full(err)) /* a full disk has its own line below */
+            clog_warn(c->log, CACHE_LOG_MODULE, "cannot index new chunks: %s", cache_strerror(err));
+        for (size_t i = 0; i < n; i++)
+            if (r[i].f && !r[i].status)
+                fail_reserved(c, &r[i], fds[i], err);
+    }
+
+    unsigned met_full = publish(c, r, n, full.met);
     pthread_mutex_unlock(&c->io);
-    if (full)
-        log_full(c, evicted, freed, met_full ? -ENOSPC : 0);
+    if (full.met)
+        log_full(c, full.evicted, full.freed, met_full ? -ENOSPC : 0);
     free(fds);
     cache_events_flush(c);
     return 0;

@@ -621,22 +621,30 @@ struct sweep_ctx {
     time_t now;
 };
 
+/* True when shard/name last changed at least sc->min_age_s ago (younger
+ * ones may be another process's put or remove at work). */
+static bool old_enough(const struct sweep_ctx *sc, const char *shard, const char *name)
+{
+    char *path = xasprintf("%s/%s", shard, name);
+    struct stat st;
+    bool old = lstat(path, &st) == 0 && sc->now - st.st_ctime >= (time_t)sc->min_age_s;
+    free(path);
+    return old;
+}
+
 /* Content or manifest without a key, old enough: a put that died. */
 static int sweep_orphan(struct store *s, const char *shard, const char *name, void *ctx)
 {
     struct sweep_ctx *sc = ctx;
     struct content_id id;
-    if (content_id_from_hex(name, &id) != 0 || store_has(s, &id))
+    if (content_id_from_hex(name, &id) != 0 || store_has(s, &id) || !old_enough(sc, shard, name))
         return 0;
     char *path = xasprintf("%s/%s", shard, name);
-    struct stat st;
     int rc = 0;
-    if (lstat(path, &st) == 0 && sc->now - st.st_ctime >= (time_t)sc->min_age_s) {
-        if (unlink(path) == 0)
-            sc->removed++;
-        else if (errno != ENOENT)
-            rc = -errno;
-    }
+    if (unlink(path) == 0)
+        sc->removed++;
+    else if (errno != ENOENT)
+        rc = -errno;
     free(path);
     return rc;
 }
@@ -673,6 +681,39 @@ int store_sweep(struct store *s, unsigned min_age_s, unsigned *removed)
     }
     if (removed)
         *removed = sc.removed;
+    return rc;
+}
+
+struct prune_ctx {
+    struct sweep_ctx age;
+    store_keep_fn keep;
+    void *ctx;
+};
+
+/* A committed file nobody claims, committed long enough ago (the key's
+ * status change time is its commit, the rename into place): removed. */
+static int prune_one(struct store *s, const char *shard, const char *name, void *ctx)
+{
+    struct prune_ctx *pc = ctx;
+    struct content_id id;
+    if (content_id_from_hex(name, &id) != 0 || !old_enough(&pc->age, shard, name))
+        return 0;
+    int rc = pc->keep(&id, pc->ctx);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    rc = store_remove(s, &id);
+    if (rc == 0)
+        pc->age.removed++;
+    return rc == STORE_ENOTFOUND ? 0 : rc; /* another process removed it first */
+}
+
+int store_prune(struct store *s, unsigned min_age_s, store_keep_fn keep, void *ctx,
+                unsigned *removed)
+{
+    struct prune_ctx pc = {{min_age_s, 0, time(NULL)}, keep, ctx};
+    int rc = walk(s, KIND_KEYS, prune_one, &pc);
+    if (removed)
+        *removed = pc.age.removed;
     return rc;
 }
 

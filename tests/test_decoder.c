@@ -553,6 +553,88 @@ static void test_seek(void **state)
     free(path);
 }
 
+/* A track change and seeks while a track plays in real time (null sink),
+ * with the ring full of decoded audio — the usual state of a player — and
+ * a seek while paused with a full ring. Each must be heard within a
+ * second (the seek latency figure is measured by the decoder) and land
+ * where asked: the position reported right after it is the target, give
+ * or take 100 ms plus what played since. (Before the output dropped
+ * flushed audio while not playing, each of these hung for good.) */
+static void wait_position_from(struct rig *r, int64_t target_ms, bool playing)
+{
+    struct dec_status st;
+    uint64_t t0 = testutil_now_ns();
+    int64_t waited_ms;
+    bool landed;
+    do {
+        nap_ms(2);
+        dec_get_status(r->dec, &st);
+        waited_ms = (int64_t)((testutil_now_ns() - t0) / 1000000u);
+        landed = st.position_ms >= target_ms &&
+                 st.position_ms <= target_ms + 100 + (playing ? waited_ms : 0) &&
+                 st.buffered_ms >= 100 && st.state == (playing ? DEC_PLAYING : DEC_PAUSED);
+    } while (!landed && waited_ms < 3000);
+    print_message("seek to %lld ms: at %lld ms after %lld ms (%s)\n", (long long)target_ms,
+                  (long long)st.position_ms, (long long)waited_ms, playing ? "playing" : "paused");
+    assert_true(landed);
+    assert_true(waited_ms < 1000);
+}
+
+static void wait_ring_full(struct rig *r)
+{
+    struct dec_status st;
+    uint64_t t0 = testutil_now_ns();
+    do {
+        nap_ms(5);
+        dec_get_status(r->dec, &st);
+    } while (st.buffered_ms < 1500 && testutil_now_ns() - t0 < 3000000000ull);
+    assert_true(st.buffered_ms >= 1500);
+}
+
+static void test_seek_full_ring(void **state)
+{
+    char *path = fixture("long", FIXTURE_OGG);
+    fixture_write(path, FIXTURE_OGG, FIXTURE_CHORD, 10.0, RATE, 2, NULL);
+    struct rig r;
+    rig_open(&r, "null", 0);
+    dec_play(r.dec, stream_for(path, NULL), 20, 0);
+    wait_event(&r.ev, DEC_EV_STARTED, 5000);
+    wait_ring_full(&r);
+    /* a new track replaces the one playing */
+    clear_events(&r.ev);
+    dec_play(r.dec, stream_for(path, NULL), 21, 0);
+    struct dec_event started = wait_event(&r.ev, DEC_EV_STARTED, 1000);
+    assert_int_equal(started.tag, 21);
+    wait_ring_full(&r);
+    dec_seek(r.dec, 6000, false);
+    wait_position_from(&r, 6000, true);
+    struct dec_figures fig;
+    uint64_t t0 = testutil_now_ns();
+    do {
+        nap_ms(2);
+        dec_get_figures(r.dec, &fig);
+    } while (fig.last_seek_ns == 0 && testutil_now_ns() - t0 < 1000000000ull);
+    print_message("seek latency %.1f ms\n", (double)fig.last_seek_ns / 1e6);
+    assert_true(fig.last_seek_ns > 0 && fig.last_seek_ns < 1000000000);
+
+    wait_ring_full(&r);
+    struct dec_status st;
+    dec_get_status(r.dec, &st);
+    dec_seek(r.dec, -4000, true); /* from where it is heard */
+    wait_position_from(&r, st.position_ms - 4000, true);
+
+    dec_pause(r.dec);
+    wait_ring_full(&r);
+    dec_seek(r.dec, 9000, false);
+    wait_position_from(&r, 9000, false);
+    dec_resume(r.dec);
+    wait_event(&r.ev, DEC_EV_QUEUE_END, 5000);
+    struct dec_event end = wait_event(&r.ev, DEC_EV_TRACK_END, 0);
+    assert_int_equal(end.figures.underruns, 0);
+    rig_close(&r, NULL);
+    free(path);
+}
+
 /* ---- underruns ---- */
 
 /* Real time through the null sink. Starved on purpose: only the first
@@ -712,7 +794,8 @@ int main(void)
         cmocka_unit_test(test_reference_mp3),       cmocka_unit_test(test_reference_wav),
         cmocka_unit_test(test_reference_resampled), cmocka_unit_test(test_gapless),
         cmocka_unit_test(test_gapless_changes),     cmocka_unit_test(test_seek),
-        cmocka_unit_test(test_underruns),           cmocka_unit_test(test_errors_and_stop),
+        cmocka_unit_test(test_seek_full_ring),      cmocka_unit_test(test_underruns),
+        cmocka_unit_test(test_errors_and_stop),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     testutil_rmtree(tmpdir);

@@ -1,9 +1,10 @@
 /* test_sink: the output sinks — the render callback's rules (feed states,
- * underrun counting, pause, volume), the wav file, the null sink's real
- * time pace, PortAudio's fallback, and the real PortAudio path through an
- * ALSA configuration this test writes for itself: pcm.!default is a
- * `file` plugin (raw PCM into a file) over a `null` slave, so no sound
- * card is needed and the played bytes can be compared. */
+ * underrun counting, pause, volume, flushes while not playing), the wav
+ * file, the null sink's real time pace, PortAudio's fallback, and the real
+ * PortAudio path through an ALSA configuration this test writes for
+ * itself: pcm.!default is a `file` plugin (raw PCM into a file) over a
+ * `null` slave, so no sound card is needed and the played bytes can be
+ * compared. */
 #include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
@@ -108,6 +109,45 @@ static void test_render_rules(void **state)
     aout_get_stats(ao, &st);
     assert_int_equal(st.underruns, 1);
 
+    aout_free(ao);
+    ring_free(r);
+}
+
+/* A full ring flushed by the producer (seek, new track) while the output
+ * takes nothing (idle, paused, held): the output still drops the stale
+ * bytes, so the producer gets its room back for the new audio — only the
+ * consumer can move the read position. */
+static void test_flush_while_not_playing(void **state)
+{
+    struct aout *ao = open_sink("null", AOUT_S16);
+    struct ring *r = ring_new(4096);
+    assert_int_equal(aout_attach(ao, r), 0);
+    int16_t in[2 * 1024], out[2 * 64];
+    fill_s16(in, 1024, 1);
+    for (int round = 0; round < 3; round++) {
+        assert_int_equal(ring_write(r, in, sizeof(in), 4), 4096);
+        assert_int_equal(ring_writable(r), 0);
+        uint64_t ticket = 0;
+        if (round == 0)
+            aout_set_feed(ao, AOUT_FEED_IDLE, 0);
+        else if (round == 1)
+            aout_set_paused(ao, true);
+        else
+            ticket = aout_hold(ao);
+        ring_flush(r);
+        assert_int_equal(aout_render(ao, out, 64), 0);
+        assert_int_equal(ring_writable(r), 4096);
+        assert_int_equal(ring_fill(r), 0);
+        /* the same through aout_take (unpaced sinks) */
+        assert_int_equal(ring_write(r, in, sizeof(in), 4), 4096);
+        ring_flush(r);
+        assert_int_equal(aout_take(ao, out, 64), 0);
+        assert_int_equal(ring_writable(r), 4096);
+        aout_set_paused(ao, false);
+        if (ticket)
+            aout_release(ao, ticket);
+        aout_set_feed(ao, AOUT_FEED_RUNNING, 0);
+    }
     aout_free(ao);
     ring_free(r);
 }
@@ -421,6 +461,7 @@ int main(void)
 
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_render_rules),
+        cmocka_unit_test(test_flush_while_not_playing),
         cmocka_unit_test(test_volume),
         cmocka_unit_test(test_bad_specs),
         cmocka_unit_test(test_wav_s16),

@@ -3,8 +3,8 @@
  * tampered chunk, a truncated file, a forged manifest and a damaged key,
  * the commit point (no key, no file) including puts killed at random
  * moments and a write that fails half way (file size limit), sweep of
- * leftovers, ordered listing, and many threads reading chunks at once
- * through the descriptor cache. */
+ * leftovers, prune of files nobody claims, ordered listing, and many
+ * threads reading chunks at once through the descriptor cache. */
 #include "testutil.h"
 
 #include <dirent.h>
@@ -539,6 +539,55 @@ static void test_list_in_order(void **state)
     free(dir);
 }
 
+/* keep() for prune: keeps the one id in ctx; -77 stops at the first. */
+struct keep_ctx {
+    struct content_id keep;
+    int calls, fail;
+};
+
+static int keep_one(const struct content_id *id, void *ctx)
+{
+    struct keep_ctx *k = ctx;
+    k->calls++;
+    if (k->fail)
+        return -77;
+    return content_id_equal(id, &k->keep);
+}
+
+/* Prune: files nobody claims go once old enough; the claimed one stays;
+ * keep's error stops the walk. */
+static void test_prune(void **state)
+{
+    char *dir;
+    struct store *st = temp_store("store_prune", &dir);
+    struct sample s[3];
+    for (unsigned i = 0; i < 3; i++)
+        put_sample(st, &s[i], 5000 + i * CS, 300 + i);
+    struct keep_ctx k = {.keep = s[1].id};
+    unsigned removed = 99;
+    assert_int_equal(store_prune(st, 3600, keep_one, &k, &removed), 0);
+    assert_int_equal(removed, 0);
+    assert_int_equal(k.calls, 0); /* too young: not even asked */
+    k.fail = 1;
+    assert_int_equal(store_prune(st, 0, keep_one, &k, &removed), -77);
+    assert_int_equal(k.calls, 1);
+    assert_int_equal(removed, 0);
+    k.fail = 0;
+    assert_int_equal(store_prune(st, 0, keep_one, &k, &removed), 0);
+    assert_int_equal(removed, 2);
+    assert_false(store_has(st, &s[0].id));
+    assert_true(store_has(st, &s[1].id));
+    assert_false(store_has(st, &s[2].id));
+    assert_int_equal(count_regular_files(dir, "files"), 1);
+    assert_int_equal(count_regular_files(dir, "manifests"), 1);
+    assert_int_equal(store_verify(st, &s[1].id, NULL), 0);
+    store_free(st);
+    for (unsigned i = 0; i < 3; i++)
+        sample_free(&s[i]);
+    testutil_rmtree(dir);
+    free(dir);
+}
+
 struct verify_all {
     struct store *st;
     int files, bad;
@@ -775,6 +824,7 @@ int main(void)
         cmocka_unit_test(test_commit_point_and_sweep),
         cmocka_unit_test(test_remove),
         cmocka_unit_test(test_list_in_order),
+        cmocka_unit_test(test_prune),
         cmocka_unit_test(test_killed_puts_leave_store_consistent),
         cmocka_unit_test(test_failed_write_leaves_nothing),
         cmocka_unit_test(test_concurrent_chunk_reads),

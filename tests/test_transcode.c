@@ -324,6 +324,19 @@ static void test_bad_input(void **state)
     expect_failure(p, TRANSCODE_ECORRUPT, "truncated");
     free(p);
 
+    /* The first third of a WAV and of a FLAC file: their headers say how
+     * long they are (FFmpeg itself takes the WAV's size from the file). */
+    static const enum fixture_format cut_formats[] = {FIXTURE_WAV, FIXTURE_FLAC};
+    for (size_t i = 0; i < 2; i++) {
+        p = xasprintf("%s/cut.%s", dir, fixture_extension(cut_formats[i]));
+        fixture_write(p, cut_formats[i], FIXTURE_CHORD, 3.0, 44100, 2, NULL);
+        uint8_t *whole = testutil_read_file(p, &len);
+        testutil_write_file(p, whole, len / 3);
+        free(whole);
+        expect_failure(p, TRANSCODE_ECORRUPT, "truncated");
+        free(p);
+    }
+
     p = xasprintf("%s/missing.ogg", dir);
     expect_failure(p, -ENOENT, "No such file");
     free(p);

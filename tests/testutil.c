@@ -66,6 +66,22 @@ void *testutil_read_file(const char *path, size_t *len)
     return buf;
 }
 
+char *testutil_program(const char *name)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0)
+        return NULL;
+    self[n] = '\0';
+    *strrchr(self, '/') = '\0';
+    char *p = xasprintf("%s/../%s", self, name);
+    if (access(p, X_OK) != 0) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
 uint64_t testutil_now_ns(void)
 {
     struct timespec ts;

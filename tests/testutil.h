@@ -26,4 +26,9 @@ void *testutil_read_file(const char *path, size_t *len);
 /* Monotonic clock in nanoseconds. */
 uint64_t testutil_now_ns(void);
 
+/* The path of one of the project's programs ("chorus", "chorusd") in the
+ * build tree, next to the tests' directory; NULL when it is not built.
+ * The caller owns the string. */
+char *testutil_program(const char *name);
+
 #endif

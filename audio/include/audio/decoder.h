@@ -38,6 +38,13 @@
  * output), underruns per playback, audio buffered ahead, decode CPU time
  * (CLOCK_THREAD_CPUTIME_ID of the decoder thread).
  *
+ * FFmpeg's messages: the first dec_new replaces FFmpeg's log callback,
+ * which is process-wide, with one that drops every message (FFmpeg would
+ * write to stderr, under the ncurses screen, with no context of ours).
+ * That silences every FFmpeg user in the process, transcoding included;
+ * the decoder logs what matters itself, and import failures carry reasons
+ * from Chorus's own checks (audio/transcode.h).
+ *
  * Threads: every dec_* call from any one controlling thread (the core
  * loop); on_event on the decoder thread. */
 #ifndef CHORUS_AUDIO_DECODER_H

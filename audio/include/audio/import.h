@@ -4,6 +4,7 @@
  * The service's data directory (default $XDG_DATA_HOME/chorusd) holds:
  *   catalog.db (+ -wal, -shm)     the catalog (core/catalog.h)
  *   files/ manifests/ keys/       the master store (core/store.h)
+ *   import.lock                   flock'ed (shared) by every open importer
  *
  * For each file: fingerprint the source (SHA-256 of its bytes; a file
  * whose path, size and mtime match an earlier import is not even read) and
@@ -16,10 +17,14 @@
  * "Unknown Artist" and "Unknown Album").
  *
  * Safe to interrupt at any point and re-run: a kill before the store's
- * commit leaves nothing visible (store_sweep removes the leftovers); a
- * kill between the commit and the catalog leaves one stored file no track
- * refers to (the re-run imports the source again under a new key) — never
- * a track without its file, never a track twice.
+ * commit leaves nothing visible; a kill between the commit and the
+ * catalog leaves one stored file no track refers to — never a track
+ * without its file, never a track twice. import_open removes such
+ * leftovers (store_sweep, and store_prune of files no track refers to):
+ * all of them when no other importer has the data directory open (the
+ * lock file tells), else those older than ten minutes. A stored file whose
+ * track the catalog then refuses (an error, or the same source added by
+ * another import meanwhile) is removed at once.
  *
  * Which files are tried: every file under the directories (recursively,
  * in name order), except hidden ones (".name"), companion files known by
@@ -46,6 +51,7 @@
 #include "core/store.h"
 
 #define IMPORT_CATALOG_NAME "catalog.db"
+#define IMPORT_LOCK_NAME    "import.lock"
 
 enum {
     IMPORT_ECANCELED = -4100, /* import_cancel stopped the run */
@@ -99,9 +105,9 @@ typedef void (*import_progress_fn)(const struct import_event *ev, void *ctx);
 struct importer;
 
 /* Opens (creating as needed, mode 0700) the data directory, its store and
- * its catalog, and sweeps what a killed import left in the store (older
- * than ten minutes). The caller owns *out (import_free). Errors: -errno,
- * STORE_*, CATALOG_* (import_strerror covers them). */
+ * its catalog, and removes what killed imports left (see above). The
+ * caller owns *out (import_free). Errors: -errno, STORE_*, CATALOG_*
+ * (import_strerror covers them). */
 int import_open(const char *data_dir, struct importer **out);
 void import_free(struct importer *imp);
 

@@ -29,7 +29,9 @@
  * producer to drop what is buffered (seek, track change, stop), and the
  * output plays silence, taking nothing, until the producer has flushed
  * the ring and releases it. No stale audio is heard after the command,
- * however late the producer gets to it.
+ * however late the producer gets to it. Taking nothing, the output still
+ * drops what the producer flushed from the ring (ring_flush), so a full
+ * ring makes room for the audio after a seek or a track change.
  *
  * Volume is software: percent 0..100 maps to gain (percent/100)^3 (a cubic
  * curve, as ALSA and PulseAudio mixers use, so equal steps sound equal);

@@ -59,7 +59,7 @@
  * cache's locks are released.
  *
  * Memory: the manifests of all cached files stay in RAM (32 bytes per
- * 16 KiB chunk: 0.2% of the cache, 20 MiB for a full 10 GiB cache) with
+ * 16 KiB chunk: 0.2% of the cache, 19 MiB for a full 10 GB cache) with
  * two bits per chunk; every check then costs no index lookup.
  *
  * Errors: 0 or negative: CACHE_* below, MANIFEST_* from manifest.h, or
@@ -78,9 +78,10 @@
 
 struct clog;
 
-/* Default cap: CACHE_DEFAULT_CAP_PERCENT of the free space, at most this
- * ("10G" in chorus.conf's units, where 1G = 1024^3). */
-#define CACHE_DEFAULT_CAP_MAX     (10ull << 30)
+/* Default cap: CACHE_DEFAULT_CAP_PERCENT of the free space, at most this:
+ * 10 GB, decimal as DESIGN.md §6 says (10^10 bytes, about 9.3 GiB; not
+ * "10G" in chorus.conf's binary units). */
+#define CACHE_DEFAULT_CAP_MAX     10000000000ull
 #define CACHE_DEFAULT_CAP_PERCENT 10
 
 enum {

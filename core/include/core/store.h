@@ -132,6 +132,17 @@ int store_list(struct store *s, store_list_fn fn, void *ctx);
  * *removed (may be NULL). */
 int store_sweep(struct store *s, unsigned min_age_s, unsigned *removed);
 
+/* Removes committed files that keep() does not claim, committed at least
+ * min_age_s seconds ago (younger ones may belong to a put whose owner has
+ * yet to record it: see audio/import.h). The store does not know what
+ * refers to its files; keep does: it returns 1 to keep the file, 0 to
+ * remove it (store_remove), or a negative code that stops the walk and is
+ * returned. The id is borrowed for the call. Sets *removed (may be NULL).
+ * Returns 0, keep's error or -errno. */
+typedef int (*store_keep_fn)(const struct content_id *id, void *ctx);
+int store_prune(struct store *s, unsigned min_age_s, store_keep_fn keep, void *ctx,
+                unsigned *removed);
+
 const char *store_strerror(int err);
 
 #endif
