@@ -5,6 +5,7 @@
 
 static const struct cli_command commands[] = {
     {"cache", "show, check or clear the chunk cache", chorus_cache_main},
+    {"play", "log in, find tracks and play them (headless)", chorus_play_main},
     {NULL, NULL, NULL},
 };
 

@@ -5,5 +5,6 @@
 #define CHORUS_APP_CHORUS_COMMANDS_H
 
 int chorus_cache_main(int argc, char **argv);
+int chorus_play_main(int argc, char **argv);
 
 #endif

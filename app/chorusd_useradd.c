@@ -4,20 +4,17 @@
  * The password comes from a prompt with echo off, asked twice, when
  * standard input is a terminal; otherwise it is the first line of standard
  * input (for scripts). It is wiped from memory once hashed. */
-#include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
-#include <unistd.h>
 
 #include "chorusd_commands.h"
 #include "core/fsutil.h"
 #include "core/xmalloc.h"
 #include "net/account.h"
 #include "net/svc.h"
+#include "password.h"
 
 static void usage(FILE *out)
 {
@@ -35,88 +32,13 @@ static void usage(FILE *out)
                  "See chorusd(8).\n");
 }
 
-/* The terminal's settings while echo is off, for the signal handler: a
- * handler can reach nothing but a global. */
-static struct termios saved_tty;
-static volatile sig_atomic_t tty_changed;
-
-static void restore_tty(int sig)
-{
-    if (tty_changed)
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tty);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-/* One line from stdin without its line end, into a new buffer (NULL at
- * end of input). */
-static char *read_line(void)
-{
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n = getline(&line, &cap, stdin);
-    if (n < 0) {
-        free(line);
-        return NULL;
-    }
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        line[--n] = 0;
-    return line;
-}
-
-static void wipe(char *s)
-{
-    if (s) {
-        memset(s, 0, strlen(s));
-        free(s);
-    }
-}
-
-static char *prompt(const char *text)
-{
-    fputs(text, stderr);
-    fflush(stderr);
-    struct termios quiet = saved_tty;
-    quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
-    quiet.c_lflag |= ICANON;
-    tty_changed = 1;
-    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-    char *line = read_line();
-    tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tty);
-    tty_changed = 0;
-    fputc('\n', stderr);
-    return line;
-}
-
-/* The password, from the terminal or from stdin; NULL after a message. */
+/* The password, from the terminal (asked twice) or from stdin; NULL
+ * after a message. */
 static char *get_password(const char *name)
 {
-    if (!isatty(STDIN_FILENO)) {
-        char *pw = read_line();
-        if (!pw)
-            fprintf(stderr, "chorusd useradd: no password on standard input\n");
-        return pw;
-    }
-    if (tcgetattr(STDIN_FILENO, &saved_tty) != 0) {
-        fprintf(stderr, "chorusd useradd: cannot read the terminal: %s\n", strerror(errno));
-        return NULL;
-    }
-    signal(SIGINT, restore_tty);
-    signal(SIGTERM, restore_tty);
     char *text = xasprintf("Password for %s: ", name);
-    char *pw = prompt(text);
-    char *again = pw ? prompt("Again: ") : NULL;
+    char *pw = password_read("chorusd useradd", text, true);
     free(text);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    if (!pw || !again || strcmp(pw, again) != 0) {
-        fprintf(stderr, "chorusd useradd: %s\n",
-                pw && again ? "the passwords do not match" : "no password given");
-        wipe(pw);
-        wipe(again);
-        return NULL;
-    }
-    wipe(again);
     return pw;
 }
 
@@ -188,7 +110,7 @@ int chorusd_useradd_main(int argc, char **argv)
         status = 0;
     }
 out:
-    wipe(pw);
+    password_wipe(pw);
     account_close(db);
     free(path);
     free(data);

@@ -29,6 +29,10 @@ const struct config_key settings_schema[] = {
                    "decoded audio kept ahead of the output, in ms"),
     CONFIG_INT_KEY("audio", "prebuffer", S, audio_prebuffer_ms, 10, 5000, "200",
                    "audio buffered before playback starts or resumes, in ms"),
+    CONFIG_STRING_KEY("service", "address", S, service_address, "127.0.0.1:4170",
+                      "the service to log in to, HOST:PORT"),
+    CONFIG_STRING_KEY("service", "user", S, service_user, NULL,
+                      "the user to log in as; unset: the login name ($USER)"),
     CONFIG_END,
 };
 

@@ -28,6 +28,9 @@ struct chorus_settings {
     char *audio_output;     /* output spec of audio/sink.h: portaudio[:DEVICE], null, wav:FILE */
     int audio_buffer_ms;    /* decoded audio kept ahead of the output */
     int audio_prebuffer_ms; /* audio buffered before playback starts or resumes */
+    /* [service] */
+    char *service_address; /* the service's HOST:PORT (chorusd serve) */
+    char *service_user;    /* the user to log in as; NULL: $USER */
 };
 
 /* The key table (ends with CONFIG_END). */

@@ -1,0 +1,550 @@
+/* player: playback sequencing over fetch, cache and decoder (see
+ * app/player.h).
+ *
+ * Owns the decoder, the copied track list with each track's state
+ * (waiting, opening, ready, given to the decoder, done), its fetch handle
+ * and its cache pin, a uv_async that brings the decoder's events to the
+ * loop, and a timer that starts the next track's download in time. Runs
+ * on the core loop; the decoder thread only appends events under `mu`.
+ *
+ * It must never hand the decoder a second track while two are in its
+ * hands (dec_queue_next would then drop the one it already began), so a
+ * track is queued only when exactly one given track has not ended. */
+#include "player.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audio/decoder.h"
+#include "audio/track_stream.h"
+#include "core/cache.h"
+#include "core/log.h"
+#include "core/xmalloc.h"
+
+#define MOD     "player"
+#define TICK_MS 250
+
+enum tstate { T_WAITING, T_OPENING, T_READY, T_GIVEN, T_DONE };
+
+struct player;
+
+struct ptrack {
+    struct player *p;
+    size_t index;
+    struct player_track t; /* strings owned */
+    struct player_result r;
+    enum tstate st;
+    struct fetch_handle *fh;
+    struct fetch_event ready; /* size, chunk size, key */
+    bool pinned;
+    uint64_t want_ns; /* when its audio was wanted (for a start after a gap) */
+};
+
+struct player {
+    uv_loop_t *loop;
+    struct cache *cache;
+    struct fetch *fetch;
+    struct clog *log;
+    struct dec *dec;
+    unsigned prefetch_ms;
+    player_event_fn on_event;
+    void *event_ctx;
+
+    struct ptrack *tr;
+    size_t n;
+    size_t cur; /* the track heard, or the one to be heard next */
+    bool idle;  /* the decoder holds no track */
+    bool done;  /* finished or stopped: no more events */
+    bool closing;
+    uv_async_t async;
+    uv_timer_t timer;
+    int handles_open;
+    void (*close_cb)(void *arg);
+    void *close_arg;
+
+    pthread_mutex_t mu; /* the decoder's events, below */
+    struct dec_event *evq;
+    size_t evn, evcap;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void emit(struct player *p, enum player_event_type type, struct ptrack *t)
+{
+    if (!p->on_event)
+        return;
+    struct player_event ev = {.type = type, .index = t ? t->index : 0, .result = t ? &t->r : NULL};
+    p->on_event(p->event_ctx, &ev);
+}
+
+/* ---- the chunk path: decoder thread -> fetch ---- */
+
+static void stream_request(void *ctx, const struct content_id *id, uint32_t index,
+                           enum tstream_priority prio, uint64_t gen)
+{
+    struct player *p = ctx;
+    fetch_request(p->fetch, id, index,
+                  prio == TSTREAM_PRIO_NOW ? WIRE_PRIO_PLAYING : WIRE_PRIO_PREFETCH, gen);
+}
+
+static struct tstream *make_stream(struct player *p, struct ptrack *t, enum tstream_priority prio)
+{
+    struct tstream_config cfg = {
+        .file_size = t->ready.file_size,
+        .chunk_size = t->ready.chunk_size,
+        .key = t->ready.key,
+        .priority = prio,
+    };
+    tstream_source_cache(p->cache, &t->t.id, stream_request, p, &cfg.ops, &cfg.ctx);
+    return tstream_new(&cfg);
+}
+
+/* ---- track states ---- */
+
+static void release_file(struct player *p, struct ptrack *t)
+{
+    if (t->fh) {
+        fetch_file_stats(t->fh, &t->r.fetch);
+        fetch_release(t->fh);
+        t->fh = NULL;
+    }
+    if (t->pinned) {
+        cache_unpin(p->cache, &t->t.id);
+        t->pinned = false;
+    }
+}
+
+static void finish(struct player *p, struct ptrack *t, enum player_track_state state, int err,
+                   const struct dec_track_figures *fig)
+{
+    t->st = T_DONE;
+    t->r.state = state;
+    t->r.error = err;
+    if (fig) {
+        t->r.played_ms = fig->position_ms;
+        t->r.underruns = fig->underruns;
+        t->r.underrun_ms = fig->underrun_ms;
+        t->r.stalls = fig->stalls;
+        if (!t->r.gapless && fig->ttfa_ns > 0)
+            t->r.ttfa_ns = fig->ttfa_ns;
+    }
+    release_file(p, t);
+    if (state == PLAYER_T_FAILED)
+        clog_warn(
+            p->log, MOD, "track %zu (%s - %s) failed: %s", t->index + 1, t->t.artist, t->t.title,
+            err <= DEC_EINVAL && err >= DEC_ESTREAM ? dec_strerror(err) : fetch_strerror(err));
+    emit(p, PLAYER_EV_TRACK_END, t);
+}
+
+static void on_fetch(void *ctx, struct fetch_handle *h, const struct fetch_event *ev);
+
+static void open_track(struct player *p, struct ptrack *t, uint8_t prio)
+{
+    t->r.cache_hit = cache_note_play(p->cache, &t->t.id);
+    cache_pin(p->cache, &t->t.id);
+    t->pinned = true;
+    t->st = T_OPENING;
+    t->r.state = PLAYER_T_PLAYING;
+    clog_info(p->log, MOD, "track %zu (%s - %s): opening (%s, cache %s)", t->index + 1, t->t.artist,
+              t->t.title, prio == WIRE_PRIO_PLAYING ? "now" : "prefetch",
+              t->r.cache_hit ? "hit" : "miss");
+    t->fh = fetch_open(p->fetch, &t->t.id, prio, on_fetch, t);
+}
+
+static void play_now(struct player *p, struct ptrack *t)
+{
+    struct tstream *ts = make_stream(p, t, TSTREAM_PRIO_NOW);
+    if (!ts) {
+        finish(p, t, PLAYER_T_FAILED, DEC_EINVAL, NULL);
+        return;
+    }
+    fetch_set_priority(t->fh, WIRE_PRIO_PLAYING);
+    dec_play(p->dec, ts, t->index, 0);
+    t->st = T_GIVEN;
+    p->idle = false;
+    p->cur = t->index;
+}
+
+/* The only track the decoder holds that has not ended (NULL: none or two). */
+static struct ptrack *single_given(struct player *p)
+{
+    struct ptrack *g = NULL;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->tr[i].st == T_GIVEN) {
+            if (g)
+                return NULL;
+            g = &p->tr[i];
+        }
+    }
+    return g;
+}
+
+static struct ptrack *next_after(struct player *p, size_t i)
+{
+    for (size_t j = i + 1; j < p->n; j++)
+        if (p->tr[j].st != T_DONE)
+            return &p->tr[j];
+    return NULL;
+}
+
+/* The decoder is idle: play the first track not done, or finish. */
+static void kick(struct player *p)
+{
+    if (!p->idle || p->done || p->closing)
+        return;
+    size_t i = 0;
+    while (i < p->n && p->tr[i].st == T_DONE)
+        i++;
+    if (i == p->n) {
+        p->done = true;
+        emit(p, PLAYER_EV_DONE, NULL);
+        return;
+    }
+    struct ptrack *t = &p->tr[i];
+    p->cur = i;
+    if (!t->want_ns)
+        t->want_ns = now_ns();
+    switch (t->st) {
+    case T_WAITING:
+        open_track(p, t, WIRE_PRIO_PLAYING);
+        break;
+    case T_OPENING:
+        fetch_set_priority(t->fh, WIRE_PRIO_PLAYING);
+        break;
+    case T_READY:
+        play_now(p, t);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Hands the decoder the track after the one it holds, once ready. */
+static void maybe_queue_next(struct player *p)
+{
+    if (p->idle || p->done || p->closing)
+        return;
+    struct ptrack *g = single_given(p);
+    struct ptrack *nx = g ? next_after(p, g->index) : NULL;
+    if (!nx || nx->st != T_READY)
+        return;
+    struct tstream *ts = make_stream(p, nx, TSTREAM_PRIO_NEXT);
+    if (!ts) {
+        finish(p, nx, PLAYER_T_FAILED, DEC_EINVAL, NULL);
+        return;
+    }
+    dec_queue_next(p->dec, ts, nx->index);
+    nx->st = T_GIVEN;
+}
+
+/* Starts the next track's download prefetch_ms before the end of the one
+ * playing (at once when that one is shorter). */
+static void maybe_prefetch(struct player *p)
+{
+    if (p->idle || p->done || p->closing)
+        return;
+    struct ptrack *g = single_given(p);
+    struct ptrack *nx = g ? next_after(p, g->index) : NULL;
+    if (!nx || nx->st != T_WAITING)
+        return;
+    struct dec_status ds;
+    dec_get_status(p->dec, &ds);
+    bool heard = ds.state != DEC_STOPPED && ds.tag == g->index;
+    int64_t dur = heard && ds.duration_ms > 0 ? ds.duration_ms : g->t.duration_ms;
+    int64_t pos = heard ? ds.position_ms : 0;
+    if (dur <= 0 || dur - pos <= (int64_t)p->prefetch_ms)
+        open_track(p, nx, WIRE_PRIO_PREFETCH);
+}
+
+static void advance(struct player *p)
+{
+    kick(p);
+    maybe_queue_next(p);
+    maybe_prefetch(p);
+}
+
+/* A fetch failure: a track the decoder holds cannot go on, and neither
+ * can the other one it holds (the failures after READY are the
+ * connection or the disk). */
+static void fail_track(struct player *p, struct ptrack *t, int err)
+{
+    if (t->st == T_DONE)
+        return;
+    if (t->st == T_GIVEN) {
+        dec_stop(p->dec);
+        p->idle = true;
+        for (size_t i = 0; i < p->n; i++)
+            if (&p->tr[i] != t && p->tr[i].st == T_GIVEN)
+                finish(p, &p->tr[i], PLAYER_T_FAILED, err, NULL);
+    }
+    finish(p, t, PLAYER_T_FAILED, err, NULL);
+}
+
+static void on_fetch(void *ctx, struct fetch_handle *h, const struct fetch_event *ev)
+{
+    struct ptrack *t = ctx;
+    struct player *p = t->p;
+    if (p->done || p->closing || t->fh != h)
+        return;
+    switch (ev->type) {
+    case FETCH_EV_READY:
+        t->ready = *ev;
+        if (t->st == T_OPENING)
+            t->st = T_READY;
+        break;
+    case FETCH_EV_COMPLETE:
+        return;
+    case FETCH_EV_ERROR:
+        fail_track(p, t, ev->error);
+        break;
+    }
+    advance(p);
+}
+
+/* ---- the decoder's events, on the loop ---- */
+
+static void on_dec_event(void *ctx, const struct dec_event *ev)
+{
+    struct player *p = ctx;
+    pthread_mutex_lock(&p->mu);
+    if (p->evn == p->evcap) {
+        p->evcap = p->evcap ? 2 * p->evcap : 8;
+        p->evq = xrealloc(p->evq, p->evcap * sizeof(*p->evq));
+    }
+    p->evq[p->evn++] = *ev;
+    uv_async_send(&p->async); /* the async closes only after dec_free */
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void handle_dec_event(struct player *p, const struct dec_event *ev)
+{
+    struct ptrack *t = ev->tag < p->n ? &p->tr[ev->tag] : NULL;
+    bool given = t && t->st == T_GIVEN;
+    switch (ev->type) {
+    case DEC_EV_STARTED:
+        if (!given)
+            break;
+        t->r.ttfa_ns = ev->ttfa_ns;
+        t->r.latency_ns = (int64_t)(now_ns() - t->want_ns);
+        p->cur = t->index;
+        emit(p, PLAYER_EV_TRACK_START, t);
+        break;
+    case DEC_EV_TRACK_START:
+        if (!given)
+            break;
+        t->r.gapless = true;
+        p->cur = t->index;
+        if (t->fh)
+            fetch_set_priority(t->fh, WIRE_PRIO_PLAYING);
+        emit(p, PLAYER_EV_TRACK_START, t);
+        break;
+    case DEC_EV_TRACK_END:
+        if (given)
+            finish(p, t, PLAYER_T_PLAYED, 0, &ev->figures);
+        break;
+    case DEC_EV_ERROR:
+        if (given)
+            finish(p, t, PLAYER_T_FAILED, ev->error, &ev->figures);
+        break;
+    case DEC_EV_QUEUE_END:
+        /* A track queued as the queue ran dry never starts: give it again. */
+        for (size_t i = 0; i < p->n; i++)
+            if (p->tr[i].st == T_GIVEN)
+                p->tr[i].st = T_READY;
+        p->idle = true;
+        break;
+    }
+}
+
+static void on_async(uv_async_t *a)
+{
+    struct player *p = a->data;
+    pthread_mutex_lock(&p->mu);
+    struct dec_event *q = p->evq;
+    size_t n = p->evn;
+    p->evq = NULL;
+    p->evn = p->evcap = 0;
+    pthread_mutex_unlock(&p->mu);
+    for (size_t i = 0; i < n && !p->done && !p->closing; i++) {
+        handle_dec_event(p, &q[i]);
+        advance(p);
+    }
+    free(q);
+}
+
+static void on_tick(uv_timer_t *timer)
+{
+    maybe_prefetch(timer->data);
+}
+
+/* ---- public ---- */
+
+int player_new(const struct player_config *cfg, const struct player_track *tracks, size_t n,
+               struct player **out)
+{
+    if (n == 0 || !cfg->loop || !cfg->cache || !cfg->fetch || !cfg->out)
+        return DEC_EINVAL;
+    struct player *p = xcalloc(1, sizeof(*p));
+    p->loop = cfg->loop;
+    p->cache = cfg->cache;
+    p->fetch = cfg->fetch;
+    p->log = cfg->log;
+    p->prefetch_ms = cfg->prefetch_ms ? cfg->prefetch_ms : PLAYER_PREFETCH_MS;
+    p->on_event = cfg->on_event;
+    p->event_ctx = cfg->event_ctx;
+    p->idle = true;
+    pthread_mutex_init(&p->mu, NULL);
+    struct dec_config dc = {
+        .out = cfg->out,
+        .buffer_ms = cfg->buffer_ms,
+        .prebuffer_ms = cfg->prebuffer_ms,
+        .on_event = on_dec_event,
+        .event_ctx = p,
+        .log = cfg->log,
+    };
+    /* No decoder event comes before the first dec_play, so the async can
+     * follow the decoder. */
+    int rc = dec_new(&dc, &p->dec);
+    if (rc == 0 && (rc = uv_async_init(p->loop, &p->async, on_async)) < 0)
+        dec_free(p->dec);
+    if (rc < 0) {
+        pthread_mutex_destroy(&p->mu);
+        free(p);
+        return rc;
+    }
+    p->async.data = p;
+    uv_timer_init(p->loop, &p->timer);
+    p->timer.data = p;
+    p->handles_open = 2;
+    p->tr = xcalloc(n, sizeof(*p->tr));
+    p->n = n;
+    for (size_t i = 0; i < n; i++) {
+        struct ptrack *t = &p->tr[i];
+        t->p = p;
+        t->index = i;
+        t->t.id = tracks[i].id;
+        t->t.title = xstrdup(tracks[i].title ? tracks[i].title : "");
+        t->t.artist = xstrdup(tracks[i].artist ? tracks[i].artist : "");
+        t->t.album = xstrdup(tracks[i].album ? tracks[i].album : "");
+        t->t.duration_ms = tracks[i].duration_ms;
+    }
+    *out = p;
+    return 0;
+}
+
+void player_start(struct player *p)
+{
+    uv_timer_start(&p->timer, on_tick, TICK_MS, TICK_MS);
+    advance(p);
+}
+
+void player_stop(struct player *p)
+{
+    if (p->done || p->closing)
+        return;
+    struct dec_status ds;
+    dec_get_status(p->dec, &ds);
+    dec_stop(p->dec);
+    p->done = true;
+    p->idle = true;
+    for (size_t i = 0; i < p->n; i++) {
+        struct ptrack *t = &p->tr[i];
+        if (t->st == T_DONE)
+            continue;
+        bool heard = t->st == T_GIVEN && ds.state != DEC_STOPPED && ds.tag == t->index;
+        if (heard)
+            t->r.played_ms = ds.position_ms;
+        t->r.state = heard || (t->index == p->cur && t->st != T_WAITING) ? PLAYER_T_STOPPED
+                                                                         : PLAYER_T_SKIPPED;
+        t->st = T_DONE;
+        release_file(p, t);
+    }
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+    struct player *p = h->data;
+    if (--p->handles_open > 0)
+        return;
+    for (size_t i = 0; i < p->n; i++) {
+        free((char *)p->tr[i].t.title);
+        free((char *)p->tr[i].t.artist);
+        free((char *)p->tr[i].t.album);
+    }
+    free(p->tr);
+    free(p->evq);
+    pthread_mutex_destroy(&p->mu);
+    void (*cb)(void *) = p->close_cb;
+    void *arg = p->close_arg;
+    free(p);
+    if (cb)
+        cb(arg);
+}
+
+void player_close(struct player *p, void (*cb)(void *arg), void *arg)
+{
+    if (p->closing)
+        return;
+    player_stop(p);
+    p->closing = true;
+    dec_free(p->dec); /* no decoder event and no chunk request after this */
+    p->dec = NULL;
+    p->close_cb = cb;
+    p->close_arg = arg;
+    uv_close((uv_handle_t *)&p->async, handle_closed);
+    uv_close((uv_handle_t *)&p->timer, handle_closed);
+}
+
+void player_get_status(struct player *p, struct player_status *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->duration_ms = -1;
+    if (p->done || !p->dec) {
+        out->state = PLAYER_DONE;
+        return;
+    }
+    struct dec_status ds;
+    dec_get_status(p->dec, &ds);
+    struct dec_figures fig;
+    dec_get_figures(p->dec, &fig);
+    out->underruns = fig.underruns;
+    out->index = p->cur;
+    struct ptrack *t = &p->tr[p->cur];
+    bool heard = t->st == T_GIVEN && ds.state != DEC_STOPPED && ds.tag == t->index;
+    if (!heard) {
+        out->state = t->st == T_GIVEN ? PLAYER_BUFFERING : PLAYER_OPENING;
+    } else {
+        out->state = ds.state == DEC_PLAYING ? PLAYER_PLAYING : PLAYER_BUFFERING;
+        out->position_ms = ds.position_ms;
+        out->buffered_ms = ds.buffered_ms;
+        out->duration_ms = ds.duration_ms;
+    }
+    if (out->duration_ms <= 0 && t->t.duration_ms > 0)
+        out->duration_ms = t->t.duration_ms;
+    if (t->fh)
+        fetch_file_stats(t->fh, &out->file);
+    else
+        out->file = t->r.fetch;
+}
+
+size_t player_count(const struct player *p)
+{
+    return p->n;
+}
+
+const struct player_track *player_track_at(const struct player *p, size_t index)
+{
+    return &p->tr[index].t;
+}
+
+const struct player_result *player_result_at(const struct player *p, size_t index)
+{
+    return &p->tr[index].r;
+}

@@ -1,0 +1,182 @@
+/* fetch: downloads files from the service into the chunk cache — the first
+ * source behind the player's chunk pipeline (DESIGN.md §2, §5).
+ *
+ * The path of a chunk: the decoder thread reads a track stream over the
+ * cache (audio/track_stream.h); a missing chunk is asked for with
+ * fetch_request (thread-safe, never blocks); the core loop turns it into a
+ * GET_CHUNKS to the service; the CHUNK that comes back is written to the
+ * cache (which checks it against the manifest and wakes the waiting
+ * reader). The peer engine will add its sources beside the service here:
+ * fetch_deliver is already the entry for a chunk from anywhere.
+ *
+ * A file is opened with fetch_open (one handle per user of the file; two
+ * opens of one file share one download). Opening asks for the manifest
+ * (unless the cache has it: the reply is checked against the file id and
+ * stored with cache_put_manifest_async) and the content key at once; when
+ * both are there the handle gets FETCH_EV_READY with what a track stream
+ * needs. Then the whole file is downloaded, chunks the cache already holds
+ * skipped (a fully cached file makes no chunk request at all), in requests
+ * of FETCH_REQUEST_CHUNKS with at most FETCH_WINDOW_CHUNKS asked and not
+ * yet arrived per file, so a more urgent request never waits behind much.
+ * The download proceeds from a cursor; an urgent request (the decoder
+ * waits for a chunk, e.g. after a seek) goes out at once with a deadline,
+ * ahead of the bulk, and moves the cursor there. Requests carry the file's
+ * priority (WIRE_PRIO_PLAYING > WIRE_PRIO_PREFETCH > WIRE_PRIO_BACKGROUND:
+ * the most urgent of its handles). No peers yet, so the service is asked
+ * for the whole file, not only ~15 s ahead (DESIGN §5).
+ *
+ * Every chunk is written with source CACHE_SRC_SERVICE; one the cache
+ * refuses (CACHE_EBADCHUNK: its bytes do not match the manifest) is
+ * counted and asked for again; after FETCH_MAX_BAD_CHUNKS bad chunks the
+ * file fails (FETCH_EBADDATA). Releasing the last handle of a file
+ * cancels its outstanding requests (CANCEL) — a track change.
+ *
+ * Threads: everything on the loop's thread, except fetch_request (any
+ * thread: it appends to a mutex-protected list and wakes the loop with a
+ * uv_async; the loop steals the whole list). A fetch takes the client's
+ * message handler (svc_client_set_handler); messages it does not own go
+ * to cfg.on_other.
+ *
+ * Errors: 0 or negative: FETCH_* below, or a cache error (cache_strerror)
+ * from a write or manifest put; fetch_strerror covers both. */
+#ifndef CHORUS_NET_FETCH_H
+#define CHORUS_NET_FETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/cache.h"
+#include "core/content_crypto.h"
+#include "core/manifest.h"
+#include "net/client.h"
+#include "net/wire.h"
+
+#define FETCH_REQUEST_CHUNKS     16u   /* chunks per bulk GET_CHUNKS */
+#define FETCH_WINDOW_CHUNKS      64u   /* chunks asked, not yet arrived, per file */
+#define FETCH_URGENT_CHUNKS      4u    /* chunks per urgent GET_CHUNKS */
+#define FETCH_URGENT_DEADLINE_MS 500u  /* the deadline urgent requests carry */
+#define FETCH_STALE_MS           2000u /* an asked chunk still wanted after this: ask again */
+#define FETCH_MAX_BAD_CHUNKS     16u   /* refused chunks per file before it fails */
+#define FETCH_TICK_MS            200u  /* retries after BUSY, connection checks */
+
+enum {
+    FETCH_ENOTFOUND = -6700, /* the service has no such file */
+    FETCH_EMANIFEST = -6701, /* the service's manifest does not match the file id */
+    FETCH_ECLOSED = -6702,   /* the connection to the service is closed */
+    FETCH_EREFUSED = -6703,  /* the service answered ERROR (see the log) */
+    FETCH_EBADDATA = -6704,  /* too many chunks did not match the manifest */
+    FETCH_EINVAL = -6705,    /* bad argument (no client, cache without a loop) */
+};
+
+enum fetch_event_type {
+    FETCH_EV_READY,    /* manifest stored and key known: a stream can be made */
+    FETCH_EV_COMPLETE, /* every chunk is in the cache */
+    FETCH_EV_ERROR,    /* the file cannot be fetched (error); nothing more follows */
+};
+
+struct fetch_event {
+    enum fetch_event_type type;
+    struct content_id id;
+    int error; /* ERROR: FETCH_* or a cache error */
+    /* READY (and COMPLETE): */
+    uint64_t file_size;
+    uint32_t chunk_size, chunk_count;
+    struct content_key key;
+};
+
+struct fetch;
+struct fetch_handle;
+
+/* Called on the loop. ev is valid during the call only. The callback may
+ * call fetch_open, fetch_release (also on h) and fetch_set_priority, not
+ * fetch_close. */
+typedef void (*fetch_event_fn)(void *ctx, struct fetch_handle *h, const struct fetch_event *ev);
+
+struct fetch_config {
+    uv_loop_t *loop;
+    struct svc_client *client;   /* ready and logged in; borrowed, must outlive the fetch */
+    struct cache *cache;         /* opened with cfg.loop; borrowed, must outlive the fetch */
+    struct clog *log;            /* borrowed, may be NULL */
+    svc_client_handler on_other; /* messages that are not the fetch's; NULL: dropped */
+    void *other_arg;
+};
+
+/* Per file figures (fetch_file_stats) and totals (fetch_get_stats). */
+struct fetch_file_stats {
+    uint64_t file_size;
+    uint32_t chunk_count;   /* 0 until ready */
+    uint32_t chunks_stored; /* present in the cache now */
+    uint32_t chunks_cached; /* present before the download started */
+    uint64_t bytes_cached;  /* their bytes */
+    uint32_t chunks_service;
+    uint64_t bytes_service;   /* chunk bytes stored from the service */
+    uint32_t requests;        /* GET_CHUNKS sent (urgent ones included) */
+    uint32_t urgent_requests; /* for chunks the decoder waited for */
+    uint32_t rerequests;      /* chunks asked again after a refusal */
+    uint32_t bad_chunks;      /* refused by the cache: not the manifest's bytes */
+    uint32_t duplicates;      /* arrived when already stored or being written */
+};
+
+struct fetch_stats {
+    uint64_t files_opened;
+    uint64_t requests, urgent_requests, rerequests, cancels;
+    uint64_t chunks_received, bytes_received; /* stored */
+    uint64_t bad_chunks, duplicates;
+    uint64_t stale_requests; /* fetch_request calls dropped: an old generation or file */
+};
+
+/* Creates the fetch and takes the client's message handler. The caller
+ * owns *out until fetch_close. Loop thread. */
+int fetch_new(const struct fetch_config *cfg, struct fetch **out);
+
+/* Drops every handle (no more events), cancels every request, waits for
+ * the cache writes in flight, gives the client's handler back (NULL),
+ * then calls cb(arg) on the loop and frees itself. No fetch_request may
+ * race with this call: stop the decoder first (later calls are ignored). */
+void fetch_close(struct fetch *f, void (*cb)(void *arg), void *arg);
+
+/* Starts (or joins) the download of file id with priority prio (enum
+ * wire_priority). Events go to cb(ctx, h, ...), never from inside this
+ * call. The handle belongs to the caller until fetch_release. */
+struct fetch_handle *fetch_open(struct fetch *f, const struct content_id *id, uint8_t prio,
+                                fetch_event_fn cb, void *ctx);
+
+/* No more events for h; h is freed. The last handle of a file cancels
+ * its outstanding requests. NULL is ignored. */
+void fetch_release(struct fetch_handle *h);
+
+/* Changes h's priority (new requests of the file use the most urgent of
+ * its handles'). */
+void fetch_set_priority(struct fetch_handle *h, uint8_t prio);
+
+/* The file's figures so far. */
+void fetch_file_stats(const struct fetch_handle *h, struct fetch_file_stats *out);
+
+void fetch_get_stats(const struct fetch *f, struct fetch_stats *out);
+
+/* ---- entry points ---- */
+
+/* The decoder wants chunk index of file id now (a stalled read; gen is the
+ * track stream's generation: requests older than the newest seen for the
+ * file are dropped). Any thread, never blocks. prio: enum wire_priority
+ * the reader has (the file's own priority applies when more urgent). */
+void fetch_request(struct fetch *f, const struct content_id *id, uint32_t index, uint8_t prio,
+                   uint64_t gen);
+
+/* A chunk from any source (data borrowed): written to the cache if the
+ * file is open and the chunk is not stored yet. Returns true when it was
+ * taken for writing. Loop thread. */
+bool fetch_deliver(struct fetch *f, const struct content_id *id, uint32_t index,
+                   const uint8_t *data, size_t len, enum cache_source src);
+
+/* The client's message handler the fetch installs: takes the replies to
+ * its own requests (MANIFEST, KEY, CHUNK, ERROR, OK) and returns true; any
+ * other message is left alone (false). Public so that an owner with its
+ * own dispatcher, or a test, can feed it. Loop thread. */
+bool fetch_handle_message(struct fetch *f, struct wire_msg *m);
+
+const char *fetch_strerror(int err);
+
+#endif
