@@ -91,7 +91,9 @@ struct play {
     uint64_t start_ms;
     char *address, *host;
     uint16_t port;
-    char *pin_path;
+    char *pin_path;       /* used when service.key is not set */
+    bool has_service_key; /* service.key given: only that key is accepted */
+    uint8_t service_key[TLS_KEY_LEN];
     struct player_track *tracks;
     size_t ntracks;
 };
@@ -169,7 +171,10 @@ static void on_signal(uv_signal_t *h, int signum)
 static void report_closed(struct play *a, const char *doing)
 {
     int err = svc_client_error(a->client);
-    if (err == CLIENT_EPIN)
+    if (err == CLIENT_EPIN && a->has_service_key)
+        fprintf(stderr, WHO ": the service at %s does not hold the key set in service.key\n",
+                a->address);
+    else if (err == CLIENT_EPIN)
         fprintf(stderr,
                 WHO ": the service at %s does not hold the key pinned in %s (another server, "
                     "or its key changed); if you trust it, remove that file and run again\n",
@@ -205,7 +210,8 @@ static int connect_service(struct play *a)
         .host = a->host,
         .port = a->port,
         .identity = a->identity,
-        .pin_file = a->pin_path,
+        .service_key = a->has_service_key ? a->service_key : NULL,
+        .pin_file = a->has_service_key ? NULL : a->pin_path,
     };
     int rc = svc_client_new(&a->loop, &o, &a->client);
     if (rc < 0) {
@@ -546,6 +552,23 @@ static char *get_password(const char *file, const char *user, const char *addres
     return pw;
 }
 
+/* service.key, when set, replaces trust on first contact. */
+static int read_service_key(struct play *a)
+{
+    const char *hex = a->env.settings.service_key;
+    if (!hex)
+        return 0;
+    if (tls_key_from_hex(hex, a->service_key) != 0) {
+        fprintf(stderr,
+                WHO ": service.key: expected the 64 hex digits chorusd serve prints, "
+                    "got \"%s\"\n",
+                hex);
+        return -1;
+    }
+    a->has_service_key = true;
+    return 0;
+}
+
 static int open_identity(struct play *a)
 {
     int rc = paths_ensure(a->env.paths, PATHS_DATA);
@@ -655,6 +678,8 @@ static int run(struct play *a, const char *user_opt, const char *pw_file, const 
         fprintf(stderr, WHO ": the user name is longer than %u bytes\n", WIRE_MAX_USER);
         return 2;
     }
+    if (read_service_key(a) < 0)
+        return 2;
     char *password = get_password(pw_file, user, a->address);
     if (!password)
         return 1;

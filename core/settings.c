@@ -33,6 +33,8 @@ const struct config_key settings_schema[] = {
                       "the service to log in to, HOST:PORT"),
     CONFIG_STRING_KEY("service", "user", S, service_user, NULL,
                       "the user to log in as; unset: the login name ($USER)"),
+    CONFIG_STRING_KEY("service", "key", S, service_key, NULL,
+                      "the service's public key (64 hex digits); unset: pin on first contact"),
     CONFIG_END,
 };
 

@@ -40,6 +40,7 @@
 #include "core/cache.h"
 #include "core/content_crypto.h"
 #include "core/store.h"
+#include "core/fsutil.h"
 #include "core/xmalloc.h"
 #include "net/account.h"
 #include "net/client.h"
@@ -775,6 +776,60 @@ static void test_play_refusals(void **state)
     free(home);
 }
 
+/* Writes home/config/chorus/chorus.conf with [service] key = hex. */
+static void write_service_key(const char *home, const char *hex)
+{
+    char *dir = xasprintf("%s/config/chorus", home);
+    assert_int_equal(fs_mkdir_p(dir, 0700), 0);
+    char *conf = xasprintf("%s/chorus.conf", dir);
+    char *text = xasprintf("[service]\nkey = %s\n", hex);
+    testutil_write_file(conf, text, strlen(text));
+    free(text);
+    free(conf);
+    free(dir);
+}
+
+/* service.key replaces trust on first contact: the right key connects
+ * and writes no pin, another key is refused, a malformed one is a usage
+ * error named after the option. */
+static void test_play_service_key_from_config(void **state)
+{
+    (void)state;
+    char *home = make_home("play-key");
+    char *pwfile = xasprintf("%s/password", home);
+    char *pin = xasprintf("%s/data/chorus/service.pin", home);
+    const char *args[] = {"--user", USER,   "--password-file", pwfile,
+                          "-O",     "null", "no such music",   NULL};
+    struct run res;
+
+    char hex[2 * TLS_KEY_LEN + 1];
+    tls_key_to_hex(D.key, hex);
+    write_service_key(home, hex);
+    run_play(home, D.port, args, &res);
+    assert_int_equal(res.status, 1); /* logged in, searched, found nothing */
+    assert_non_null(strstr(res.err, "no track matches"));
+    assert_int_not_equal(access(pin, F_OK), 0);
+    run_free(&res);
+
+    hex[0] = hex[0] == '0' ? '1' : '0';
+    write_service_key(home, hex);
+    run_play(home, D.port, args, &res);
+    assert_int_equal(res.status, 1);
+    assert_non_null(strstr(res.err, "does not hold the key set in service.key"));
+    run_free(&res);
+
+    write_service_key(home, "not-a-key");
+    run_play(home, D.port, args, &res);
+    assert_int_equal(res.status, 2);
+    assert_non_null(strstr(res.err, "service.key: expected the 64 hex digits"));
+    run_free(&res);
+
+    free(pin);
+    free(pwfile);
+    testutil_rmtree(home);
+    free(home);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -785,6 +840,7 @@ int main(void)
         cmocka_unit_test(test_fetch_unknown_file_and_lost_connection),
         cmocka_unit_test(test_play_end_to_end),
         cmocka_unit_test(test_play_refusals),
+        cmocka_unit_test(test_play_service_key_from_config),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

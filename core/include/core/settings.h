@@ -31,6 +31,7 @@ struct chorus_settings {
     /* [service] */
     char *service_address; /* the service's HOST:PORT (chorusd serve) */
     char *service_user;    /* the user to log in as; NULL: $USER */
+    char *service_key;     /* the service's key in hex; NULL: pinned on first contact */
 };
 
 /* The key table (ends with CONFIG_END). */
