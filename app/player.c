@@ -3,16 +3,15 @@
  *
  * Owns the decoder, the copied track list with each track's state
  * (waiting, opening, ready, given to the decoder, done), its fetch handle
- * and its cache pin, a uv_async that brings the decoder's events to the
- * loop, and a timer that starts the next track's download in time. Runs
- * on the core loop; the decoder thread only appends events under `mu`.
+ * and its cache pin, an inbox (core/inbox.h) that brings the decoder's
+ * events to the loop, and a timer that starts the next track's download
+ * in time. Runs on the core loop; the decoder thread only pushes events.
  *
  * It must never hand the decoder a second track while two are in its
  * hands (dec_queue_next would then drop the one it already began), so a
  * track is queued only when exactly one given track has not ended. */
 #include "player.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +19,7 @@
 #include "audio/decoder.h"
 #include "audio/track_stream.h"
 #include "core/cache.h"
+#include "core/inbox.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 
@@ -58,15 +58,16 @@ struct player {
     bool idle;  /* the decoder holds no track */
     bool done;  /* finished or stopped: no more events */
     bool closing;
-    uv_async_t async;
+    struct inbox events; /* the decoder's: struct pevent */
     uv_timer_t timer;
     int handles_open;
     void (*close_cb)(void *arg);
     void *close_arg;
+};
 
-    pthread_mutex_t mu; /* the decoder's events, below */
-    struct dec_event *evq;
-    size_t evn, evcap;
+struct pevent {
+    struct inbox_node link;
+    struct dec_event ev;
 };
 
 static uint64_t now_ns(void)
@@ -313,14 +314,20 @@ static void on_fetch(void *ctx, struct fetch_handle *h, const struct fetch_event
 static void on_dec_event(void *ctx, const struct dec_event *ev)
 {
     struct player *p = ctx;
-    pthread_mutex_lock(&p->mu);
-    if (p->evn == p->evcap) {
-        p->evcap = p->evcap ? 2 * p->evcap : 8;
-        p->evq = xrealloc(p->evq, p->evcap * sizeof(*p->evq));
+    struct pevent *e = xmalloc(sizeof(*e));
+    e->ev = *ev;
+    /* The inbox closes only after dec_free, so this is never refused. */
+    if (inbox_push(&p->events, &e->link) < 0)
+        free(e);
+}
+
+static void free_events(struct inbox_node *list)
+{
+    while (list) {
+        struct inbox_node *next = list->next;
+        free(inbox_entry(list, struct pevent, link));
+        list = next;
     }
-    p->evq[p->evn++] = *ev;
-    uv_async_send(&p->async); /* the async closes only after dec_free */
-    pthread_mutex_unlock(&p->mu);
 }
 
 static void handle_dec_event(struct player *p, const struct dec_event *ev)
@@ -363,20 +370,14 @@ static void handle_dec_event(struct player *p, const struct dec_event *ev)
     }
 }
 
-static void on_async(uv_async_t *a)
+static void on_events(void *data, struct inbox_node *list)
 {
-    struct player *p = a->data;
-    pthread_mutex_lock(&p->mu);
-    struct dec_event *q = p->evq;
-    size_t n = p->evn;
-    p->evq = NULL;
-    p->evn = p->evcap = 0;
-    pthread_mutex_unlock(&p->mu);
-    for (size_t i = 0; i < n && !p->done && !p->closing; i++) {
-        handle_dec_event(p, &q[i]);
+    struct player *p = data;
+    for (struct inbox_node *n = list; n && !p->done && !p->closing; n = n->next) {
+        handle_dec_event(p, &inbox_entry(n, struct pevent, link)->ev);
         advance(p);
     }
-    free(q);
+    free_events(list);
 }
 
 static void on_tick(uv_timer_t *timer)
@@ -400,7 +401,6 @@ int player_new(const struct player_config *cfg, const struct player_track *track
     p->on_event = cfg->on_event;
     p->event_ctx = cfg->event_ctx;
     p->idle = true;
-    pthread_mutex_init(&p->mu, NULL);
     struct dec_config dc = {
         .out = cfg->out,
         .buffer_ms = cfg->buffer_ms,
@@ -409,17 +409,15 @@ int player_new(const struct player_config *cfg, const struct player_track *track
         .event_ctx = p,
         .log = cfg->log,
     };
-    /* No decoder event comes before the first dec_play, so the async can
+    /* No decoder event comes before the first dec_play, so the inbox can
      * follow the decoder. */
     int rc = dec_new(&dc, &p->dec);
-    if (rc == 0 && (rc = uv_async_init(p->loop, &p->async, on_async)) < 0)
+    if (rc == 0 && (rc = inbox_init(&p->events, p->loop, on_events, p)) < 0)
         dec_free(p->dec);
     if (rc < 0) {
-        pthread_mutex_destroy(&p->mu);
         free(p);
         return rc;
     }
-    p->async.data = p;
     uv_timer_init(p->loop, &p->timer);
     p->timer.data = p;
     p->handles_open = 2;
@@ -479,8 +477,7 @@ static void handle_closed(uv_handle_t *h)
         free((char *)p->tr[i].t.album);
     }
     free(p->tr);
-    free(p->evq);
-    pthread_mutex_destroy(&p->mu);
+    inbox_fini(&p->events);
     void (*cb)(void *) = p->close_cb;
     void *arg = p->close_arg;
     free(p);
@@ -498,7 +495,7 @@ void player_close(struct player *p, void (*cb)(void *arg), void *arg)
     p->dec = NULL;
     p->close_cb = cb;
     p->close_arg = arg;
-    uv_close((uv_handle_t *)&p->async, handle_closed);
+    free_events(inbox_close(&p->events, handle_closed));
     uv_close((uv_handle_t *)&p->timer, handle_closed);
 }
 

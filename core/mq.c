@@ -1,9 +1,10 @@
 /* mq: the UI <-> core message queue (see core/mq.h for the contract).
  *
- * Owns: two message lists, the core loop's uv_async handle, the UI's
- * eventfd and the latest snapshot, all behind one small mutex that is held
- * only to link or unlink lists and copy the snapshot — never while a
- * handler runs. Runs on whichever thread calls it; the async callback runs
+ * Owns: the command inbox (core/inbox.h: its own lock and the core loop's
+ * uv_async handle), the event list, the UI's eventfd and the latest
+ * snapshot, the last three behind one small mutex that is held only to
+ * link or unlink the list and copy the snapshot — never while a handler
+ * runs. Runs on whichever thread calls it; the async callback runs
  * on the core loop. Must never block on anything but that mutex. */
 #include "core/mq.h"
 
@@ -22,12 +23,11 @@ struct mq_list {
 
 struct mq {
     pthread_mutex_t lock;
-    struct mq_list commands; /* UI -> core */
-    struct mq_list events;   /* core -> UI */
-    bool closed;             /* no more commands are accepted */
-    bool handle_closed;      /* the loop has finished closing the async handle */
+    struct mq_list events; /* core -> UI */
+    bool closed;           /* no more commands are handled (loop thread only) */
+    bool handle_closed;    /* the loop has finished closing the inbox */
 
-    uv_async_t wake_core;
+    struct inbox commands; /* UI -> core */
     mq_command_fn on_command;
     void *ctx;
 
@@ -122,22 +122,27 @@ static void wake_ui_locked(struct mq *mq)
     mq->ui_wake_pending = true;
 }
 
-static void on_wake_core(uv_async_t *handle)
+static void on_wake_core(void *data, struct inbox_node *list)
 {
-    struct mq *mq = handle->data;
-    pthread_mutex_lock(&mq->lock);
-    struct mq_msg *list = mq->closed ? NULL : list_steal(&mq->commands);
-    pthread_mutex_unlock(&mq->lock);
-
+    struct mq *mq = data;
     while (list) {
-        struct mq_msg *next = list->next;
-        list->next = NULL;
+        struct inbox_node *next = list->next;
+        struct mq_msg *msg = inbox_entry(list, struct mq_msg, cmd_link);
         /* A handler may close the queue (quit): what follows is dropped.
          * closed is only written on this thread, so no lock is needed. */
         if (mq->closed)
-            mq_msg_free(list);
+            mq_msg_free(msg);
         else
-            mq->on_command(mq->ctx, list);
+            mq->on_command(mq->ctx, msg);
+        list = next;
+    }
+}
+
+static void free_commands(struct inbox_node *list)
+{
+    while (list) {
+        struct inbox_node *next = list->next;
+        mq_msg_free(inbox_entry(list, struct mq_msg, cmd_link));
         list = next;
     }
 }
@@ -156,7 +161,7 @@ struct mq *mq_new(uv_loop_t *loop, mq_command_fn on_command, void *ctx, int *err
         free(mq);
         return NULL;
     }
-    int rc = uv_async_init(loop, &mq->wake_core, on_wake_core);
+    int rc = inbox_init(&mq->commands, loop, on_wake_core, mq);
     if (rc < 0) {
         *err = rc;
         close(mq->event_fd);
@@ -164,7 +169,6 @@ struct mq *mq_new(uv_loop_t *loop, mq_command_fn on_command, void *ctx, int *err
         free(mq);
         return NULL;
     }
-    mq->wake_core.data = mq;
     return mq;
 }
 
@@ -178,15 +182,10 @@ static void on_handle_closed(uv_handle_t *handle)
 
 void mq_close(struct mq *mq)
 {
-    pthread_mutex_lock(&mq->lock);
-    bool was_closed = mq->closed;
+    if (mq->closed)
+        return;
     mq->closed = true;
-    struct mq_msg *dropped = list_steal(&mq->commands);
-    pthread_mutex_unlock(&mq->lock);
-
-    mq_msg_free_list(dropped);
-    if (!was_closed)
-        uv_close((uv_handle_t *)&mq->wake_core, on_handle_closed);
+    free_commands(inbox_close(&mq->commands, on_handle_closed));
 }
 
 void mq_free(struct mq *mq)
@@ -197,26 +196,19 @@ void mq_free(struct mq *mq)
      * dangling pointer: a programming error, not a runtime condition. */
     if (!mq->handle_closed)
         abort();
-    mq_msg_free_list(list_steal(&mq->commands));
     mq_msg_free_list(list_steal(&mq->events));
     close(mq->event_fd);
+    inbox_fini(&mq->commands);
     pthread_mutex_destroy(&mq->lock);
     free(mq);
 }
 
 int mq_send_command(struct mq *mq, struct mq_msg *msg)
 {
-    pthread_mutex_lock(&mq->lock);
-    if (mq->closed) {
-        pthread_mutex_unlock(&mq->lock);
+    int rc = inbox_push(&mq->commands, &msg->cmd_link);
+    if (rc < 0)
         mq_msg_free(msg);
-        return -ECANCELED;
-    }
-    list_append(&mq->commands, msg);
-    /* Sent under the lock so mq_close cannot close the handle in between. */
-    uv_async_send(&mq->wake_core);
-    pthread_mutex_unlock(&mq->lock);
-    return 0;
+    return rc;
 }
 
 void mq_post_event(struct mq *mq, struct mq_msg *msg)

@@ -2,10 +2,10 @@
  *
  * Owns, on the core loop: the open files (manifest, key, a state byte per
  * chunk, the download cursor), their handles, the chunk requests in flight
- * (by rid), a uv_async that carries the decoder thread's requests and late
- * READY deliveries, and a timer for retries and connection checks. The one
- * piece touched from other threads is the decoder's request list, under
- * `mu` (appended there, stolen whole by the loop).
+ * (by rid), an inbox (core/inbox.h) that carries the decoder thread's
+ * requests and wakes the loop for late READY deliveries, and a timer for
+ * retries and connection checks. The one piece touched from other threads
+ * is that inbox.
  *
  * It must never block the loop (cache I/O goes through the cache's async
  * calls) and never free a file a cache callback or an event delivery still
@@ -15,10 +15,10 @@
  * loop callback, outside every delivery. */
 #include "net/fetch.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/inbox.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 
@@ -69,6 +69,7 @@ struct ffile {
 };
 
 struct dreq {
+    struct inbox_node link;
     struct content_id id;
     uint32_t index;
     uint8_t prio;
@@ -89,7 +90,7 @@ struct fetch {
     struct clog *log;
     svc_client_handler on_other;
     void *other_arg;
-    uv_async_t async;
+    struct inbox requests; /* the decoder's: struct dreq */
     uv_timer_t timer;
     struct ffile *files, *zombies;
     struct freq *reqs;
@@ -101,11 +102,6 @@ struct fetch {
     int handles_open;
     void (*close_cb)(void *arg);
     void *close_arg;
-
-    pthread_mutex_t mu; /* guards the four fields below */
-    struct dreq *dq;
-    size_t dn, dcap;
-    bool dclosed;
 };
 
 const char *fetch_strerror(int err)
@@ -783,25 +779,32 @@ static bool announce_one(struct fetch *f)
     return false;
 }
 
-static void on_async(uv_async_t *a)
+static void free_requests(struct inbox_node *list)
 {
-    struct fetch *f = a->data;
-    pthread_mutex_lock(&f->mu);
-    struct dreq *q = f->dq;
-    size_t n = f->dn;
-    f->dq = NULL;
-    f->dn = f->dcap = 0;
-    pthread_mutex_unlock(&f->mu);
-    for (size_t i = 0; i < n && !f->closing; i++) {
-        struct ffile *file = find_live(f, q[i].id.bytes);
-        if (!file || !file->ready || q[i].gen < file->latest_gen) {
-            f->st.stale_requests++;
-            continue;
-        }
-        file->latest_gen = q[i].gen;
-        ask_urgent(file, q[i].index, q[i].prio, false);
+    while (list) {
+        struct inbox_node *next = list->next;
+        free(inbox_entry(list, struct dreq, link));
+        list = next;
     }
-    free(q);
+}
+
+static void handle_request(struct fetch *f, const struct dreq *q)
+{
+    struct ffile *file = find_live(f, q->id.bytes);
+    if (!file || !file->ready || q->gen < file->latest_gen) {
+        f->st.stale_requests++;
+        return;
+    }
+    file->latest_gen = q->gen;
+    ask_urgent(file, q->index, q->prio, false);
+}
+
+static void on_requests(void *data, struct inbox_node *list)
+{
+    struct fetch *f = data;
+    for (struct inbox_node *n = list; n && !f->closing; n = n->next)
+        handle_request(f, inbox_entry(n, struct dreq, link));
+    free_requests(list);
     while (!f->closing && announce_one(f))
         ;
     reap(f);
@@ -846,14 +849,12 @@ int fetch_new(const struct fetch_config *cfg, struct fetch **out)
     f->log = cfg->log;
     f->on_other = cfg->on_other;
     f->other_arg = cfg->other_arg;
-    int rc = uv_async_init(f->loop, &f->async, on_async);
+    int rc = inbox_init(&f->requests, f->loop, on_requests, f);
     if (rc < 0) {
         free(f);
         return rc;
     }
-    pthread_mutex_init(&f->mu, NULL);
-    f->async.data = f;
-    uv_unref((uv_handle_t *)&f->async);
+    inbox_unref(&f->requests);
     uv_timer_init(f->loop, &f->timer);
     f->timer.data = f;
     uv_timer_start(&f->timer, on_tick, FETCH_TICK_MS, FETCH_TICK_MS);
@@ -900,7 +901,7 @@ struct fetch_handle *fetch_open(struct fetch *f, const struct content_id *id, ui
     recompute_prio(file);
     if (file->ready) {
         h->announce = true;
-        uv_async_send(&f->async);
+        inbox_wake(&f->requests);
     }
     return h;
 }
@@ -947,16 +948,10 @@ void fetch_get_stats(const struct fetch *f, struct fetch_stats *out)
 void fetch_request(struct fetch *f, const struct content_id *id, uint32_t index, uint8_t prio,
                    uint64_t gen)
 {
-    pthread_mutex_lock(&f->mu);
-    if (!f->dclosed) {
-        if (f->dn == f->dcap) {
-            f->dcap = f->dcap ? 2 * f->dcap : 8;
-            f->dq = xrealloc(f->dq, f->dcap * sizeof(*f->dq));
-        }
-        f->dq[f->dn++] = (struct dreq){.id = *id, .index = index, .prio = prio, .gen = gen};
-        uv_async_send(&f->async); /* under mu: fetch_close cannot close it meanwhile */
-    }
-    pthread_mutex_unlock(&f->mu);
+    struct dreq *q = xmalloc(sizeof(*q));
+    *q = (struct dreq){.id = *id, .index = index, .prio = prio, .gen = gen};
+    if (inbox_push(&f->requests, &q->link) < 0)
+        free(q); /* closed: nobody would ask for it */
 }
 
 static void maybe_finish_close(struct fetch *f)
@@ -970,7 +965,7 @@ static void maybe_finish_close(struct fetch *f)
     }
     while (f->reqs)
         remove_req(f, f->reqs);
-    pthread_mutex_destroy(&f->mu);
+    inbox_fini(&f->requests);
     void (*cb)(void *) = f->close_cb;
     void *arg = f->close_arg;
     free(f);
@@ -989,12 +984,9 @@ void fetch_close(struct fetch *f, void (*cb)(void *arg), void *arg)
 {
     if (f->closing)
         return;
-    pthread_mutex_lock(&f->mu);
-    f->dclosed = true;
-    free(f->dq);
-    f->dq = NULL;
-    f->dn = f->dcap = 0;
-    pthread_mutex_unlock(&f->mu);
+    f->close_cb = cb;
+    f->close_arg = arg;
+    free_requests(inbox_close(&f->requests, handle_closed));
     while (f->files)
         make_zombie(f->files);
     for (struct ffile *file = f->zombies; file; file = file->next) {
@@ -1004,9 +996,6 @@ void fetch_close(struct fetch *f, void (*cb)(void *arg), void *arg)
         file->nhandles = 0;
     }
     f->closing = true;
-    f->close_cb = cb;
-    f->close_arg = arg;
     svc_client_set_handler(f->client, NULL, NULL);
-    uv_close((uv_handle_t *)&f->async, handle_closed);
     uv_close((uv_handle_t *)&f->timer, handle_closed);
 }

@@ -26,6 +26,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "core/inbox.h"
+
 enum mq_type {
     /* commands, UI -> core */
     MQ_CMD_QUIT = 1, /* shut the core down */
@@ -49,7 +51,8 @@ enum mq_payload_kind {
 };
 
 struct mq_msg {
-    struct mq_msg *next; /* list link: the queue's while queued, then the taker's */
+    struct mq_msg *next;        /* list link: the queue's while queued, then the taker's */
+    struct inbox_node cmd_link; /* mq's own: the command inbox's link */
     enum mq_type type;
     enum mq_payload_kind kind;
     union {
