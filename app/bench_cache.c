@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "bench_commands.h"
+#include "bench_util.h"
 #include "core/cache.h"
 #include "core/manifest.h"
 #include "core/xmalloc.h"
@@ -305,10 +306,8 @@ static void usage(FILE *out)
 
 static int parse_count(const char *s, unsigned max, unsigned *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || *end || end == s || v == 0 || v > max)
+    unsigned long v;
+    if (!bench_parse_count(s, 1, max, &v))
         return -1;
     *out = (unsigned)v;
     return 0;
@@ -323,9 +322,7 @@ int bench_cache_main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {0},
     };
-    const char *base = getenv("TMPDIR");
-    if (!base || !*base)
-        base = "/tmp";
+    const char *base = NULL;
     struct bench b = {.files = 8, .chunks = 64};
     int ch;
     while ((ch = getopt_long(argc, argv, "d:f:c:h", options, NULL)) != -1) {
@@ -357,13 +354,9 @@ int bench_cache_main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    char *root = xasprintf("%s/chorus-bench-cache.XXXXXX", base);
-    if (!mkdtemp(root)) {
-        fprintf(stderr, "chorus-bench cache: cannot create a directory in %s: %s\n", base,
-                strerror(errno));
-        free(root);
+    char *root = bench_make_workdir(base, "cache");
+    if (!root)
         return 1;
-    }
     b.root = root;
     make_files(&b);
     int status = run(&b);

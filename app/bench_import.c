@@ -18,6 +18,7 @@
 #include "audio/synth.h"
 #include "audio/transcode.h"
 #include "bench_commands.h"
+#include "bench_util.h"
 #include "core/fsutil.h"
 #include "core/paths.h"
 #include "core/xmalloc.h"
@@ -86,13 +87,9 @@ int bench_import_main(int argc, char **argv)
         return 2;
     }
     av_log_set_level(AV_LOG_QUIET);
-    const char *tmp = getenv("TMPDIR");
-    char *work = xasprintf("%s/chorus-bench-import-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(work)) {
-        perror("chorus-bench import: mkdtemp");
-        free(work);
+    char *work = bench_make_workdir(NULL, "import");
+    if (!work)
         return 1;
-    }
     char *src = paths_join(work, "src"), *data = paths_join(work, "data");
     int status = 1;
     if (fs_mkdir_p(src, 0700) < 0)

@@ -26,6 +26,7 @@
 #include <openssl/rand.h>
 
 #include "bench_commands.h"
+#include "bench_util.h"
 #include "core/content_crypto.h"
 #include "core/manifest.h"
 #include "core/store.h"
@@ -485,16 +486,6 @@ static void usage(FILE *out)
                  "                    or /tmp)\n");
 }
 
-static bool parse_count(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
-{
-    char *end;
-    unsigned long v = strtoul(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
-
 int bench_service_main(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -507,24 +498,22 @@ int bench_service_main(int argc, char **argv)
         {0},
     };
     unsigned long size = 32, passes = 4, clients = 4, lookups = 200000;
-    const char *base = getenv("TMPDIR");
-    if (!base || !*base)
-        base = "/tmp";
+    const char *base = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "s:p:c:l:d:h", options, NULL)) != -1) {
         bool ok = true;
         switch (c) {
         case 's':
-            ok = parse_count(optarg, 1, 1024, &size);
+            ok = bench_parse_count(optarg, 1, 1024, &size);
             break;
         case 'p':
-            ok = parse_count(optarg, 1, 1000, &passes);
+            ok = bench_parse_count(optarg, 1, 1000, &passes);
             break;
         case 'c':
-            ok = parse_count(optarg, 1, 256, &clients);
+            ok = bench_parse_count(optarg, 1, 256, &clients);
             break;
         case 'l':
-            ok = parse_count(optarg, 1000, 100000000, &lookups);
+            ok = bench_parse_count(optarg, 1000, 100000000, &lookups);
             break;
         case 'd':
             base = optarg;
@@ -552,12 +541,9 @@ int bench_service_main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     setenv("UV_THREADPOOL_SIZE", "8", 0); /* as chorusd serve does */
 
-    char *dir = xasprintf("%s/chorus-bench-service.XXXXXX", base);
-    if (!mkdtemp(dir)) {
-        perror("chorus-bench service: mkdtemp");
-        free(dir);
+    char *dir = bench_make_workdir(base, "service");
+    if (!dir)
         return 1;
-    }
     struct bench b = {.passes = (unsigned)passes};
     int status = 1;
     uv_loop_init(&b.loop);

@@ -1,0 +1,17 @@
+/* bench_util: what the benchmarks of chorus-bench share — reading a count
+ * option and making their scratch directory. */
+#ifndef CHORUS_APP_BENCH_UTIL_H
+#define CHORUS_APP_BENCH_UTIL_H
+
+#include <stdbool.h>
+
+/* Parses a decimal count within [lo, hi] into *out; false when s is not
+ * one. */
+bool bench_parse_count(const char *s, unsigned long lo, unsigned long hi, unsigned long *out);
+
+/* Makes a fresh directory "chorus-bench-<name>.XXXXXX" in base (NULL:
+ * $TMPDIR, else /tmp) and returns its path (owned by the caller), or NULL
+ * after saying why on stderr. The benchmark removes it when done. */
+char *bench_make_workdir(const char *base, const char *name);
+
+#endif
