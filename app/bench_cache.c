@@ -23,8 +23,8 @@
 #include "bench_commands.h"
 #include "bench_util.h"
 #include "core/cache.h"
-#include "core/manifest.h"
-#include "core/xmalloc.h"
+#include "base/manifest.h"
+#include "base/xmalloc.h"
 
 #define CS    MANIFEST_CHUNK_SIZE
 #define GROUP 64 /* chunks per fdatasync in the grouped raw run */

@@ -25,10 +25,10 @@
 #include "audio/track_stream.h"
 #include "audio/transcode.h"
 #include "bench_commands.h"
-#include "core/content_crypto.h"
-#include "core/fsutil.h"
-#include "core/manifest.h"
-#include "core/xmalloc.h"
+#include "base/content_crypto.h"
+#include "base/fsutil.h"
+#include "base/manifest.h"
+#include "base/xmalloc.h"
 
 struct waiter {
     pthread_mutex_t mu;

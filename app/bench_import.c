@@ -19,9 +19,9 @@
 #include "audio/transcode.h"
 #include "bench_commands.h"
 #include "bench_util.h"
-#include "core/fsutil.h"
-#include "core/paths.h"
-#include "core/xmalloc.h"
+#include "base/fsutil.h"
+#include "base/paths.h"
+#include "base/xmalloc.h"
 
 static double now_s(void)
 {

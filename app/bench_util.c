@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 
 bool bench_parse_count(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
 {

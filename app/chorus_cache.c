@@ -12,10 +12,10 @@
 #include "chorus_commands.h"
 #include "chorus_env.h"
 #include "core/cache.h"
-#include "core/log.h"
-#include "core/paths.h"
-#include "core/settings.h"
-#include "core/xmalloc.h"
+#include "base/log.h"
+#include "base/paths.h"
+#include "base/settings.h"
+#include "base/xmalloc.h"
 
 static void usage(FILE *out)
 {

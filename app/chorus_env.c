@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "core/config.h"
+#include "base/config.h"
 
 static int report(const char *cmd, char *why, int r)
 {

@@ -5,9 +5,9 @@
 #ifndef CHORUS_APP_CHORUS_ENV_H
 #define CHORUS_APP_CHORUS_ENV_H
 
-#include "core/log.h"
-#include "core/paths.h"
-#include "core/settings.h"
+#include "base/log.h"
+#include "base/paths.h"
+#include "base/settings.h"
 
 struct chorus_env {
     struct paths *paths;

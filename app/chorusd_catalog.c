@@ -12,8 +12,8 @@
 
 #include "audio/import.h"
 #include "chorusd_commands.h"
-#include "core/catalog.h"
-#include "core/xmalloc.h"
+#include "library/catalog.h"
+#include "base/xmalloc.h"
 
 enum format { FMT_TEXT, FMT_TSV, FMT_JSON };
 

@@ -19,8 +19,8 @@
 
 #include "audio/import.h"
 #include "chorusd_commands.h"
-#include "core/paths.h"
-#include "core/xmalloc.h"
+#include "base/paths.h"
+#include "base/xmalloc.h"
 
 char *chorusd_data_dir(const char *option, const char *cmd)
 {

@@ -17,10 +17,10 @@
 #include <uv.h>
 
 #include "chorusd_commands.h"
-#include "core/config.h"
-#include "core/log.h"
-#include "core/paths.h"
-#include "core/xmalloc.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "base/paths.h"
+#include "base/xmalloc.h"
 #include "net/svc.h"
 #include "net/tls.h"
 

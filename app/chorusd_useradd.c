@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "chorusd_commands.h"
-#include "core/fsutil.h"
-#include "core/xmalloc.h"
+#include "base/fsutil.h"
+#include "base/xmalloc.h"
 #include "net/account.h"
 #include "net/svc.h"
 #include "password.h"

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/version.h"
-#include "core/xmalloc.h"
+#include "base/version.h"
+#include "base/xmalloc.h"
 
 /* The command line belongs to the process: one parse per run of main. */
 static struct cli_config_options parsed_config;

@@ -11,7 +11,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 
 /* The terminal's settings while echo is off, for the signal handler: a
  * handler can reach nothing but a global. */

@@ -29,8 +29,8 @@
 #include "audio/ring.h"
 #include "audio/sink.h"
 #include "audio/track_stream.h"
-#include "core/log.h"
-#include "core/xmalloc.h"
+#include "base/log.h"
+#include "base/xmalloc.h"
 
 #define AVIO_BUF_SIZE   16384
 #define SEEK_PREROLL_MS 500 /* demuxer seeks land this much early, then decode up */

@@ -40,10 +40,10 @@
 
 #include "audio/synth.h"
 #include "audio/transcode.h"
-#include "core/content_crypto.h"
-#include "core/fsutil.h"
-#include "core/paths.h"
-#include "core/xmalloc.h"
+#include "base/content_crypto.h"
+#include "base/fsutil.h"
+#include "base/paths.h"
+#include "base/xmalloc.h"
 
 #define SWEEP_AGE_S 600 /* younger leftovers may be another import's */
 #define MAX_DEPTH   64

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 
 /* Producer and consumer counters on separate cache lines: no false
  * sharing between the two threads. */

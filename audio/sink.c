@@ -16,8 +16,8 @@
 #include <time.h>
 
 #include "audio/ring.h"
-#include "core/log.h"
-#include "core/xmalloc.h"
+#include "base/log.h"
+#include "base/xmalloc.h"
 
 #define GAIN_UNITY 65536u /* Q16 fixed point */
 

@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "audio/sink.h"
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 
 #define NULL_PERIOD_MS 10
 

@@ -28,8 +28,8 @@
 #include <string.h>
 
 #include "audio/sink.h"
-#include "core/log.h"
-#include "core/xmalloc.h"
+#include "base/log.h"
+#include "base/xmalloc.h"
 
 static pthread_mutex_t pa_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;

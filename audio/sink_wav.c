@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 #include "audio/sink.h"
-#include "core/log.h"
-#include "core/xmalloc.h"
+#include "base/log.h"
+#include "base/xmalloc.h"
 
 #define WAV_TAKE_FRAMES 4096
 

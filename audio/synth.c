@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 
 #define TABLE_LEN 2048
 #define PEAK      0.89f

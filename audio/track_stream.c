@@ -16,8 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/cache.h"
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 
 #define WAIT_SLICE_MS 50   /* longest wait inside the source before re-checking */
 #define REREQUEST_MS  1000 /* a chunk still missing after this is asked for again */
@@ -239,8 +238,6 @@ const char *tstream_strerror(int err)
     case TSTREAM_ECRYPTO:
         return "decryption failed";
     default:
-        if (err <= CACHE_ENOTFOUND && err > CACHE_ENOTFOUND - 100)
-            return cache_strerror(err);
         return err < 0 && err > -4096 ? strerror(-err) : "chunk source error";
     }
 }

@@ -28,8 +28,8 @@
 #include <libavutil/channel_layout.h>
 #include <libswresample/swresample.h>
 
-#include "core/fsutil.h"
-#include "core/xmalloc.h"
+#include "base/fsutil.h"
+#include "base/xmalloc.h"
 
 #define IO_BUF_SIZE  65536
 #define PCM_CHUNK    4096 /* frames per feed in transcode_encode_pcm */

@@ -30,5 +30,6 @@ chorus_require(swresample  libswresample  libswresample-dev)
 chorus_require(portaudio   portaudio-2.0  portaudio19-dev)
 chorus_require(sqlite3     sqlite3        libsqlite3-dev)
 chorus_require(ncursesw    ncursesw       libncurses-dev)
+chorus_require(jansson     jansson        libjansson-dev)
 
 find_package(Threads REQUIRED)

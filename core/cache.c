@@ -26,8 +26,8 @@
 #include <unistd.h>
 
 #include "cache_internal.h"
-#include "core/fsutil.h"
-#include "core/xmalloc.h"
+#include "base/fsutil.h"
+#include "base/xmalloc.h"
 
 /* ---- bits, ids, time ---- */
 

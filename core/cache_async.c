@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "cache_internal.h"
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 
 enum req_kind { REQ_MANIFEST, REQ_WRITE, REQ_SET_CAP, REQ_FLUSH, REQ_READ };
 

@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include "cache_internal.h"
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 
 #define SCHEMA_VERSION 1
 

@@ -16,8 +16,8 @@
 #include <stdint.h>
 
 #include "core/cache.h"
-#include "core/log.h"
-#include "core/manifest.h"
+#include "base/log.h"
+#include "base/manifest.h"
 
 #define CACHE_LOG_MODULE "cache"
 /* Data file descriptors kept open (least recently used are closed). */

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "cache_internal.h"
-#include "core/fsutil.h"
+#include "base/fsutil.h"
 
 int cache_load_chunk(struct cache *c, struct cfile *f, uint32_t index, bool check, uint8_t *buf,
                      size_t *len)

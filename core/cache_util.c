@@ -5,7 +5,7 @@
 #include <sys/statvfs.h>
 
 #include "cache_internal.h"
-#include "core/fsutil.h"
+#include "base/fsutil.h"
 
 char *cache_format_size(uint64_t bytes, char *buf, size_t len)
 {

@@ -15,7 +15,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 
 struct mq_list {
     struct mq_msg *head, *tail;

@@ -17,7 +17,7 @@
 #include <openssl/rand.h>
 #include <sqlite3.h>
 
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 
 #define SALT_LEN 16
 #define HASH_LEN 32

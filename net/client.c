@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/fsutil.h"
-#include "core/xmalloc.h"
+#include "base/fsutil.h"
+#include "base/xmalloc.h"
 #include "net/conn.h"
 
 struct inbox {

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 
 struct frame {
     uint64_t prio, seq;

@@ -25,10 +25,10 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "core/catalog.h"
-#include "core/manifest.h"
-#include "core/store.h"
-#include "core/xmalloc.h"
+#include "library/catalog.h"
+#include "base/manifest.h"
+#include "library/store.h"
+#include "base/xmalloc.h"
 #include "net/account.h"
 #include "net/conn.h"
 #include "net/ticket.h"

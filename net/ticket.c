@@ -11,7 +11,7 @@
 
 #include <openssl/crypto.h>
 
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 
 static const uint8_t magic[4] = {'C', 'H', 'T', 'K'};
 

@@ -23,9 +23,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "core/fsutil.h"
-#include "core/manifest.h"
-#include "core/xmalloc.h"
+#include "base/fsutil.h"
+#include "base/manifest.h"
+#include "base/xmalloc.h"
 
 struct tls_identity {
     EVP_PKEY *pkey;

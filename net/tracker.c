@@ -15,7 +15,7 @@
 
 #include <openssl/rand.h>
 
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 
 struct tfile;
 

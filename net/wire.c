@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 
 /* Item on the wire: kind, id, parent, number, disc, year, duration,
  * has_file, [file id], three u16-prefixed strings. */

@@ -10,7 +10,7 @@ packages=(
     libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
     portaudio19-dev
     libsqlite3-dev libncurses-dev
-    libcmocka-dev
+    libcmocka-dev libjansson-dev
     groff man-db tmux clang-format clang libclang-rt-14-dev
 )
 

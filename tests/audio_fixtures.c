@@ -13,7 +13,7 @@
 #include <libavutil/opt.h>
 #include <libswresample/swresample.h>
 
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 #include "testutil.h"
 
 static const struct {

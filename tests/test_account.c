@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 #include "net/account.h"
 
 /* Cheap parameters keep the test fast; the code path is the same. */

@@ -25,9 +25,9 @@
 #include <sqlite3.h>
 
 #include "core/cache.h"
-#include "core/log.h"
-#include "core/manifest.h"
-#include "core/xmalloc.h"
+#include "base/log.h"
+#include "base/manifest.h"
+#include "base/xmalloc.h"
 
 #define CS MANIFEST_CHUNK_SIZE
 

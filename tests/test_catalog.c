@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/catalog.h"
-#include "core/xmalloc.h"
+#include "library/catalog.h"
+#include "base/xmalloc.h"
 
 static struct catalog_track_info info_for(const char *title, const char *artist, const char *album,
                                           int disc, int number, unsigned seed)

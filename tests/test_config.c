@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/config.h"
-#include "core/paths.h"
-#include "core/settings.h"
-#include "core/xmalloc.h"
+#include "base/config.h"
+#include "base/paths.h"
+#include "base/settings.h"
+#include "base/xmalloc.h"
 
 struct conf {
     char *name;

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/content_crypto.h"
-#include "core/xmalloc.h"
+#include "base/content_crypto.h"
+#include "base/xmalloc.h"
 
 static void from_hex(const char *hex, uint8_t *out)
 {

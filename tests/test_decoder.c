@@ -15,8 +15,8 @@
 #include "audio/sink.h"
 #include "audio/track_stream.h"
 #include "audio_fixtures.h"
-#include "core/content_crypto.h"
-#include "core/xmalloc.h"
+#include "base/content_crypto.h"
+#include "base/xmalloc.h"
 #include "testutil.h"
 
 #define RATE 44100

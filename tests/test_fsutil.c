@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/fsutil.h"
-#include "core/xmalloc.h"
+#include "base/fsutil.h"
+#include "base/xmalloc.h"
 
 /* Number of entries in dir other than . and .., and of temp files among them. */
 static int count_entries(const char *dir, int *temps)

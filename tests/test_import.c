@@ -26,12 +26,12 @@
 #include "audio/import.h"
 #include "audio/transcode.h"
 #include "audio_fixtures.h"
-#include "core/catalog.h"
-#include "core/content_crypto.h"
-#include "core/fsutil.h"
-#include "core/manifest.h"
-#include "core/store.h"
-#include "core/xmalloc.h"
+#include "library/catalog.h"
+#include "base/content_crypto.h"
+#include "base/fsutil.h"
+#include "base/manifest.h"
+#include "library/store.h"
+#include "base/xmalloc.h"
 
 #define VORBIS_FRAME 2048 /* the output may differ by less than this */
 #define MAX_REPORTS  64

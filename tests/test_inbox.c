@@ -8,8 +8,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "core/inbox.h"
-#include "core/xmalloc.h"
+#include "base/inbox.h"
+#include "base/xmalloc.h"
 
 #define SENDERS    4
 #define PER_SENDER 75000 /* 300000 in all */

@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/log.h"
-#include "core/xmalloc.h"
+#include "base/log.h"
+#include "base/xmalloc.h"
 
 #define LINE_RE                                                                                    \
     "^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})\\.[0-9]{3}Z "              \

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/manifest.h"
-#include "core/xmalloc.h"
+#include "base/manifest.h"
+#include "base/xmalloc.h"
 
 #define CS MANIFEST_CHUNK_SIZE
 

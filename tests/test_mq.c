@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "core/mq.h"
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 
 #define STRESS_SENDERS    4
 #define STRESS_PER_SENDER 300000 /* 1.2 million in all */

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/paths.h"
-#include "core/xmalloc.h"
+#include "base/paths.h"
+#include "base/xmalloc.h"
 
 static const char *const env_names[] = {"HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
                                         "XDG_CACHE_HOME", "XDG_STATE_HOME"};

@@ -38,13 +38,13 @@
 #include "audio/import.h"
 #include "audio_fixtures.h"
 #include "core/cache.h"
-#include "core/content_crypto.h"
-#include "core/store.h"
-#include "core/fsutil.h"
-#include "core/xmalloc.h"
+#include "base/content_crypto.h"
+#include "library/store.h"
+#include "base/fsutil.h"
+#include "base/xmalloc.h"
 #include "net/account.h"
 #include "net/client.h"
-#include "net/fetch.h"
+#include "core/fetch.h"
 #include "net/svc.h"
 
 #define T_MS 20000 /* generous: sanitizer builds are slow */

@@ -26,11 +26,11 @@
 
 #include <openssl/rand.h>
 
-#include "core/catalog.h"
-#include "core/content_crypto.h"
-#include "core/manifest.h"
-#include "core/store.h"
-#include "core/xmalloc.h"
+#include "library/catalog.h"
+#include "base/content_crypto.h"
+#include "base/manifest.h"
+#include "library/store.h"
+#include "base/xmalloc.h"
 #include "net/account.h"
 #include "net/client.h"
 #include "net/conn.h"

@@ -16,7 +16,7 @@
 
 #include "audio/ring.h"
 #include "audio/sink.h"
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 #include "testutil.h"
 
 static char *tmpdir;

@@ -20,9 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/fsutil.h"
-#include "core/store.h"
-#include "core/xmalloc.h"
+#include "base/fsutil.h"
+#include "library/store.h"
+#include "base/xmalloc.h"
 
 #define CS STORE_CHUNK_SIZE
 

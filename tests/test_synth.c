@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "audio/synth.h"
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 
 #define RATE    44100
 #define SECONDS 6.0

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 #include "net/ticket.h"
 
 struct keys {

@@ -18,7 +18,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 #include "net/conn.h"
 #include "net/tls.h"
 

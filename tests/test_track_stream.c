@@ -11,10 +11,10 @@
 #include <time.h>
 
 #include "audio/track_stream.h"
-#include "core/cache.h"
-#include "core/content_crypto.h"
-#include "core/manifest.h"
-#include "core/xmalloc.h"
+#include "core/cache_source.h"
+#include "base/content_crypto.h"
+#include "base/manifest.h"
+#include "base/xmalloc.h"
 #include "testutil.h"
 
 #define CS MANIFEST_CHUNK_SIZE

@@ -16,7 +16,7 @@
 
 #include "audio/transcode.h"
 #include "audio_fixtures.h"
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 
 /* Longest Vorbis block: the encoder's output may differ from the source by
  * less than this many samples. */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 #include "net/wire.h"
 
 static void fill(uint8_t *p, size_t n, uint8_t seed)

@@ -46,9 +46,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/catalog.h"
-#include "core/manifest.h"
-#include "core/store.h"
+#include "library/catalog.h"
+#include "base/manifest.h"
+#include "library/store.h"
 
 #define IMPORT_CATALOG_NAME "catalog.db"
 #define IMPORT_LOCK_NAME    "import.lock"

@@ -24,12 +24,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/content_crypto.h"
-#include "core/manifest.h"
+#include "base/content_crypto.h"
+#include "base/manifest.h"
 
-struct cache;
-
-/* Errors (negative). Sources may also return their own codes (cache_*). */
+/* Errors (negative). Sources may also return their own codes (chorus_strerror names them). */
 enum {
     TSTREAM_EMISSING = -3100, /* source: the chunk is not there (yet) */
     TSTREAM_EABORTED = -3101, /* the stream was interrupted */
@@ -116,21 +114,6 @@ void tstream_get_stats(const struct tstream *ts, struct tstream_stats *out);
 const char *tstream_strerror(int err);
 
 /* ---- chunk sources ---- */
-
-/* The engine's request hook for the cache source: ask the core for chunk
- * index of file id (id borrowed for the call). Runs on the decoder thread:
- * it must not block (post a message). */
-typedef void (*tstream_request_fn)(void *ctx, const struct content_id *id, uint32_t index,
-                                   enum tstream_priority prio, uint64_t gen);
-
-/* A source over the chunk cache: present chunks are read from it (a
- * playback read: it counts the cache's hits and misses), missing ones are
- * asked for through request_fn and waited for with cache_read_wait;
- * cancel is cache_cancel_waits on the file. c is borrowed and must outlive
- * the stream; id is copied. Fills *ops and *ctx for tstream_config. */
-void tstream_source_cache(struct cache *c, const struct content_id *id,
-                          tstream_request_fn request_fn, void *request_ctx,
-                          const struct tstream_source_ops **ops, void **ctx);
 
 /* An encrypted file held in memory whose chunks are made present one by
  * one: for tools and benchmarks that play a file without a cache, and for

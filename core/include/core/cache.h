@@ -74,7 +74,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "core/manifest.h"
+#include "base/manifest.h"
 
 struct clog;
 

@@ -26,7 +26,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "core/inbox.h"
+#include "base/inbox.h"
 
 enum mq_type {
     /* commands, UI -> core */

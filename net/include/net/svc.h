@@ -44,7 +44,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "core/log.h"
+#include "base/log.h"
 #include "net/tls.h"
 
 #define SVC_CATALOG_NAME  "catalog.db" /* as audio/import.h's IMPORT_CATALOG_NAME */

@@ -9,7 +9,7 @@
  *
  * Schema history: MIGRATIONS[v] takes a database from user_version v to
  * v + 1. An applied migration is never edited; a change is a new entry. */
-#include "core/catalog.h"
+#include "library/catalog.h"
 
 #include <ctype.h>
 #include <sqlite3.h>
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 
 static const char *const MIGRATIONS[CATALOG_SCHEMA_VERSION] = {
     /* 1: the library. Names compare case-insensitively, so "Ac/Dc" and

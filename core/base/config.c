@@ -7,7 +7,7 @@
  * the whole text was valid, the assignments are stored into the target, so
  * a bad file changes nothing. Runs on the calling thread; must never log,
  * print or exit: every problem becomes one line in *error for the caller. */
-#include "core/config.h"
+#include "base/config.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -18,8 +18,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/fsutil.h"
-#include "core/xmalloc.h"
+#include "base/fsutil.h"
+#include "base/xmalloc.h"
 
 /* A value shown back to the user is cut at this many bytes. */
 #define SHOW_MAX 60

@@ -11,9 +11,9 @@
 #ifndef CHORUS_CORE_SETTINGS_H
 #define CHORUS_CORE_SETTINGS_H
 
-#include "core/config.h"
-#include "core/log.h"
-#include "core/paths.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "base/paths.h"
 
 /* The configuration file's name in the config directory. */
 #define SETTINGS_FILE_NAME "chorus.conf"

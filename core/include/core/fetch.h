@@ -48,8 +48,8 @@
 #include <uv.h>
 
 #include "core/cache.h"
-#include "core/content_crypto.h"
-#include "core/manifest.h"
+#include "base/content_crypto.h"
+#include "base/manifest.h"
 #include "net/client.h"
 #include "net/wire.h"
 

@@ -4,13 +4,13 @@
  * handles bytes from untrusted peers: it must never allocate or index
  * anything from a declared size before checking that size against the
  * limits and against the actual input length. */
-#include "core/manifest.h"
+#include "base/manifest.h"
 
 #include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 
 static const uint8_t magic[4] = {'C', 'H', 'M', 'F'};
 

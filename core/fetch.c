@@ -13,14 +13,14 @@
  * list for the zombie list, and is freed by reap() only when no handle, no
  * cache call and no delivery holds it — and reap runs only at the end of a
  * loop callback, outside every delivery. */
-#include "net/fetch.h"
+#include "core/fetch.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/inbox.h"
-#include "core/log.h"
-#include "core/xmalloc.h"
+#include "base/inbox.h"
+#include "base/log.h"
+#include "base/xmalloc.h"
 
 #define MOD "fetch"
 

@@ -4,7 +4,7 @@
  * thread may call it at any time. It must never reuse a key stream at two
  * offsets: the counter block for byte offset o is o / 16 (big-endian, 128
  * bits) and the first o % 16 bytes of that block's key stream are skipped. */
-#include "core/content_crypto.h"
+#include "base/content_crypto.h"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>

@@ -10,7 +10,7 @@
  * It must never hand the decoder a second track while two are in its
  * hands (dec_queue_next would then drop the one it already began), so a
  * track is queued only when exactly one given track has not ended. */
-#include "player.h"
+#include "core/player.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +18,10 @@
 
 #include "audio/decoder.h"
 #include "audio/track_stream.h"
-#include "core/cache.h"
-#include "core/inbox.h"
-#include "core/log.h"
-#include "core/xmalloc.h"
+#include "core/cache_source.h"
+#include "base/inbox.h"
+#include "base/log.h"
+#include "base/xmalloc.h"
 
 #define MOD     "player"
 #define TICK_MS 250

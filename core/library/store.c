@@ -8,7 +8,7 @@
  * it. Blocks on disk I/O, so it must never run on the core loop thread. It
  * must never make a file visible (its key) before its content and manifest
  * are durable. */
-#include "core/store.h"
+#include "library/store.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -20,8 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/fsutil.h"
-#include "core/xmalloc.h"
+#include "base/fsutil.h"
+#include "base/xmalloc.h"
 
 #define FD_CACHE_SIZE   32
 #define KEYS_MODE       0700

@@ -4,15 +4,15 @@
  * directory) in paths_new; read-only afterwards, so any thread may use it.
  * Must never create anything behind the caller's back: directories appear
  * only through paths_ensure. */
-#include "core/paths.h"
+#include "base/paths.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/fsutil.h"
-#include "core/xmalloc.h"
+#include "base/fsutil.h"
+#include "base/xmalloc.h"
 
 struct paths {
     char *dir[PATHS_KIND_COUNT];

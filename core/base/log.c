@@ -7,7 +7,7 @@
  * appends it whole, which is what keeps concurrent lines apart. Runs on the
  * calling thread. Must never write to a terminal, never block on anything
  * but the write itself, and never fail the caller. */
-#include "core/log.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,8 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/fsutil.h"
-#include "core/xmalloc.h"
+#include "base/fsutil.h"
+#include "base/xmalloc.h"
 
 struct clog {
     int fd;

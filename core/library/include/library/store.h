@@ -38,8 +38,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/content_crypto.h"
-#include "core/manifest.h"
+#include "base/content_crypto.h"
+#include "base/manifest.h"
 
 #define STORE_CHUNK_SIZE MANIFEST_CHUNK_SIZE
 

@@ -4,14 +4,14 @@
  * Owns the table only; the values live in the caller's struct
  * chorus_settings. Runs on the main thread at start-up; never logs (the
  * log's own level comes from here), never prints: errors go back as text. */
-#include "core/settings.h"
+#include "base/settings.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 
 #define S struct chorus_settings
 

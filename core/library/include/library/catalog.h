@@ -33,7 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/manifest.h"
+#include "base/manifest.h"
 
 #define CATALOG_SCHEMA_VERSION  2 /* the user_version this build writes */
 #define CATALOG_FINGERPRINT_LEN 32

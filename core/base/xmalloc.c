@@ -1,5 +1,5 @@
 /* xmalloc: allocation that aborts on exhaustion (see core/xmalloc.h). */
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -31,8 +31,8 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "core/manifest.h"
-#include "net/fetch.h"
+#include "base/manifest.h"
+#include "core/fetch.h"
 
 struct aout;
 struct cache;

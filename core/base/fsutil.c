@@ -5,7 +5,7 @@
  * never be called from the core loop thread itself (use the threadpool).
  * It must never leave a partly written file under its final name: data
  * reaches the final name only through rename(2) after fsync. */
-#include "core/fsutil.h"
+#include "base/fsutil.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/xmalloc.h"
+#include "base/xmalloc.h"
 
 struct fs_atomic {
     int fd;

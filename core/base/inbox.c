@@ -5,7 +5,7 @@
  * and hold the lock only to link an item and send the wake-up; the item
  * callback runs on the loop with the lock released. Must never call the
  * callback with the lock held, nor touch ib after the close callback. */
-#include "core/inbox.h"
+#include "base/inbox.h"
 
 #include <errno.h>
 
