@@ -664,7 +664,7 @@ static int run(struct play *a, const char *user_opt, const char *pw_file, const 
                size_t limit)
 {
     const struct chorus_settings *s = &a->env.settings;
-    a->address = xstrdup(s->service_address);
+    a->address = xstrdup(s->service_address ? s->service_address : "127.0.0.1:4170");
     if (parse_address(a->address, &a->host, &a->port) < 0) {
         fprintf(stderr, WHO ": service.address: expected HOST:PORT, got \"%s\"\n", a->address);
         return 2;

@@ -29,12 +29,16 @@ const struct config_key settings_schema[] = {
                    "decoded audio kept ahead of the output, in ms"),
     CONFIG_INT_KEY("audio", "prebuffer", S, audio_prebuffer_ms, 10, 5000, "200",
                    "audio buffered before playback starts or resumes, in ms"),
-    CONFIG_STRING_KEY("service", "address", S, service_address, "127.0.0.1:4170",
-                      "the service to log in to, HOST:PORT"),
+    CONFIG_STRING_KEY("service", "address", S, service_address, NULL,
+                      "the service, HOST:PORT; unset: what chorus login saved, else "
+                      "127.0.0.1:4170"),
     CONFIG_STRING_KEY("service", "user", S, service_user, NULL,
                       "the user to log in as; unset: the login name ($USER)"),
     CONFIG_STRING_KEY("service", "key", S, service_key, NULL,
                       "the service's public key (64 hex digits); unset: pin on first contact"),
+    CONFIG_STRING_KEY("remote", "socket", S, remote_socket, NULL,
+                      "the engine's remote-control socket; unset: "
+                      "$XDG_RUNTIME_DIR/chorus/remote.sock, else /tmp/chorus-$UID/remote.sock"),
     CONFIG_END,
 };
 

@@ -23,6 +23,7 @@
 #define CHORUS_CORE_MQ_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -32,12 +33,20 @@ enum mq_type {
     /* commands, UI -> core */
     MQ_CMD_QUIT = 1, /* shut the core down */
     MQ_CMD_PING,     /* num.a: cookie; the core answers MQ_EV_PONG */
+    MQ_CMD_RUN,      /* blob: a struct cmd of the command table (core/cmd.h) */
 
     /* events, core -> UI */
-    MQ_EV_PONG = 100, /* num.a: the cookie of the ping */
-    MQ_EV_STATUS,     /* text: a line for the status bar */
-    MQ_EV_ERROR,      /* text: an error the user should see */
-    MQ_EV_QUITTING,   /* the core is shutting down; the UI should exit */
+    MQ_EV_PONG = 100,        /* num.a: the cookie of the ping */
+    MQ_EV_STATUS,            /* text: a line for the status bar */
+    MQ_EV_ERROR,             /* text: an error the user should see */
+    MQ_EV_QUITTING,          /* the core is shutting down; the UI should exit */
+    MQ_EV_TRACK_CHANGED,     /* blob: struct mq_track (NULL ptr: nothing plays) */
+    MQ_EV_STATE,             /* num.a: enum mq_play_state */
+    MQ_EV_SEARCH_RESULTS,    /* blob: json_t array of tracks (json_decref) */
+    MQ_EV_BROWSE_RESULTS,    /* blob: json_t array of items */
+    MQ_EV_PLAYLISTS_CHANGED, /* the playlists changed: ask `playlist list` again */
+    MQ_EV_QUEUE_CHANGED,     /* the queue changed: ask `queue list` again */
+    MQ_EV_SERVICE,           /* num.a: enum mq_service_state */
 
     /* free for tests and tools that carry their own meaning in num/text */
     MQ_TEST = 1000,
@@ -79,18 +88,66 @@ void mq_msg_free(struct mq_msg *msg);
 /* Frees a whole list linked through next. */
 void mq_msg_free_list(struct mq_msg *list);
 
-/* High-rate state for the always-visible panes. Plain values, copied. */
+/* High-rate state: everything `chorus remote status --json` shows, the
+ * per-connection table and the playing track's chunk map. Plain values,
+ * copied whole (about 12 KiB) by the reader: the engine publishes it at
+ * most MQ_SNAPSHOT_HZ times a second. */
 enum mq_play_state { MQ_STOPPED, MQ_PLAYING, MQ_PAUSED, MQ_BUFFERING };
+enum mq_service_state { MQ_SERVICE_OFFLINE, MQ_SERVICE_CONNECTING, MQ_SERVICE_ONLINE };
+/* Where a chunk of the playing track was when the player needed it. */
+enum mq_chunk_src { MQ_CHUNK_MISSING = 0, MQ_CHUNK_CACHE, MQ_CHUNK_PEER, MQ_CHUNK_SERVICE };
+
+#define MQ_SNAPSHOT_HZ 10
+#define MQ_MAX_CONNS   64   /* rows of the connection table (the engine keeps at most 60) */
+#define MQ_MAX_CELLS   2048 /* chunk map cells; a longer track groups chunks per cell */
+#define MQ_TEXT_MAX    256  /* title, artist, album (cut on a UTF-8 boundary) */
+
+struct mq_track {
+    uint64_t id; /* the catalog's track id */
+    char title[MQ_TEXT_MAX], artist[MQ_TEXT_MAX], album[MQ_TEXT_MAX];
+    int64_t duration_ms;
+};
+
+/* One peer connection (the P2P network fills these). */
+struct mq_conn {
+    char address[64]; /* HOST:PORT */
+    bool inbound;
+    char state[16];
+    uint64_t rate_down, rate_up; /* bytes/s */
+    uint64_t bytes_down, bytes_up;
+    uint32_t requests_in_flight, chunks_served;
+    int32_t rtt_ms; /* -1: not measured */
+};
 
 struct mq_snapshot {
     enum mq_play_state state;
+    bool has_track; /* track is valid */
+    struct mq_track track;
     int64_t position_ms, duration_ms, buffered_ahead_ms;
     int volume_percent;
+    int repeat; /* enum queue_repeat */
+    bool shuffle;
+    long queue_pos; /* -1: none */
+    size_t queue_len;
+    enum mq_service_state service;
+    int64_t service_since; /* unix seconds of the last change */
+    /* bytes played since the engine started, by where each chunk was when
+     * the decoder needed it */
+    uint64_t bytes_from_cache, bytes_from_peers, bytes_from_service;
+    uint64_t downloaded_peers, downloaded_service, uploaded;
+    uint64_t cache_hits, cache_misses; /* playbacks whose first chunk was (not) cached */
+    uint64_t cache_used, cache_cap;
     int peers_connected, peers_max;
     int upload_slots_used, upload_slots_max;
-    uint64_t cache_hits, cache_misses; /* by playback */
-    uint64_t bytes_from_cache, bytes_from_peers, bytes_from_service;
     uint64_t rate_down_bps, rate_up_bps;
+    char p2p_listen[64]; /* the bound peer address; "" when not listening */
+    int nconns;
+    struct mq_conn conns[MQ_MAX_CONNS];
+    /* the playing track's chunk map: cells[i] (enum mq_chunk_src) covers
+     * chunks [i * chunks_per_cell, (i + 1) * chunks_per_cell) */
+    uint32_t chunk_count, chunks_per_cell, ncells;
+    uint32_t playhead_chunk;
+    uint8_t cells[MQ_MAX_CELLS];
 };
 
 /* Called on the core thread for every command, in send order. The handler

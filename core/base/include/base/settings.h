@@ -29,9 +29,11 @@ struct chorus_settings {
     int audio_buffer_ms;    /* decoded audio kept ahead of the output */
     int audio_prebuffer_ms; /* audio buffered before playback starts or resumes */
     /* [service] */
-    char *service_address; /* the service's HOST:PORT (chorusd serve) */
+    char *service_address; /* the service's HOST:PORT; NULL: chorus login's, else the default */
     char *service_user;    /* the user to log in as; NULL: $USER */
     char *service_key;     /* the service's key in hex; NULL: pinned on first contact */
+    /* [remote] */
+    char *remote_socket; /* the remote-control socket; NULL: the default (core/remote.h) */
 };
 
 /* The key table (ends with CONFIG_END). */
