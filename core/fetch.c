@@ -85,7 +85,9 @@ struct wctx {
 
 struct fetch {
     uv_loop_t *loop;
-    struct svc_client *client;
+    struct svc_client *client; /* NULL while offline */
+    fetch_lookup_fn lookup;
+    void *lookup_ctx;
     struct cache *cache;
     struct clog *log;
     svc_client_handler on_other;
@@ -270,7 +272,7 @@ static void cancel_requests(struct ffile *file)
             r->file = NULL;
             r->cancelled = true;
             f->st.cancels++;
-            if (!svc_client_cancel(f->client, r->rid))
+            if (!f->client || !svc_client_cancel(f->client, r->rid))
                 remove_req(f, r); /* closed: no OK will come */
         }
         r = next;
@@ -322,6 +324,8 @@ static bool send_chunks(struct ffile *file, uint32_t first, uint32_t count, uint
                         uint32_t deadline_ms)
 {
     struct fetch *f = file->f;
+    if (!f->client)
+        return false; /* offline: asked again when a link comes back */
     uint32_t rid =
         svc_client_get_chunks(f->client, file->id.bytes, first, count, prio, deadline_ms);
     if (!rid)
@@ -805,6 +809,8 @@ static void on_requests(void *data, struct inbox_node *list)
     for (struct inbox_node *n = list; n && !f->closing; n = n->next)
         handle_request(f, inbox_entry(n, struct dreq, link));
     free_requests(list);
+    for (struct ffile *file = f->files; file && !f->closing; file = file->next)
+        maybe_ready(file);
     while (!f->closing && announce_one(f))
         ;
     reap(f);
@@ -815,20 +821,7 @@ static void on_tick(uv_timer_t *t)
     struct fetch *f = t->data;
     if (!f->files)
         return;
-    if (!svc_client_ready(f->client)) {
-        while (f->reqs)
-            remove_req(f, f->reqs);
-        /* A complete file needs nothing more from the service: it stays
-         * (and plays). Each failed file leaves the live list. */
-        for (;;) {
-            struct ffile *file = f->files;
-            while (file && file->complete)
-                file = file->next;
-            if (!file)
-                break;
-            fail(file, FETCH_ECLOSED);
-        }
-    } else if (f->retry) {
+    if (f->client && f->retry) {
         f->retry = false;
         for (struct ffile *file = f->files; file; file = file->next)
             pump(file);
@@ -836,11 +829,48 @@ static void on_tick(uv_timer_t *t)
     reap(f);
 }
 
+/* Asks the service for what the file still lacks to become ready. */
+static void ask_identity(struct fetch *f, struct ffile *file)
+{
+    if (!f->client)
+        return;
+    if (!file->manifest_stored && !file->manifest_rid)
+        file->manifest_rid = svc_client_get_manifest(f->client, file->id.bytes);
+    if (!file->have_key && !file->key_rid)
+        file->key_rid = svc_client_get_key(f->client, file->id.bytes);
+}
+
+/* The manifest and key this client already holds (cache, cfg.lookup): a
+ * file known both ways becomes ready without the service. */
+static void load_known(struct fetch *f, struct ffile *file)
+{
+    uint8_t *enc = NULL;
+    size_t len = 0;
+    if (cache_get_manifest(f->cache, &file->id, &enc, &len) == 0 &&
+        manifest_decode(enc, len, &file->id, &file->m) == 0)
+        file->manifest_stored = true;
+    free(enc);
+    enc = NULL;
+    if (!f->lookup)
+        return;
+    if (f->lookup(f->lookup_ctx, &file->id, file->manifest_stored ? NULL : &enc, &len,
+                  &file->key)) {
+        file->have_key = true;
+        if (enc && !file->manifest_stored && manifest_decode(enc, len, &file->id, &file->m) == 0) {
+            /* the cache lost it (evicted): store it again before reading */
+            file->pending++;
+            f->pending++;
+            cache_put_manifest_async(f->cache, &file->id, enc, len, put_done, file);
+        }
+    }
+    free(enc);
+}
+
 /* ---- public ---- */
 
 int fetch_new(const struct fetch_config *cfg, struct fetch **out)
 {
-    if (!cfg->loop || !cfg->client || !cfg->cache)
+    if (!cfg->loop || !cfg->cache)
         return FETCH_EINVAL;
     struct fetch *f = xcalloc(1, sizeof(*f));
     f->loop = cfg->loop;
@@ -849,6 +879,8 @@ int fetch_new(const struct fetch_config *cfg, struct fetch **out)
     f->log = cfg->log;
     f->on_other = cfg->on_other;
     f->other_arg = cfg->other_arg;
+    f->lookup = cfg->lookup;
+    f->lookup_ctx = cfg->lookup_ctx;
     int rc = inbox_init(&f->requests, f->loop, on_requests, f);
     if (rc < 0) {
         free(f);
@@ -860,7 +892,8 @@ int fetch_new(const struct fetch_config *cfg, struct fetch **out)
     uv_timer_start(&f->timer, on_tick, FETCH_TICK_MS, FETCH_TICK_MS);
     uv_unref((uv_handle_t *)&f->timer);
     f->handles_open = 2;
-    svc_client_set_handler(f->client, client_handler, f);
+    if (f->client)
+        svc_client_set_handler(f->client, client_handler, f);
     *out = f;
     return 0;
 }
@@ -879,16 +912,10 @@ struct fetch_handle *fetch_open(struct fetch *f, const struct content_id *id, ui
         file->next = f->files;
         f->files = file;
         f->st.files_opened++;
-        uint8_t *enc = NULL;
-        size_t len = 0;
-        if (cache_get_manifest(f->cache, id, &enc, &len) == 0 &&
-            manifest_decode(enc, len, id, &file->m) == 0)
-            file->manifest_stored = true;
-        else
-            file->manifest_rid = svc_client_get_manifest(f->client, id->bytes);
-        free(enc);
-        file->key_rid = svc_client_get_key(f->client, id->bytes);
-        /* a closed connection (rid 0) is noticed by the next tick */
+        load_known(f, file);
+        ask_identity(f, file);
+        if (file->manifest_stored && file->have_key)
+            inbox_wake(&f->requests); /* ready at the next turn, never inside this call */
     }
     struct fetch_handle *h = xcalloc(1, sizeof(*h));
     h->file = file;
@@ -996,6 +1023,52 @@ void fetch_close(struct fetch *f, void (*cb)(void *arg), void *arg)
         file->nhandles = 0;
     }
     f->closing = true;
-    svc_client_set_handler(f->client, NULL, NULL);
+    if (f->client)
+        svc_client_set_handler(f->client, NULL, NULL);
     uv_close((uv_handle_t *)&f->timer, handle_closed);
+}
+
+void fetch_set_client(struct fetch *f, struct svc_client *client)
+{
+    if (f->closing || f->client == client)
+        return;
+    if (f->client)
+        svc_client_set_handler(f->client, NULL, NULL);
+    /* Nothing asked of the old link will be answered: forget it all and
+     * ask the new one (or the next one) again. */
+    while (f->reqs)
+        remove_req(f, f->reqs);
+    struct ffile *lists[2] = {f->files, f->zombies};
+    for (int l = 0; l < 2; l++) {
+        for (struct ffile *file = lists[l]; file; file = file->next) {
+            file->manifest_rid = file->key_rid = 0;
+            if (!file->st)
+                continue;
+            for (uint32_t i = 0; i < file->m->chunk_count; i++)
+                if (file->st[i] == CH_ASKED)
+                    file->st[i] = CH_MISSING;
+            file->asked = 0;
+        }
+    }
+    f->client = client;
+    if (!client)
+        return;
+    svc_client_set_handler(client, client_handler, f);
+    for (struct ffile *file = f->files; file; file = file->next) {
+        ask_identity(f, file);
+        pump(file);
+    }
+}
+
+void fetch_fail_unready(struct fetch *f, int err)
+{
+    for (;;) {
+        struct ffile *file = f->files;
+        while (file && (file->ready || (file->manifest_stored && file->have_key)))
+            file = file->next;
+        if (!file)
+            break;
+        fail(file, err);
+    }
+    reap(f);
 }

@@ -12,7 +12,9 @@
  * A file is opened with fetch_open (one handle per user of the file; two
  * opens of one file share one download). Opening asks for the manifest
  * (unless the cache has it: the reply is checked against the file id and
- * stored with cache_put_manifest_async) and the content key at once; when
+ * stored with cache_put_manifest_async) and the content key at once —
+ * unless cfg.lookup knows them (chorus.db keeps both for every file the
+ * engine played), so a file played before is ready without the service; when
  * both are there the handle gets FETCH_EV_READY with what a track stream
  * needs. Then the whole file is downloaded, chunks the cache already holds
  * skipped (a fully cached file makes no chunk request at all), in requests
@@ -94,9 +96,18 @@ struct fetch_handle;
  * fetch_close. */
 typedef void (*fetch_event_fn)(void *ctx, struct fetch_handle *h, const struct fetch_event *ev);
 
+/* What the engine already knows of file id (from chorus.db): fills *key
+ * and returns true, and, when manifest is not NULL, sets *manifest (owned
+ * by the fetch afterwards; NULL when unknown) and *len. Loop thread. */
+typedef bool (*fetch_lookup_fn)(void *ctx, const struct content_id *id, uint8_t **manifest,
+                                size_t *len, struct content_key *key);
+
 struct fetch_config {
     uv_loop_t *loop;
-    struct svc_client *client;   /* ready and logged in; borrowed, must outlive the fetch */
+    struct svc_client *client; /* logged in, or NULL (offline: see fetch_set_client);
+                                  borrowed, must outlive the fetch or be replaced */
+    fetch_lookup_fn lookup;    /* may be NULL */
+    void *lookup_ctx;
     struct cache *cache;         /* opened with cfg.loop; borrowed, must outlive the fetch */
     struct clog *log;            /* borrowed, may be NULL */
     svc_client_handler on_other; /* messages that are not the fetch's; NULL: dropped */
@@ -176,6 +187,18 @@ bool fetch_deliver(struct fetch *f, const struct content_id *id, uint32_t index,
  * other message is left alone (false). Public so that an owner with its
  * own dispatcher, or a test, can feed it. Loop thread. */
 bool fetch_handle_message(struct fetch *f, struct wire_msg *m);
+
+/* The service link changed: client is the new logged-in link, or NULL
+ * while there is none. Requests in flight on the old link are forgotten
+ * (their chunks are asked again on the new one); nothing fails: a file
+ * waits for a link, and plays meanwhile from what is cached. The old
+ * client's handler is given back (NULL). Loop thread. */
+void fetch_set_client(struct fetch *f, struct svc_client *client);
+
+/* Fails (FETCH_EV_ERROR with err) every open file that cannot become
+ * ready without the service (its manifest or key unknown): what the
+ * engine does when the link is down and will not be back soon. */
+void fetch_fail_unready(struct fetch *f, int err);
 
 const char *fetch_strerror(int err);
 
