@@ -63,11 +63,16 @@ struct clientdb_login {
     size_t credential_len;
     int64_t issued; /* unix seconds */
 };
+/* Replaces the stored login (l is copied). CLIENTDB_EINVAL when the
+ * address, user or credential is empty. */
 int clientdb_set_login(struct clientdb *db, const struct clientdb_login *l);
 /* CLIENTDB_ENOTFOUND when nobody logged in. Fills *out (clientdb_login_clear). */
 int clientdb_get_login(struct clientdb *db, struct clientdb_login *out);
+/* CLIENTDB_ENOTFOUND when nobody was logged in. The row is overwritten
+ * in the database file (secure_delete), not left in a free page. */
 int clientdb_forget_login(struct clientdb *db);
-void clientdb_login_clear(struct clientdb_login *l); /* frees and zeroes the strings */
+/* Frees and zeroes the strings; the credential is wiped before it is freed. */
+void clientdb_login_clear(struct clientdb_login *l);
 
 /* ---- catalog entries seen (for offline browse, search and play) ---- */
 struct clientdb_track {
@@ -79,22 +84,29 @@ struct clientdb_track {
     bool has_file;
     struct content_id file;
 };
-/* Inserts or updates the rows (one transaction). Strings are copied. */
+/* Inserts or updates the rows (one transaction). Strings are copied; a
+ * NULL string is stored as "". A row with has_file false keeps the file
+ * id its track already had (a catalog track never loses its file). */
 int clientdb_put_tracks(struct clientdb *db, const struct clientdb_track *t, size_t n);
-/* CLIENTDB_ENOTFOUND when unknown. *out is filled (clientdb_track_clear). */
+/* CLIENTDB_ENOTFOUND when unknown. *out is filled (clientdb_track_clear);
+ * its strings are never NULL. */
 int clientdb_get_track(struct clientdb *db, uint64_t id, struct clientdb_track *out);
 /* The tracks whose file the engine can play offline (a key is stored):
  * all of them (query NULL) or those whose title, artist or album contains
- * every word of query (case-insensitive), ordered by artist, album,
- * number, title; at most limit (0: no limit). The caller owns *out
- * (clientdb_tracks_free); *n is the count. */
+ * every word of query (words split at white space; case-insensitive for
+ * ASCII letters; at most CLIENTDB_QUERY_MAX_WORDS words, else
+ * CLIENTDB_EINVAL), ordered by artist, album, number, title; at most
+ * limit (0: no limit). The caller owns *out (clientdb_tracks_free); *n is
+ * the count. */
+#define CLIENTDB_QUERY_MAX_WORDS 32
 int clientdb_playable_tracks(struct clientdb *db, const char *query, size_t limit,
                              struct clientdb_track **out, size_t *n);
 void clientdb_track_clear(struct clientdb_track *t);
 void clientdb_tracks_free(struct clientdb_track *t, size_t n);
 
 /* ---- what a file needs to play without the service ---- */
-/* Stores (or replaces) file id's manifest encoding and content key. */
+/* Stores (or replaces) file id's manifest encoding and content key
+ * (copied; CLIENTDB_EINVAL when the manifest is empty). */
 int clientdb_put_file(struct clientdb *db, const struct content_id *id, const uint8_t *manifest,
                       size_t manifest_len, const struct content_key *key);
 /* CLIENTDB_ENOTFOUND when unknown. *manifest is owned by the caller (free);
@@ -108,7 +120,11 @@ struct clientdb_playlist {
     char *name;
     size_t count; /* tracks */
 };
-/* CLIENTDB_EEXISTS when the name is taken, CLIENTDB_EINVAL when empty. */
+/* Names compare case-insensitively for ASCII letters ("Rock" is "rock")
+ * wherever a name is looked up or must be unique. Positions are kept
+ * dense (0..count-1); each change is one transaction.
+ * CLIENTDB_EEXISTS when the name is taken, CLIENTDB_EINVAL when empty
+ * (or white space only); CLIENTDB_ENOTFOUND for an unknown playlist. */
 int clientdb_playlist_create(struct clientdb *db, const char *name);
 int clientdb_playlist_rename(struct clientdb *db, const char *name, const char *new_name);
 int clientdb_playlist_delete(struct clientdb *db, const char *name);
@@ -136,26 +152,30 @@ struct clientdb_queue {
     bool shuffle;
     uint64_t seed;
 };
-/* Replaces the stored queue (one transaction). */
+/* Replaces the stored queue (one transaction). CLIENTDB_EINVAL when the
+ * cursor is not -1..n-1, position_ms is negative, repeat is not an enum
+ * queue_repeat or order is not a permutation of 0..n-1. */
 int clientdb_save_queue(struct clientdb *db, const struct clientdb_queue *q);
 /* Only the cursor and the position (cheap: the engine calls it every few
- * seconds while playing). */
+ * seconds while playing). CLIENTDB_EINVAL when the cursor is not -1..n-1
+ * of the stored queue or position_ms is negative. */
 int clientdb_save_position(struct clientdb *db, long cursor, int64_t position_ms);
 /* The stored queue (an empty one, n = 0 and cursor -1, when none). *out
- * is filled (clientdb_queue_clear). */
+ * is filled (clientdb_queue_clear). A stored shuffle order that is not a
+ * permutation (a damaged row) loads as NULL, with a warning. */
 int clientdb_load_queue(struct clientdb *db, struct clientdb_queue *out);
 void clientdb_queue_clear(struct clientdb_queue *q);
 
 /* ---- small values ---- */
 int clientdb_set_int(struct clientdb *db, const char *key, int64_t value);
-/* def when unset. */
+/* def when unset (and on a database error, which is logged). */
 int64_t clientdb_get_int(struct clientdb *db, const char *key, int64_t def);
 
 /* ---- history ---- */
 /* One playback of track id that started at started (unix ms) and was
  * heard for heard_ms. */
 int clientdb_add_history(struct clientdb *db, uint64_t id, int64_t started, int64_t heard_ms);
-/* The count of history rows (for tests and `status`). */
+/* The count of history rows (for tests and `status`), or CLIENTDB_EDB. */
 int64_t clientdb_history_count(struct clientdb *db);
 
 const char *clientdb_strerror(int err);
