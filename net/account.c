@@ -1,10 +1,15 @@
-/* account: scrypt-hashed user accounts in SQLite.
+/* account: scrypt-hashed user accounts and device credentials in SQLite.
  *
  * Owns one SQLite connection (serialized mode) and a mutex held around each
- * statement, never around scrypt. Runs on any thread; account_verify is
- * meant for the libuv threadpool. It must never keep a password or a hash
- * in memory it does not wipe, never compare hashes with memcmp, and never
- * answer an unknown user faster than a wrong password. */
+ * statement, never around scrypt. Runs on any thread; account_verify and
+ * the device functions are meant for the libuv threadpool. It must never
+ * keep a password, a credential or a hash in memory it does not wipe,
+ * never store a credential itself (only its SHA-256), never compare hashes
+ * with memcmp, and never answer an unknown user faster than a wrong
+ * password.
+ *
+ * Schema history: MIGRATIONS[v] takes a database from user_version v to
+ * v + 1. An applied migration is never edited; a change is a new entry. */
 #include "net/account.h"
 
 #include <pthread.h>
@@ -19,10 +24,43 @@
 
 #include "base/xmalloc.h"
 
-#define SALT_LEN 16
-#define HASH_LEN 32
+#define SALT_LEN       16
+#define HASH_LEN       32
+#define SCHEMA_VERSION 2
 
 const struct account_params account_default_params = {15, 8, 1};
+
+static const char *const MIGRATIONS[SCHEMA_VERSION] = {
+    /* 1: users. Files from before schema versions have this table at
+     * version 0 already, hence IF NOT EXISTS. */
+    "CREATE TABLE IF NOT EXISTS users ("
+    " name TEXT PRIMARY KEY NOT NULL,"
+    " salt BLOB NOT NULL,"
+    " hash BLOB NOT NULL,"
+    " log2_n INTEGER NOT NULL,"
+    " r INTEGER NOT NULL,"
+    " p INTEGER NOT NULL,"
+    " created INTEGER NOT NULL);",
+    /* 2: device credentials, by SHA-256, with the TLS key they were issued
+     * to. The triggers revoke a user's credentials along with the user,
+     * its name or its password, whoever changes them (chorusd, or sqlite3
+     * by hand). generation is for credential generations to come: every
+     * credential is of generation 0 until then. */
+    "CREATE TABLE devices ("
+    " id INTEGER PRIMARY KEY,"
+    " user TEXT NOT NULL,"
+    " hash BLOB NOT NULL,"
+    " key BLOB NOT NULL,"
+    " label TEXT NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " last_used INTEGER,"
+    " generation INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX devices_user ON devices(user);"
+    "CREATE TRIGGER devices_user_deleted AFTER DELETE ON users"
+    " BEGIN DELETE FROM devices WHERE user = OLD.name; END;"
+    "CREATE TRIGGER devices_user_changed AFTER UPDATE OF name, hash ON users"
+    " BEGIN DELETE FROM devices WHERE user = OLD.name; END;",
+};
 
 struct account_db {
     sqlite3 *db;
@@ -45,7 +83,13 @@ const char *account_strerror(int err)
     case ACCOUNT_EPARAMS:
         return "scrypt parameters out of range";
     case ACCOUNT_ECRYPTO:
-        return "scrypt failed";
+        return "scrypt, SHA-256 or the random generator failed";
+    case ACCOUNT_ETOONEW:
+        return "the accounts database is newer than this program";
+    case ACCOUNT_EDEVICES:
+        return "too many devices hold a credential (revoke one, or change the password)";
+    case ACCOUNT_ELABEL:
+        return "device label longer than 64 bytes";
     default:
         return "unknown account error";
     }
@@ -83,6 +127,43 @@ static int scrypt_hash(const char *password, const uint8_t *salt, const struct a
     return 0;
 }
 
+static int read_version(sqlite3 *db, int *version)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = ACCOUNT_EDB;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        *version = sqlite3_column_int(st, 0);
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Brings the schema from version to SCHEMA_VERSION in one transaction. */
+static int migrate(sqlite3 *db, int version)
+{
+    if (version == SCHEMA_VERSION)
+        return 0;
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return ACCOUNT_EDB;
+    /* Another process may have migrated meanwhile: decide under the lock. */
+    int rc = read_version(db, &version);
+    if (rc == 0 && version > SCHEMA_VERSION)
+        rc = ACCOUNT_ETOONEW;
+    for (; rc == 0 && version < SCHEMA_VERSION; version++)
+        if (sqlite3_exec(db, MIGRATIONS[version], NULL, NULL, NULL) != SQLITE_OK)
+            rc = ACCOUNT_EDB;
+    char sql[40];
+    snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", SCHEMA_VERSION);
+    if (rc == 0 && (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+                    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK))
+        rc = ACCOUNT_EDB;
+    if (rc < 0)
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
 int account_open(const char *path, struct account_db **out)
 {
     sqlite3 *db = NULL;
@@ -93,18 +174,18 @@ int account_open(const char *path, struct account_db **out)
     }
     chmod(path, 0600); /* password hashes: readable by the service only */
     sqlite3_busy_timeout(db, 5000);
-    const char *schema = "PRAGMA journal_mode=WAL;"
-                         "CREATE TABLE IF NOT EXISTS users ("
-                         " name TEXT PRIMARY KEY NOT NULL,"
-                         " salt BLOB NOT NULL,"
-                         " hash BLOB NOT NULL,"
-                         " log2_n INTEGER NOT NULL,"
-                         " r INTEGER NOT NULL,"
-                         " p INTEGER NOT NULL,"
-                         " created INTEGER NOT NULL);";
-    if (sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+    /* The version is checked before anything writes (WAL mode does). */
+    int version = 0;
+    int rc = read_version(db, &version);
+    if (rc == 0 && version > SCHEMA_VERSION)
+        rc = ACCOUNT_ETOONEW;
+    if (rc == 0 && sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK)
+        rc = ACCOUNT_EDB;
+    if (rc == 0)
+        rc = migrate(db, version);
+    if (rc < 0) {
         sqlite3_close(db);
-        return ACCOUNT_EDB;
+        return rc;
     }
     struct account_db *a = xcalloc(1, sizeof(*a));
     a->db = db;
@@ -249,17 +330,160 @@ int account_verify(struct account_db *db, const char *name, const char *password
     return rc;
 }
 
-int account_count(struct account_db *db, int64_t *out)
+/* Runs a count(*) query, with user bound as ?1 when not NULL. */
+static int count_rows(struct account_db *db, const char *sql, const char *user, int64_t *out)
 {
     pthread_mutex_lock(&db->lock);
     sqlite3_stmt *st = NULL;
     int rc = ACCOUNT_EDB;
-    if (sqlite3_prepare_v2(db->db, "SELECT count(*) FROM users", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW) {
-        *out = sqlite3_column_int64(st, 0);
-        rc = 0;
+    if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (user)
+            sqlite3_bind_text(st, 1, user, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            *out = sqlite3_column_int64(st, 0);
+            rc = 0;
+        }
     }
     sqlite3_finalize(st);
     pthread_mutex_unlock(&db->lock);
     return rc;
+}
+
+int account_count(struct account_db *db, int64_t *out)
+{
+    return count_rows(db, "SELECT count(*) FROM users", NULL, out);
+}
+
+/* ---- device credentials ---- */
+
+static int sha256(const uint8_t *data, size_t len, uint8_t out[HASH_LEN])
+{
+    return EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL) == 1 ? 0 : ACCOUNT_ECRYPTO;
+}
+
+int account_device_add(struct account_db *db, const char *user, const uint8_t key[TLS_KEY_LEN],
+                       const char *label, uint8_t cred_out[ACCOUNT_CRED_LEN])
+{
+    if (!label)
+        label = "";
+    if (strlen(label) > ACCOUNT_LABEL_MAX)
+        return ACCOUNT_ELABEL;
+    uint8_t cred[ACCOUNT_CRED_LEN], hash[HASH_LEN];
+    if (RAND_bytes(cred, sizeof(cred)) != 1)
+        return ACCOUNT_ECRYPTO;
+    int rc = sha256(cred, sizeof(cred), hash);
+    if (rc < 0) {
+        OPENSSL_cleanse(cred, sizeof(cred));
+        return rc;
+    }
+
+    pthread_mutex_lock(&db->lock);
+    sqlite3_stmt *st = NULL;
+    bool refused = false;
+    rc = ACCOUNT_EDB;
+    /* One statement checks and inserts, so a user deleted meanwhile (by
+     * another process) cannot be left with a credential. */
+    if (sqlite3_prepare_v2(db->db,
+                           "INSERT INTO devices(user, hash, key, label, created)"
+                           " SELECT ?1, ?2, ?3, ?4, strftime('%s','now')"
+                           " WHERE EXISTS (SELECT 1 FROM users WHERE name = ?1)"
+                           " AND (SELECT count(*) FROM devices WHERE user = ?1) < ?5",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, user, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 2, hash, HASH_LEN, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 3, key, TLS_KEY_LEN, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, label, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 5, (int)ACCOUNT_MAX_DEVICES);
+        if (sqlite3_step(st) == SQLITE_DONE) {
+            rc = 0;
+            refused = sqlite3_changes(db->db) == 0;
+        }
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&db->lock);
+    OPENSSL_cleanse(hash, sizeof(hash));
+    if (refused) { /* which condition failed */
+        int64_t users = 0;
+        rc = count_rows(db, "SELECT count(*) FROM users WHERE name = ?1", user, &users);
+        if (rc == 0)
+            rc = users ? ACCOUNT_EDEVICES : ACCOUNT_EDENIED;
+    }
+    if (rc == 0)
+        memcpy(cred_out, cred, sizeof(cred));
+    OPENSSL_cleanse(cred, sizeof(cred));
+    return rc;
+}
+
+int account_device_check(struct account_db *db, const char *user, const uint8_t *cred, size_t len,
+                         const uint8_t key[TLS_KEY_LEN])
+{
+    uint8_t hash[HASH_LEN];
+    int rc = sha256(cred, len, hash);
+    if (rc < 0)
+        return rc;
+    int64_t match = -1;
+    pthread_mutex_lock(&db->lock);
+    sqlite3_stmt *st = NULL;
+    rc = ACCOUNT_EDB;
+    if (sqlite3_prepare_v2(db->db, "SELECT id, hash, key FROM devices WHERE user = ?1", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, user, -1, SQLITE_TRANSIENT);
+        int step;
+        /* Every row is compared in full, the hash and the key both: no
+         * early exit tells how close a guess came. */
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            if (sqlite3_column_bytes(st, 1) != HASH_LEN ||
+                sqlite3_column_bytes(st, 2) != TLS_KEY_LEN)
+                continue;
+            int differ = CRYPTO_memcmp(hash, sqlite3_column_blob(st, 1), HASH_LEN) |
+                         CRYPTO_memcmp(key, sqlite3_column_blob(st, 2), TLS_KEY_LEN);
+            if (differ == 0)
+                match = sqlite3_column_int64(st, 0);
+        }
+        if (step == SQLITE_DONE)
+            rc = match >= 0 ? 0 : ACCOUNT_EDENIED;
+    }
+    sqlite3_finalize(st);
+    if (rc == 0) {
+        /* Bookkeeping only: a login does not fail because it could not be
+         * recorded (a read-only or full disk). */
+        st = NULL;
+        if (sqlite3_prepare_v2(db->db,
+                               "UPDATE devices SET last_used = strftime('%s','now') WHERE id = ?1",
+                               -1, &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(st, 1, match);
+            sqlite3_step(st);
+        }
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&db->lock);
+    OPENSSL_cleanse(hash, sizeof(hash));
+    return rc;
+}
+
+int account_device_revoke(struct account_db *db, const char *user, const uint8_t *cred, size_t len)
+{
+    uint8_t hash[HASH_LEN];
+    int rc = sha256(cred, len, hash);
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&db->lock);
+    sqlite3_stmt *st = NULL;
+    rc = ACCOUNT_EDB;
+    if (sqlite3_prepare_v2(db->db, "DELETE FROM devices WHERE user = ?1 AND hash = ?2", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, user, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 2, hash, HASH_LEN, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_DONE)
+            rc = 0;
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&db->lock);
+    OPENSSL_cleanse(hash, sizeof(hash));
+    return rc;
+}
+
+int account_device_count(struct account_db *db, const char *user, int64_t *out)
+{
+    return count_rows(db, "SELECT count(*) FROM devices WHERE user = ?1", user, out);
 }

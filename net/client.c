@@ -356,6 +356,31 @@ uint32_t svc_client_login(struct svc_client *c, const char *user, const char *pa
     return svc_client_send(c, &m);
 }
 
+uint32_t svc_client_get_device(struct svc_client *c, const char *label)
+{
+    struct wire_msg m = {.type = WIRE_GET_DEVICE};
+    m.u.device.label = (char *)label;
+    return svc_client_send(c, &m);
+}
+
+uint32_t svc_client_login_device(struct svc_client *c, const char *user, const uint8_t *cred,
+                                 size_t len)
+{
+    struct wire_msg m = {.type = WIRE_LOGIN_DEVICE};
+    m.u.device.user = (char *)user;
+    m.u.device.cred = (uint8_t *)cred;
+    m.u.device.cred_len = len;
+    return svc_client_send(c, &m);
+}
+
+uint32_t svc_client_revoke_device(struct svc_client *c, const uint8_t *cred, size_t len)
+{
+    struct wire_msg m = {.type = WIRE_REVOKE_DEVICE};
+    m.u.device.cred = (uint8_t *)cred;
+    m.u.device.cred_len = len;
+    return svc_client_send(c, &m);
+}
+
 uint32_t svc_client_browse(struct svc_client *c, uint8_t kind, uint64_t parent, uint32_t offset,
                            uint32_t limit)
 {
@@ -540,17 +565,58 @@ void svc_client_run_for(struct svc_client *c, uint64_t ms)
     run_until(c, never, NULL, ms);
 }
 
+/* Waits for the reply to rid (0: the request could not be sent): 0 when
+ * it is of type want (then in *out, the caller's), CLIENT_EREFUSED for
+ * anything else, CLIENT_ECLOSED or CLIENT_ETIMEOUT. */
+static int wait_reply(struct svc_client *c, uint32_t rid, uint8_t want, struct wire_msg *out,
+                      uint64_t timeout_ms)
+{
+    if (!rid)
+        return CLIENT_ECLOSED;
+    int rc = svc_client_wait(c, rid, out, timeout_ms);
+    if (rc < 0)
+        return rc;
+    if (out->type != want) {
+        wire_msg_clear(out);
+        return CLIENT_EREFUSED;
+    }
+    return 0;
+}
+
+/* The TICKET itself is kept by on_message: nothing more to take. */
+static int wait_ticket(struct svc_client *c, uint32_t rid, uint64_t timeout_ms)
+{
+    struct wire_msg m;
+    int rc = wait_reply(c, rid, WIRE_TICKET, &m, timeout_ms);
+    if (rc == 0)
+        wire_msg_clear(&m);
+    return rc;
+}
+
 int svc_client_login_sync(struct svc_client *c, const char *user, const char *password,
                           uint64_t timeout_ms)
 {
-    uint32_t rid = svc_client_login(c, user, password);
-    if (!rid)
-        return CLIENT_ECLOSED;
+    return wait_ticket(c, svc_client_login(c, user, password), timeout_ms);
+}
+
+int svc_client_login_device_sync(struct svc_client *c, const char *user, const uint8_t *cred,
+                                 size_t len, uint64_t timeout_ms)
+{
+    return wait_ticket(c, svc_client_login_device(c, user, cred, len), timeout_ms);
+}
+
+int svc_client_get_device_sync(struct svc_client *c, const char *label, uint8_t **cred, size_t *len,
+                               uint64_t *issued, uint64_t timeout_ms)
+{
     struct wire_msg m;
-    int rc = svc_client_wait(c, rid, &m, timeout_ms);
+    int rc = wait_reply(c, svc_client_get_device(c, label), WIRE_DEVICE, &m, timeout_ms);
     if (rc < 0)
         return rc;
-    rc = m.type == WIRE_TICKET ? 0 : CLIENT_EREFUSED;
+    *cred = m.u.device.cred;
+    *len = m.u.device.cred_len;
+    if (issued)
+        *issued = m.u.device.issued;
+    m.u.device.cred = NULL; /* taken */
     wire_msg_clear(&m);
-    return rc;
+    return 0;
 }

@@ -25,6 +25,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "library/catalog.h"
 #include "base/manifest.h"
 #include "library/store.h"
@@ -76,6 +78,7 @@ struct client {
     uint8_t family, ip[16];
     uint8_t key[TLS_KEY_LEN];
     bool hello, authed;
+    bool by_password; /* authed by a LOGIN on this connection (not a ticket or credential) */
     char user[WIRE_MAX_USER + 1];
     struct tracker_peer *tp;
     struct chunk_req *reqs;
@@ -91,7 +94,18 @@ struct client {
     uint64_t chunks_sent;
 };
 
-enum job_kind { JOB_LOGIN, JOB_BROWSE, JOB_SEARCH, JOB_MANIFEST, JOB_KEY, JOB_STAT, JOB_CHUNK };
+enum job_kind {
+    JOB_LOGIN,         /* LOGIN: scrypt, in the login queue */
+    JOB_DEVICE_LOGIN,  /* LOGIN_DEVICE: a SQLite lookup, starts at once */
+    JOB_DEVICE_ADD,    /* GET_DEVICE */
+    JOB_DEVICE_REVOKE, /* REVOKE_DEVICE */
+    JOB_BROWSE,
+    JOB_SEARCH,
+    JOB_MANIFEST,
+    JOB_KEY,
+    JOB_STAT,
+    JOB_CHUNK,
+};
 
 struct job {
     uv_work_t work;
@@ -105,14 +119,17 @@ struct job {
     uint32_t index;
     struct catalog *cat;
     /* inputs */
-    char *user, *password, *query;
-    uint8_t key[TLS_KEY_LEN];
+    char *user, *password, *query, *label;
+    uint8_t *cred; /* device credential (LOGIN_DEVICE, REVOKE_DEVICE) */
+    size_t cred_len;
+    uint8_t key[TLS_KEY_LEN]; /* the client's TLS key */
     uint8_t browse_kind;
     uint64_t parent;
     uint32_t offset, limit;
     /* outputs */
-    int err;       /* negative module error, 0 on success */
-    uint16_t code; /* WIRE_ERR_* to answer with, 0 on success */
+    int err;         /* negative module error, 0 on success */
+    uint16_t code;   /* WIRE_ERR_* to answer with, 0 on success */
+    const char *why; /* the ERROR's text (static); NULL: the code's name */
     uint8_t *frame;
     size_t frame_len;
     uint32_t chunk_count;
@@ -368,19 +385,22 @@ static void job_submit(struct job *j)
         ring_append(q, j->cl, qi);
 }
 
-static void wipe_free(char *s)
+/* Passwords and credentials must not stay in freed memory (a plain
+ * memset before free may be dropped as a dead store). */
+static void wipe_free(void *p, size_t n)
 {
-    if (s) {
-        memset(s, 0, strlen(s));
-        free(s);
-    }
+    if (p)
+        OPENSSL_cleanse(p, n);
+    free(p);
 }
 
 static void job_free(struct job *j)
 {
     free(j->user);
-    wipe_free(j->password);
+    wipe_free(j->password, j->password ? strlen(j->password) : 0);
+    wipe_free(j->cred, j->cred_len);
     free(j->query);
+    free(j->label);
     free(j->frame);
     free(j);
 }
@@ -499,13 +519,19 @@ static void work_catalog(struct job *j)
     free(strs);
 }
 
+/* LOGIN and LOGIN_DEVICE: the check, then the same TICKET for both. */
 static void work_login(struct job *j)
 {
     struct svc *s = j->svc;
-    int rc = account_verify(s->accounts, j->user, j->password);
+    int rc = j->kind == JOB_LOGIN
+                 ? account_verify(s->accounts, j->user, j->password)
+                 : account_device_check(s->accounts, j->user, j->cred, j->cred_len, j->key);
     if (rc < 0) {
         j->err = rc;
         j->code = rc == ACCOUNT_EDENIED ? WIRE_ERR_LOGIN : WIRE_ERR_INTERNAL;
+        /* the same words whatever was wrong: no hint which */
+        if (rc == ACCOUNT_EDENIED && j->kind == JOB_DEVICE_LOGIN)
+            j->why = "device credential refused";
         return;
     }
     struct ticket t = {0};
@@ -526,6 +552,40 @@ static void work_login(struct job *j)
     m.u.ticket.ticket_len = len;
     job_reply(j, &m);
     free(buf);
+}
+
+/* GET_DEVICE (a new credential bound to the client's key) and
+ * REVOKE_DEVICE, for the logged-in user. */
+static void work_device(struct job *j)
+{
+    struct account_db *db = j->svc->accounts;
+    struct wire_msg m = {.type = WIRE_OK, .rid = j->rid};
+    uint8_t cred[ACCOUNT_CRED_LEN];
+    int rc;
+    if (j->kind == JOB_DEVICE_REVOKE) {
+        rc = account_device_revoke(db, j->user, j->cred, j->cred_len);
+    } else {
+        rc = account_device_add(db, j->user, j->key, j->label, cred);
+        m.type = WIRE_DEVICE;
+        m.u.device.issued = (uint64_t)time(NULL);
+        m.u.device.cred = cred;
+        m.u.device.cred_len = sizeof(cred);
+    }
+    if (rc == 0) {
+        job_reply(j, &m);
+    } else {
+        j->err = rc;
+        if (rc == ACCOUNT_EDENIED) { /* the account was deleted after this login */
+            j->code = WIRE_ERR_AUTH_REQUIRED;
+            j->why = "the account no longer exists";
+        } else if (rc == ACCOUNT_EDEVICES || rc == ACCOUNT_ELABEL) {
+            j->code = WIRE_ERR_BAD_REQUEST;
+            j->why = account_strerror(rc);
+        } else {
+            j->code = WIRE_ERR_INTERNAL;
+        }
+    }
+    OPENSSL_cleanse(cred, sizeof(cred));
 }
 
 /* GET_MANIFEST (the reply) and the chunk count GET_CHUNKS needs. */
@@ -607,7 +667,12 @@ static void job_work(uv_work_t *w)
     struct job *j = w->data;
     switch (j->kind) {
     case JOB_LOGIN:
+    case JOB_DEVICE_LOGIN:
         work_login(j);
+        break;
+    case JOB_DEVICE_ADD:
+    case JOB_DEVICE_REVOKE:
+        work_device(j);
         break;
     case JOB_BROWSE:
     case JOB_SEARCH:
@@ -743,7 +808,7 @@ static void discard_job(struct svc *s, struct job *j)
 {
     struct client *cl = j->cl;
     cl->jobs--;
-    if (j->kind == JOB_LOGIN)
+    if (j->kind == JOB_LOGIN || j->kind == JOB_DEVICE_LOGIN)
         cl->login_busy = false;
     cl->refs--;
     s->jobs--;
@@ -766,33 +831,60 @@ static void start_queued(struct svc *s, int qi)
     }
 }
 
+/* LOGIN and LOGIN_DEVICE: failures of both count towards one limit. */
 static void done_login(struct client *cl, struct job *j)
 {
     struct svc *s = cl->svc;
+    bool device = j->kind == JOB_DEVICE_LOGIN;
+    const char *how = device ? " with a device credential" : "";
     cl->jobs--;
     cl->login_busy = false;
     if (!cl->conn)
         return;
     if (j->code == 0) {
-        s->st.logins_ok++;
+        if (device)
+            s->st.device_logins_ok++;
+        else
+            s->st.logins_ok++;
         set_authed(cl, j->user);
-        clog_info(s->log, MOD, "%s: %s logged in", cl->addr, j->user);
+        cl->by_password = !device;
+        clog_info(s->log, MOD, "%s: %s logged in%s", cl->addr, j->user, how);
         send_frame(cl, j, CONN_PRIO_CONTROL, 0);
         return;
     }
-    s->st.logins_failed++;
+    if (device)
+        s->st.device_logins_failed++;
+    else
+        s->st.logins_failed++;
     cl->login_failures++;
     if (j->code == WIRE_ERR_INTERNAL)
-        clog_error(s->log, MOD, "%s: login of '%s': %s", cl->addr, j->user, svc_strerror(j->err));
+        clog_error(s->log, MOD, "%s: login of '%s'%s: %s", cl->addr, j->user, how,
+                   svc_strerror(j->err));
     else
-        clog_warn(s->log, MOD, "%s: login of '%s' refused (%u failures)", cl->addr, j->user,
+        clog_warn(s->log, MOD, "%s: login of '%s'%s refused (%u failures)", cl->addr, j->user, how,
                   cl->login_failures);
-    send_error(cl, j->rid, j->code, NULL);
+    send_error(cl, j->rid, j->code, j->why);
     if (cl->login_failures >= SVC_MAX_LOGIN_FAILURES)
         conn_close_after_flush(cl->conn, 0);
 }
 
-/* BROWSE, SEARCH, GET_MANIFEST, GET_KEY: one reply frame or an error. */
+/* What a job of this kind does, for the log. */
+static const char *job_what(enum job_kind kind)
+{
+    switch (kind) {
+    case JOB_KEY:
+        return "key";
+    case JOB_DEVICE_ADD:
+        return "issuing a device credential";
+    case JOB_DEVICE_REVOKE:
+        return "revoking a device credential";
+    default:
+        return "read";
+    }
+}
+
+/* BROWSE, SEARCH, GET_MANIFEST, GET_KEY, GET_DEVICE, REVOKE_DEVICE: one
+ * reply frame or an error. */
 static void done_reply(struct client *cl, struct job *j)
 {
     struct svc *s = cl->svc;
@@ -803,10 +895,13 @@ static void done_reply(struct client *cl, struct job *j)
         return;
     if (j->code) {
         if (j->code == WIRE_ERR_INTERNAL)
-            clog_error(s->log, MOD, "%s: %s: %s", cl->addr, j->kind == JOB_KEY ? "key" : "read",
+            clog_error(s->log, MOD, "%s: %s: %s", cl->addr, job_what(j->kind),
                        svc_strerror(j->err));
-        send_error(cl, j->rid, j->code, NULL);
+        send_error(cl, j->rid, j->code, j->why);
     } else {
+        if (j->kind == JOB_DEVICE_ADD || j->kind == JOB_DEVICE_REVOKE)
+            clog_info(s->log, MOD, "%s %s: device credential %s", cl->addr, cl->user,
+                      j->kind == JOB_DEVICE_ADD ? "issued" : "revoked");
         s->st.requests++;
         send_frame(cl, j, CONN_PRIO_CONTROL, 0);
     }
@@ -835,6 +930,7 @@ static void job_done(uv_work_t *w, int status)
         done_stat(cl, j);
         break;
     case JOB_LOGIN:
+    case JOB_DEVICE_LOGIN:
         done_login(cl, j);
         break;
     default:
@@ -898,6 +994,8 @@ static void handle_hello(struct client *cl, struct wire_msg *m)
     send_msg(cl, &r);
 }
 
+/* LOGIN (scrypt, in the login queue) and LOGIN_DEVICE (a cheap lookup
+ * that starts at once): one at a time per connection. */
 static void handle_login(struct client *cl, struct wire_msg *m)
 {
     if (cl->login_busy) {
@@ -907,11 +1005,45 @@ static void handle_login(struct client *cl, struct wire_msg *m)
     if (!take_job_slot(cl, m->rid))
         return;
     cl->login_busy = true;
-    struct job *j = job_new(cl, JOB_LOGIN, m->rid);
-    j->user = m->u.login.user;
-    j->password = m->u.login.password;
-    m->u.login.user = m->u.login.password = NULL; /* taken */
+    bool device = m->type == WIRE_LOGIN_DEVICE;
+    struct job *j = job_new(cl, device ? JOB_DEVICE_LOGIN : JOB_LOGIN, m->rid);
+    if (device) {
+        j->user = m->u.device.user;
+        j->cred = m->u.device.cred;
+        j->cred_len = m->u.device.cred_len;
+        m->u.device.user = NULL; /* taken */
+        m->u.device.cred = NULL;
+    } else {
+        j->user = m->u.login.user;
+        j->password = m->u.login.password;
+        m->u.login.user = m->u.login.password = NULL; /* taken */
+    }
     memcpy(j->key, cl->key, TLS_KEY_LEN);
+    job_submit(j);
+}
+
+/* GET_DEVICE and REVOKE_DEVICE, for the user logged in on cl. */
+static void handle_device(struct client *cl, struct wire_msg *m)
+{
+    bool add = m->type == WIRE_GET_DEVICE;
+    /* Only a password login makes a credential: a ticket outlives a
+     * password change (until it expires), and a stolen credential must
+     * not breed more of itself. */
+    if (add && !cl->by_password) {
+        send_error(cl, m->rid, WIRE_ERR_AUTH_REQUIRED,
+                   "a device credential needs a password login on this connection");
+        return;
+    }
+    if (!take_job_slot(cl, m->rid))
+        return;
+    struct job *j = job_new(cl, add ? JOB_DEVICE_ADD : JOB_DEVICE_REVOKE, m->rid);
+    j->user = xstrdup(cl->user);
+    memcpy(j->key, cl->key, TLS_KEY_LEN);
+    j->label = m->u.device.label;
+    j->cred = m->u.device.cred;
+    j->cred_len = m->u.device.cred_len;
+    m->u.device.label = NULL; /* taken */
+    m->u.device.cred = NULL;
     job_submit(j);
 }
 
@@ -1060,8 +1192,11 @@ static void on_message(struct conn *c, struct wire_msg *m, void *arg)
         return;
     }
     case WIRE_LOGIN:
+    case WIRE_LOGIN_DEVICE:
         handle_login(cl, m);
         return;
+    case WIRE_GET_DEVICE:
+    case WIRE_REVOKE_DEVICE:
     case WIRE_BROWSE:
     case WIRE_SEARCH:
     case WIRE_GET_MANIFEST:
@@ -1083,6 +1218,10 @@ static void on_message(struct conn *c, struct wire_msg *m, void *arg)
         return;
     }
     switch (m->type) {
+    case WIRE_GET_DEVICE:
+    case WIRE_REVOKE_DEVICE:
+        handle_device(cl, m);
+        break;
     case WIRE_BROWSE:
     case WIRE_SEARCH:
         handle_browse(cl, m);
@@ -1287,8 +1426,9 @@ static unsigned fd_cap(struct svc *s, unsigned want)
 static size_t max_request_body(void)
 {
     static const uint8_t requests[] = {
-        WIRE_HELLO,  WIRE_PING,         WIRE_LOGIN,   WIRE_BROWSE,     WIRE_SEARCH,   WIRE_CANCEL,
-        WIRE_LOOKUP, WIRE_GET_MANIFEST, WIRE_GET_KEY, WIRE_GET_CHUNKS, WIRE_ANNOUNCE,
+        WIRE_HELLO,         WIRE_PING,    WIRE_LOGIN,      WIRE_LOGIN_DEVICE, WIRE_GET_DEVICE,
+        WIRE_REVOKE_DEVICE, WIRE_BROWSE,  WIRE_SEARCH,     WIRE_CANCEL,       WIRE_LOOKUP,
+        WIRE_GET_MANIFEST,  WIRE_GET_KEY, WIRE_GET_CHUNKS, WIRE_ANNOUNCE,
     };
     size_t max = 0;
     for (size_t i = 0; i < sizeof(requests); i++)

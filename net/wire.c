@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "base/xmalloc.h"
 
 /* Item on the wire: kind, id, parent, number, disc, year, duration,
@@ -34,6 +36,14 @@ size_t wire_max_body(uint8_t type)
         return 4 + 1 + WIRE_MAX_USER + 2 + WIRE_MAX_PASS;
     case WIRE_TICKET:
         return 4 + 8 + 2 + WIRE_MAX_TICKET;
+    case WIRE_GET_DEVICE:
+        return 4 + 1 + WIRE_MAX_LABEL;
+    case WIRE_DEVICE:
+        return 4 + 8 + 2 + WIRE_MAX_CRED;
+    case WIRE_LOGIN_DEVICE:
+        return 4 + 1 + WIRE_MAX_USER + 2 + WIRE_MAX_CRED;
+    case WIRE_REVOKE_DEVICE:
+        return 4 + 2 + WIRE_MAX_CRED;
     case WIRE_BROWSE:
         return 4 + 1 + 8 + 4 + 4;
     case WIRE_SEARCH:
@@ -78,6 +88,14 @@ const char *wire_type_name(uint8_t type)
         return "LOGIN";
     case WIRE_TICKET:
         return "TICKET";
+    case WIRE_GET_DEVICE:
+        return "GET_DEVICE";
+    case WIRE_DEVICE:
+        return "DEVICE";
+    case WIRE_LOGIN_DEVICE:
+        return "LOGIN_DEVICE";
+    case WIRE_REVOKE_DEVICE:
+        return "REVOKE_DEVICE";
     case WIRE_BROWSE:
         return "BROWSE";
     case WIRE_SEARCH:
@@ -202,14 +220,25 @@ static void w_u64(struct writer *w, uint64_t v)
     w_u32(w, (uint32_t)v);
 }
 
-/* A string with a u16 (or u8 when small) length prefix; false when longer
- * than max. NULL encodes as "". */
+/* A string with a u16 length prefix; false when longer than max. NULL
+ * encodes as "". */
 static bool w_str16(struct writer *w, const char *s, size_t max)
 {
     size_t n = s ? strlen(s) : 0;
     if (n > max)
         return false;
     w_u16(w, (uint16_t)n);
+    w_bytes(w, s, n);
+    return true;
+}
+
+/* The same with a u8 length prefix (max is at most 255). */
+static bool w_str8(struct writer *w, const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n > max)
+        return false;
+    w_u8(w, (uint8_t)n);
     w_bytes(w, s, n);
     return true;
 }
@@ -221,6 +250,12 @@ static bool w_blob16(struct writer *w, const uint8_t *p, size_t n, size_t max)
     w_u16(w, (uint16_t)n);
     w_bytes(w, p, n);
     return true;
+}
+
+/* A device credential: blob16 of WIRE_MIN_CRED..WIRE_MAX_CRED bytes. */
+static bool w_cred(struct writer *w, const uint8_t *p, size_t n)
+{
+    return n >= WIRE_MIN_CRED && w_blob16(w, p, n, WIRE_MAX_CRED);
 }
 
 static bool encode_item(struct writer *w, const struct wire_item *it)
@@ -255,17 +290,22 @@ static bool encode_body(const struct wire_msg *m, struct writer *w)
     case WIRE_PONG:
     case WIRE_CANCEL:
         return true;
-    case WIRE_LOGIN: {
-        size_t n = m->u.login.user ? strlen(m->u.login.user) : 0;
-        if (n > WIRE_MAX_USER)
-            return false;
-        w_u8(w, (uint8_t)n);
-        w_bytes(w, m->u.login.user, n);
-        return w_str16(w, m->u.login.password, WIRE_MAX_PASS);
-    }
+    case WIRE_LOGIN:
+        return w_str8(w, m->u.login.user, WIRE_MAX_USER) &&
+               w_str16(w, m->u.login.password, WIRE_MAX_PASS);
     case WIRE_TICKET:
         w_u64(w, m->u.ticket.expires);
         return w_blob16(w, m->u.ticket.ticket, m->u.ticket.ticket_len, WIRE_MAX_TICKET);
+    case WIRE_GET_DEVICE:
+        return w_str8(w, m->u.device.label, WIRE_MAX_LABEL);
+    case WIRE_DEVICE:
+        w_u64(w, m->u.device.issued);
+        return w_cred(w, m->u.device.cred, m->u.device.cred_len);
+    case WIRE_LOGIN_DEVICE:
+        return w_str8(w, m->u.device.user, WIRE_MAX_USER) &&
+               w_cred(w, m->u.device.cred, m->u.device.cred_len);
+    case WIRE_REVOKE_DEVICE:
+        return w_cred(w, m->u.device.cred, m->u.device.cred_len);
     case WIRE_BROWSE:
         w_u8(w, m->u.browse.kind);
         w_u64(w, m->u.browse.parent);
@@ -445,6 +485,21 @@ static char *r_str16(struct reader *r, size_t max)
     return r_str(r, n, max);
 }
 
+static char *r_str8(struct reader *r, size_t max)
+{
+    size_t n = r_u8(r);
+    return r_str(r, n, max);
+}
+
+/* A device credential (see w_cred); its length goes to *len. */
+static uint8_t *r_cred(struct reader *r, size_t *len)
+{
+    *len = r_u16(r);
+    if (*len < WIRE_MIN_CRED || *len > WIRE_MAX_CRED)
+        r->bad = true;
+    return r_blob(r, *len);
+}
+
 static void decode_item(struct reader *r, struct wire_item *it)
 {
     it->kind = r_u8(r);
@@ -486,18 +541,30 @@ static void decode_body(struct reader *r, struct wire_msg *m)
     case WIRE_PONG:
     case WIRE_CANCEL:
         break;
-    case WIRE_LOGIN: {
-        size_t n = r_u8(r);
-        m->u.login.user = r_str(r, n, WIRE_MAX_USER);
+    case WIRE_LOGIN:
+        m->u.login.user = r_str8(r, WIRE_MAX_USER);
         m->u.login.password = r_str16(r, WIRE_MAX_PASS);
         break;
-    }
     case WIRE_TICKET:
         m->u.ticket.expires = r_u64(r);
         m->u.ticket.ticket_len = r_u16(r);
         if (m->u.ticket.ticket_len > WIRE_MAX_TICKET)
             r->bad = true;
         m->u.ticket.ticket = r_blob(r, m->u.ticket.ticket_len);
+        break;
+    case WIRE_GET_DEVICE:
+        m->u.device.label = r_str8(r, WIRE_MAX_LABEL);
+        break;
+    case WIRE_DEVICE:
+        m->u.device.issued = r_u64(r);
+        m->u.device.cred = r_cred(r, &m->u.device.cred_len);
+        break;
+    case WIRE_LOGIN_DEVICE:
+        m->u.device.user = r_str8(r, WIRE_MAX_USER);
+        m->u.device.cred = r_cred(r, &m->u.device.cred_len);
+        break;
+    case WIRE_REVOKE_DEVICE:
+        m->u.device.cred = r_cred(r, &m->u.device.cred_len);
         break;
     case WIRE_BROWSE:
         m->u.browse.kind = r_u8(r);
@@ -613,6 +680,15 @@ int wire_decode(uint8_t type, const uint8_t *body, size_t len, struct wire_msg *
     return 0;
 }
 
+/* Secrets (passwords, device credentials) must not stay in freed memory;
+ * OPENSSL_cleanse is a wipe the compiler cannot drop as a dead store. */
+static void wipe_free(void *p, size_t n)
+{
+    if (p)
+        OPENSSL_cleanse(p, n);
+    free(p);
+}
+
 void wire_msg_clear(struct wire_msg *m)
 {
     switch (m->type) {
@@ -623,13 +699,19 @@ void wire_msg_clear(struct wire_msg *m)
         free(m->u.error.message);
         break;
     case WIRE_LOGIN:
-        if (m->u.login.password) /* do not leave passwords in freed memory */
-            memset(m->u.login.password, 0, strlen(m->u.login.password));
         free(m->u.login.user);
-        free(m->u.login.password);
+        wipe_free(m->u.login.password, m->u.login.password ? strlen(m->u.login.password) : 0);
         break;
     case WIRE_TICKET:
         free(m->u.ticket.ticket);
+        break;
+    case WIRE_GET_DEVICE:
+    case WIRE_DEVICE:
+    case WIRE_LOGIN_DEVICE:
+    case WIRE_REVOKE_DEVICE:
+        free(m->u.device.label);
+        free(m->u.device.user);
+        wipe_free(m->u.device.cred, m->u.device.cred ? m->u.device.cred_len : 0);
         break;
     case WIRE_SEARCH:
         free(m->u.search.query);

@@ -1,6 +1,9 @@
 /* test_account: scrypt accounts in a real SQLite file — add, verify good
  * and bad passwords, unknown users, name and password rules, password
- * change, persistence, and concurrent verification from several threads. */
+ * change, persistence, and concurrent verification from several threads;
+ * device credentials (issue, check bound to a key, revoke, the cap, what
+ * is stored, revocation by a password change or the user's deletion) and
+ * the migration of a database from before device credentials. */
 #include "testutil.h"
 
 #include <pthread.h>
@@ -8,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <openssl/evp.h>
+#include <sqlite3.h>
 
 #include "base/xmalloc.h"
 #include "net/account.h"
@@ -164,12 +170,221 @@ static void test_concurrent_verify(void **state)
     free(dir);
 }
 
+/* ---- device credentials ---- */
+
+/* The database file beside its directory, for the tests' own SQL. */
+struct fixture {
+    char *dir, *path;
+    struct account_db *db;
+};
+
+static struct fixture open_fixture(const char *name)
+{
+    struct fixture f;
+    f.dir = testutil_tempdir(name);
+    f.path = xasprintf("%s/accounts.db", f.dir);
+    assert_int_equal(account_open(f.path, &f.db), 0);
+    return f;
+}
+
+static void close_fixture(struct fixture *f)
+{
+    account_close(f->db);
+    testutil_rmtree(f->dir);
+    free(f->path);
+    free(f->dir);
+}
+
+static int64_t sql_int(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+static void sql_exec(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *err = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("%s: %s", sql, err);
+    sqlite3_close(db);
+}
+
+static int64_t devices_of(struct account_db *db, const char *user)
+{
+    int64_t n = -1;
+    assert_int_equal(account_device_count(db, user, &n), 0);
+    return n;
+}
+
+static void key_of(uint8_t key[TLS_KEY_LEN], uint8_t seed)
+{
+    for (size_t i = 0; i < TLS_KEY_LEN; i++)
+        key[i] = (uint8_t)(seed + 31 * i);
+}
+
+static void test_device_credentials(void **state)
+{
+    (void)state;
+    struct fixture f = open_fixture("account_devices");
+    struct account_db *db = f.db;
+    assert_int_equal(account_add(db, "alice", "pw", &fast), 0);
+    assert_int_equal(account_add(db, "bob", "pw", &fast), 0);
+    uint8_t ka[TLS_KEY_LEN], kb[TLS_KEY_LEN];
+    key_of(ka, 1);
+    key_of(kb, 2);
+
+    uint8_t c1[ACCOUNT_CRED_LEN], c2[ACCOUNT_CRED_LEN], cb[ACCOUNT_CRED_LEN];
+    assert_int_equal(account_device_add(db, "alice", ka, "laptop", c1), 0);
+    assert_int_equal(account_device_add(db, "alice", kb, NULL, c2), 0);
+    assert_int_equal(account_device_add(db, "bob", kb, "", cb), 0);
+    assert_memory_not_equal(c1, c2, ACCOUNT_CRED_LEN);
+    assert_int_equal(devices_of(db, "alice"), 2);
+    assert_int_equal(devices_of(db, "bob"), 1);
+    assert_int_equal(devices_of(db, "carol"), 0);
+
+    /* each logs in its own user, from its own key only */
+    assert_int_equal(account_device_check(db, "alice", c1, sizeof(c1), ka), 0);
+    assert_int_equal(account_device_check(db, "alice", c2, sizeof(c2), kb), 0);
+    assert_int_equal(account_device_check(db, "bob", cb, sizeof(cb), kb), 0);
+    assert_int_equal(account_device_check(db, "alice", c1, sizeof(c1), kb), ACCOUNT_EDENIED);
+    assert_int_equal(account_device_check(db, "bob", c1, sizeof(c1), ka), ACCOUNT_EDENIED);
+    assert_int_equal(account_device_check(db, "alice", cb, sizeof(cb), kb), ACCOUNT_EDENIED);
+    assert_int_equal(account_device_check(db, "carol", c1, sizeof(c1), ka), ACCOUNT_EDENIED);
+    assert_int_equal(account_device_check(db, "", c1, sizeof(c1), ka), ACCOUNT_EDENIED);
+    uint8_t wrong[ACCOUNT_CRED_LEN];
+    memcpy(wrong, c1, sizeof(wrong));
+    wrong[ACCOUNT_CRED_LEN - 1] ^= 1;
+    assert_int_equal(account_device_check(db, "alice", wrong, sizeof(wrong), ka), ACCOUNT_EDENIED);
+    assert_int_equal(account_device_check(db, "alice", c1, sizeof(c1) - 1, ka), ACCOUNT_EDENIED);
+
+    /* only the hash is stored, with the key, the label and when it was used */
+    uint8_t hash[32];
+    assert_int_equal(EVP_Digest(c1, sizeof(c1), hash, NULL, EVP_sha256(), NULL), 1);
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(f.path, &raw), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(raw,
+                                        "SELECT hash, key, label, created, last_used, generation"
+                                        " FROM devices WHERE user = 'alice' AND label = 'laptop'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_bytes(st, 0), 32);
+    assert_memory_equal(sqlite3_column_blob(st, 0), hash, 32);
+    assert_memory_equal(sqlite3_column_blob(st, 1), ka, TLS_KEY_LEN);
+    assert_true(sqlite3_column_int64(st, 3) > 1700000000);
+    assert_true(sqlite3_column_int64(st, 4) >= sqlite3_column_int64(st, 3)); /* used above */
+    assert_int_equal(sqlite3_column_int(st, 5), 0);
+    sqlite3_finalize(st);
+    sqlite3_close(raw);
+    assert_int_equal(sql_int(f.path, "SELECT count(*) FROM devices WHERE last_used IS NULL"), 0);
+
+    /* revoke: idempotent, and only the user's own */
+    assert_int_equal(account_device_revoke(db, "bob", c1, sizeof(c1)), 0);
+    assert_int_equal(account_device_check(db, "alice", c1, sizeof(c1), ka), 0);
+    assert_int_equal(account_device_revoke(db, "alice", c1, sizeof(c1)), 0);
+    assert_int_equal(account_device_check(db, "alice", c1, sizeof(c1), ka), ACCOUNT_EDENIED);
+    assert_int_equal(account_device_revoke(db, "alice", c1, sizeof(c1)), 0);
+    assert_int_equal(account_device_revoke(db, "alice", wrong, sizeof(wrong)), 0);
+    assert_int_equal(devices_of(db, "alice"), 1);
+    assert_int_equal(account_device_check(db, "alice", c2, sizeof(c2), kb), 0);
+
+    /* refusals */
+    uint8_t c[ACCOUNT_CRED_LEN];
+    assert_int_equal(account_device_add(db, "carol", ka, "x", c), ACCOUNT_EDENIED);
+    char label[ACCOUNT_LABEL_MAX + 2];
+    memset(label, 'l', sizeof(label) - 1);
+    label[sizeof(label) - 1] = 0;
+    assert_int_equal(account_device_add(db, "alice", ka, label, c), ACCOUNT_ELABEL);
+    label[ACCOUNT_LABEL_MAX] = 0;
+    assert_int_equal(account_device_add(db, "alice", ka, label, c), 0);
+    while (devices_of(db, "alice") < ACCOUNT_MAX_DEVICES)
+        assert_int_equal(account_device_add(db, "alice", ka, "more", c), 0);
+    assert_int_equal(account_device_add(db, "alice", ka, "one too many", c), ACCOUNT_EDEVICES);
+    assert_int_equal(devices_of(db, "alice"), ACCOUNT_MAX_DEVICES);
+    assert_int_equal(account_device_add(db, "bob", ka, "bob's are counted apart", c), 0);
+
+    /* a new password revokes all of the user's credentials, nobody else's */
+    assert_int_equal(account_set_password(db, "alice", "new", &fast), 0);
+    assert_int_equal(devices_of(db, "alice"), 0);
+    assert_int_equal(account_device_check(db, "alice", c2, sizeof(c2), kb), ACCOUNT_EDENIED);
+    assert_int_equal(devices_of(db, "bob"), 2);
+    assert_int_equal(account_device_check(db, "bob", cb, sizeof(cb), kb), 0);
+    /* a failed change (no such user) revokes nothing */
+    assert_int_equal(account_set_password(db, "carol", "x", &fast), ACCOUNT_EDENIED);
+    assert_int_equal(devices_of(db, "bob"), 2);
+
+    /* deleting a user (there is no command yet: by hand) takes its
+     * credentials along; a new user of that name does not inherit them */
+    sql_exec(f.path, "DELETE FROM users WHERE name = 'bob'");
+    assert_int_equal(sql_int(f.path, "SELECT count(*) FROM devices WHERE user = 'bob'"), 0);
+    assert_int_equal(account_add(db, "bob", "pw", &fast), 0);
+    assert_int_equal(account_device_check(db, "bob", cb, sizeof(cb), kb), ACCOUNT_EDENIED);
+    close_fixture(&f);
+    assert_string_not_equal(account_strerror(ACCOUNT_EDEVICES), account_strerror(ACCOUNT_EDB));
+}
+
+/* A database from before device credentials (user_version 0, the users
+ * table only) opens, gains them, and keeps its users; one newer than this
+ * build is refused and left as it was. */
+static void test_migration(void **state)
+{
+    (void)state;
+    struct fixture f = open_fixture("account_migrate");
+    assert_int_equal(account_add(f.db, "alice", "old password", &fast), 0);
+    account_close(f.db);
+    /* take version 2's objects away: exactly what the old code left */
+    sql_exec(f.path, "DROP TRIGGER devices_user_deleted; DROP TRIGGER devices_user_changed;"
+                     " DROP TABLE devices; PRAGMA user_version = 0;");
+    assert_int_equal(sql_int(f.path, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'dev%'"),
+                     0);
+
+    assert_int_equal(account_open(f.path, &f.db), 0);
+    assert_int_equal(sql_int(f.path, "PRAGMA user_version"), 2);
+    assert_int_equal(account_verify(f.db, "alice", "old password"), 0);
+    uint8_t key[TLS_KEY_LEN], cred[ACCOUNT_CRED_LEN];
+    key_of(key, 3);
+    assert_int_equal(account_device_add(f.db, "alice", key, "migrated", cred), 0);
+    assert_int_equal(account_device_check(f.db, "alice", cred, sizeof(cred), key), 0);
+    assert_int_equal(account_set_password(f.db, "alice", "new password", &fast), 0);
+    assert_int_equal(devices_of(f.db, "alice"), 0); /* the triggers came along */
+    account_close(f.db);
+
+    /* opening again changes nothing */
+    assert_int_equal(account_open(f.path, &f.db), 0);
+    assert_int_equal(account_verify(f.db, "alice", "new password"), 0);
+    account_close(f.db);
+
+    sql_exec(f.path, "PRAGMA user_version = 99");
+    size_t before_len, after_len;
+    void *before = testutil_read_file(f.path, &before_len);
+    struct account_db *db = NULL;
+    assert_int_equal(account_open(f.path, &db), ACCOUNT_ETOONEW);
+    void *after = testutil_read_file(f.path, &after_len);
+    assert_int_equal(before_len, after_len);
+    assert_memory_equal(before, after, before_len);
+    assert_int_equal(sql_int(f.path, "PRAGMA user_version"), 99);
+    free(before);
+    free(after);
+    f.db = NULL;
+    close_fixture(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_add_and_verify),
-        cmocka_unit_test(test_default_params),
-        cmocka_unit_test(test_concurrent_verify),
+        cmocka_unit_test(test_add_and_verify),    cmocka_unit_test(test_default_params),
+        cmocka_unit_test(test_concurrent_verify), cmocka_unit_test(test_device_credentials),
+        cmocka_unit_test(test_migration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,10 @@
  * The service runs on its own thread and loop with a real store, catalog
  * and accounts database made here; clients (net/client.h) run on the test
  * thread. Covered: login with good and bad passwords, tickets (reuse,
- * expired, forged, stolen), catalog browse and search, manifest + key +
+ * expired, forged, stolen), device credentials (issued after a password
+ * login, logging in a new connection of the same identity only, revoked,
+ * void after a password change, malformed requests), catalog browse and
+ * search, manifest + key +
  * every chunk reassembling into exactly the stored file, an urgent request
  * overtaking bulk, cancel, the tracker's rules, 200 concurrent clients,
  * bad input answered with an error or by closing only that connection,
@@ -1027,6 +1030,193 @@ static void test_bad_input(void **state)
     assert_int_equal(srv->final.clients, 0);
 }
 
+/* ---- device credentials ---- */
+
+/* A new connection of cl's identity, not logged in. */
+static void client_reopen(uv_loop_t *loop, struct server *srv, struct client *cl)
+{
+    client_close(cl);
+    assert_int_equal(client_open(loop, srv, cl, NULL, 0), 0);
+    assert_false(svc_client_authenticated(cl->c));
+}
+
+/* A device login that the service must refuse, with the one code it
+ * gives for every reason; the connection stays usable but logged out. */
+static void device_login_refused(struct client *cl, const char *user, const uint8_t *cred,
+                                 size_t len)
+{
+    assert_int_equal(svc_client_login_device_sync(cl->c, user, cred, len, T_MS), CLIENT_EREFUSED);
+    assert_int_equal(svc_client_last_error_code(cl->c), WIRE_ERR_LOGIN);
+    assert_false(svc_client_authenticated(cl->c));
+}
+
+static void set_password(const char *user, const char *password)
+{
+    char *path = xasprintf("%s/%s", D.dir, SVC_ACCOUNTS_NAME);
+    struct account_db *db;
+    assert_int_equal(account_open(path, &db), 0);
+    assert_int_equal(account_set_password(db, user, password, &fast), 0);
+    account_close(db);
+    free(path);
+}
+
+static void test_device_credentials(void **state)
+{
+    (void)state;
+    struct env e;
+    env_start(&e, 0);
+    struct server *srv = &e.srv;
+    uv_loop_t *loop = &e.loop;
+    struct client a = {0}, thief = {0};
+    uint8_t unknown[WIRE_MAX_CRED];
+    RAND_bytes(unknown, sizeof(unknown));
+
+    /* nothing of the kind before a login */
+    assert_int_equal(client_open(loop, srv, &a, NULL, 0), 0);
+    expect_error(&a, svc_client_get_device(a.c, "laptop"), WIRE_ERR_AUTH_REQUIRED);
+    expect_error(&a, svc_client_revoke_device(a.c, unknown, 32), WIRE_ERR_AUTH_REQUIRED);
+
+    /* a password login, then a credential for this device */
+    assert_int_equal(svc_client_login_sync(a.c, "alice", "wonderland", T_MS), 0);
+    uint8_t *cred, *cred2;
+    size_t len, len2;
+    uint64_t issued;
+    uint64_t before = (uint64_t)time(NULL);
+    assert_int_equal(svc_client_get_device_sync(a.c, "laptop", &cred, &len, &issued, T_MS), 0);
+    assert_int_equal(len, 32);
+    assert_true(issued >= before && issued <= (uint64_t)time(NULL));
+    assert_int_equal(svc_client_get_device_sync(a.c, NULL, &cred2, &len2, NULL, T_MS), 0);
+    assert_memory_not_equal(cred, cred2, 32);
+
+    /* a new connection of the same identity logs in with it: a ticket for
+     * alice and this key, kept by the client as after a password login */
+    client_reopen(loop, srv, &a);
+    assert_int_equal(svc_client_login_device_sync(a.c, "alice", cred, len, T_MS), 0);
+    assert_true(svc_client_authenticated(a.c));
+    size_t tlen;
+    const uint8_t *t = svc_client_ticket(a.c, &tlen, NULL);
+    assert_non_null(t);
+    uint8_t akey[TLS_KEY_LEN];
+    tls_identity_public_key(a.id, akey);
+    struct ticket parsed;
+    assert_int_equal(ticket_verify(t, tlen, srv->key, akey, (uint64_t)time(NULL), &parsed), 0);
+    assert_string_equal(parsed.user, "alice");
+    expect_ok(&a, svc_client_get_key(a.c, D.f[FA].id), WIRE_KEY);
+    /* only the password makes credentials: not a credential login... */
+    expect_error(&a, svc_client_get_device(a.c, "again"), WIRE_ERR_AUTH_REQUIRED);
+    uint8_t *ticket = xmalloc(tlen);
+    memcpy(ticket, t, tlen);
+    client_close(&a);
+    /* ...nor a ticket */
+    assert_int_equal(client_open(loop, srv, &a, ticket, tlen), 0);
+    assert_true(svc_client_authenticated(a.c));
+    expect_error(&a, svc_client_get_device(a.c, "again"), WIRE_ERR_AUTH_REQUIRED);
+    free(ticket);
+
+    /* the credential from another identity (a copied chorus.db): refused,
+     * with the code of a wrong credential or an unknown user */
+    assert_int_equal(client_open(loop, srv, &thief, NULL, 0), 0);
+    device_login_refused(&thief, "alice", cred, len);
+    device_login_refused(&thief, "alice", unknown, 32);
+    device_login_refused(&thief, "mallory", cred, len);
+    expect_error(&thief, svc_client_get_key(thief.c, D.f[FA].id), WIRE_ERR_AUTH_REQUIRED);
+    client_free(&thief);
+
+    /* chorus logout: log in with it, revoke it (twice: idempotent); from
+     * then on it logs in nobody, and the other credential still works */
+    client_reopen(loop, srv, &a);
+    assert_int_equal(svc_client_login_device_sync(a.c, "alice", cred, len, T_MS), 0);
+    expect_ok(&a, svc_client_revoke_device(a.c, cred, len), WIRE_OK);
+    expect_ok(&a, svc_client_revoke_device(a.c, cred, len), WIRE_OK);
+    expect_ok(&a, svc_client_revoke_device(a.c, unknown, sizeof(unknown)), WIRE_OK);
+    client_reopen(loop, srv, &a);
+    device_login_refused(&a, "alice", cred, len);
+    assert_int_equal(svc_client_login_device_sync(a.c, "alice", cred2, len2, T_MS), 0);
+
+    /* a password change voids every credential of the user */
+    set_password("alice", "wonderland");
+    client_reopen(loop, srv, &a);
+    device_login_refused(&a, "alice", cred2, len2);
+    assert_int_equal(svc_client_login_sync(a.c, "alice", "wonderland", T_MS), 0);
+
+    /* device and password failures count toward one limit */
+    client_reopen(loop, srv, &a);
+    for (unsigned i = 0; i + 1 < SVC_MAX_LOGIN_FAILURES; i++)
+        device_login_refused(&a, "alice", cred2, len2);
+    assert_int_equal(svc_client_login_sync(a.c, "alice", "guess", T_MS), CLIENT_EREFUSED);
+    expect_closed(&a, 0);
+
+    free(cred);
+    free(cred2);
+    client_free(&a);
+    env_stop(&e);
+    assert_int_equal(srv->final.device_logins_ok, 3);
+    assert_int_equal(srv->final.device_logins_failed, 3 + 1 + 1 + SVC_MAX_LOGIN_FAILURES - 1);
+    assert_int_equal(srv->final.logins_ok, 2);
+    assert_int_equal(srv->final.logins_failed, 1);
+}
+
+/* One login at a time, whatever its kind: a LOGIN_DEVICE sent while a
+ * LOGIN is still checked is answered busy. */
+static void test_device_login_busy(void **state)
+{
+    (void)state;
+    struct env e;
+    env_start(&e, 0);
+    struct client a = {0};
+    assert_int_equal(client_open(&e.loop, &e.srv, &a, NULL, 0), 0);
+    uint8_t cred[WIRE_MIN_CRED] = {0};
+    hold_pool(&e.loop); /* the LOGIN's check waits for a thread */
+    uint32_t login = svc_client_login(a.c, "alice", "wonderland");
+    expect_error(&a, svc_client_login_device(a.c, "alice", cred, sizeof(cred)), WIRE_ERR_BUSY);
+    atomic_store(&pool_held, false);
+    expect_ok(&a, login, WIRE_TICKET);
+    client_free(&a);
+    env_stop(&e);
+}
+
+/* Malformed device requests are protocol errors: that connection goes,
+ * a witness is served throughout. */
+static void test_device_bad_input(void **state)
+{
+    (void)state;
+    struct env e;
+    env_start(&e, 0);
+    struct client w = {0};
+    client_login(&e.loop, &e.srv, &w);
+
+    /* GET_DEVICE whose label runs past the body */
+    const uint8_t label_cut[5 + 8] = {0, 0, 0, 8, WIRE_GET_DEVICE, 0, 0, 0, 1, 10, 'h', 'o', 's'};
+    refused(&e, &w, label_cut, sizeof(label_cut));
+    /* GET_DEVICE with a NUL in its label */
+    const uint8_t label_nul[5 + 8] = {0, 0, 0, 8, WIRE_GET_DEVICE, 0, 0, 0, 1, 3, 'a', 0, 'b'};
+    refused(&e, &w, label_nul, sizeof(label_nul));
+    /* GET_DEVICE declaring more than a 64-byte label: refused from its header */
+    const uint8_t label_long[5] = {0, 0, 0, 4 + 1 + WIRE_MAX_LABEL + 1, WIRE_GET_DEVICE};
+    refused(&e, &w, label_long, sizeof(label_long));
+    /* LOGIN_DEVICE with a 16-byte credential (32..128 allowed) */
+    uint8_t short_cred[5 + 4 + 1 + 5 + 2 + 16] = {
+        0,   0, 0, 4 + 1 + 5 + 2 + 16, WIRE_LOGIN_DEVICE, 0, 0, 0, 2, 5, 'a', 'l', 'i', 'c',
+        'e', 0, 16};
+    refused(&e, &w, short_cred, sizeof(short_cred));
+    /* LOGIN_DEVICE with no credential at all */
+    const uint8_t no_cred[5 + 4 + 1 + 5] = {
+        0, 0, 0, 10, WIRE_LOGIN_DEVICE, 0, 0, 0, 3, 5, 'a', 'l', 'i', 'c', 'e'};
+    refused(&e, &w, no_cred, sizeof(no_cred));
+    /* the same before any login */
+    struct client x = {0};
+    assert_int_equal(client_open(&e.loop, &e.srv, &x, NULL, 0), 0);
+    send_raw(&x, short_cred, sizeof(short_cred));
+    expect_closed(&x, WIRE_ERR_PROTOCOL);
+    client_free(&x);
+    witness_check(&w);
+
+    client_free(&w);
+    env_stop(&e);
+    assert_int_equal(e.srv.final.protocol_errors, 6);
+    assert_int_equal(e.srv.final.device_logins_failed, 0);
+}
+
 /* The client pins the service's key on first contact and refuses another
  * service afterwards. */
 static void test_pinning(void **state)
@@ -1353,6 +1543,9 @@ int main(void)
         cmocka_unit_test(test_tracker),
         cmocka_unit_test(test_many_clients),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_device_credentials),
+        cmocka_unit_test(test_device_login_busy),
+        cmocka_unit_test(test_device_bad_input),
         cmocka_unit_test(test_pinning),
         cmocka_unit_test(test_shutdown_with_work_in_flight),
         cmocka_unit_test(test_slow_clients),

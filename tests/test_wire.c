@@ -1,6 +1,7 @@
 /* test_wire: the frame codec — round trips of every type, the incremental
  * parser fed in every split, and the refusals (oversized, unknown type,
- * malformed bodies, limits on encode). */
+ * malformed bodies, limits on encode, the device-credential messages'
+ * bounds both ways). */
 #include "testutil.h"
 
 #include <stdlib.h>
@@ -19,14 +20,16 @@ static void fill(uint8_t *p, size_t n, uint8_t seed)
 static size_t sample_messages(struct wire_msg *out, size_t max)
 {
     static uint8_t ticket[100], manifest[3000], chunk[16384], ids[3][WIRE_ID_LEN];
+    static uint8_t cred[WIRE_MAX_CRED];
     static struct wire_item items[3];
+    fill(cred, sizeof(cred), 13);
     fill(ticket, sizeof(ticket), 1);
     fill(manifest, sizeof(manifest), 2);
     fill(chunk, sizeof(chunk), 3);
     fill(&ids[0][0], sizeof(ids), 4);
     size_t n = 0;
     struct wire_msg *m;
-    assert_true(max >= 20);
+    assert_true(max >= 24);
     memset(out, 0, max * sizeof(*out));
 
     m = &out[n++];
@@ -170,6 +173,31 @@ static size_t sample_messages(struct wire_msg *out, size_t max)
     fill(m->u.peers.peers[1].addr, 16, 11);
     m->u.peers.peers[1].port = 65535;
     fill(m->u.peers.peers[1].key, WIRE_ID_LEN, 12);
+
+    m = &out[n++];
+    m->type = WIRE_GET_DEVICE;
+    m->rid = 18;
+    m->u.device.label = "studio-laptop";
+
+    m = &out[n++];
+    m->type = WIRE_DEVICE;
+    m->rid = 18;
+    m->u.device.issued = 1800000000ull;
+    m->u.device.cred = cred;
+    m->u.device.cred_len = WIRE_MIN_CRED;
+
+    m = &out[n++];
+    m->type = WIRE_LOGIN_DEVICE;
+    m->rid = 19;
+    m->u.device.user = "alice";
+    m->u.device.cred = cred;
+    m->u.device.cred_len = WIRE_MAX_CRED;
+
+    m = &out[n++];
+    m->type = WIRE_REVOKE_DEVICE;
+    m->rid = 20;
+    m->u.device.cred = cred;
+    m->u.device.cred_len = 77;
     return n;
 }
 
@@ -263,6 +291,17 @@ static void assert_same(const struct wire_msg *a, const struct wire_msg *b)
         assert_memory_equal(a->u.peers.peers, b->u.peers.peers,
                             a->u.peers.count * sizeof(struct wire_peer));
         break;
+    case WIRE_GET_DEVICE:
+    case WIRE_DEVICE:
+    case WIRE_LOGIN_DEVICE:
+    case WIRE_REVOKE_DEVICE:
+        assert_true(str_eq(a->u.device.label, b->u.device.label));
+        assert_true(str_eq(a->u.device.user, b->u.device.user));
+        assert_true(a->u.device.issued == b->u.device.issued);
+        assert_int_equal(a->u.device.cred_len, b->u.device.cred_len);
+        if (a->u.device.cred_len)
+            assert_memory_equal(a->u.device.cred, b->u.device.cred, a->u.device.cred_len);
+        break;
     default:
         break;
     }
@@ -275,7 +314,7 @@ static void test_round_trip_every_type(void **state)
     (void)state;
     struct wire_msg msgs[32];
     size_t n = sample_messages(msgs, 32);
-    assert_int_equal(n, 20);
+    assert_int_equal(n, 24);
     for (size_t i = 0; i < n; i++) {
         uint8_t *frame;
         size_t len;
@@ -597,6 +636,115 @@ static void test_encode_limits(void **state)
     free(items);
 }
 
+/* Encodes m and checks the outcome; on success, also the body's length. */
+static void encode_expect(const struct wire_msg *m, int want, size_t body_len)
+{
+    uint8_t *out;
+    size_t len;
+    assert_int_equal(wire_encode(m, &out, &len), want);
+    if (want == 0) {
+        assert_int_equal(len - WIRE_HEADER_LEN, body_len);
+        free(out);
+    }
+}
+
+/* A body of the given type built by hand: decodes to want. */
+static void decode_expect(uint8_t type, const uint8_t *body, size_t len, int want)
+{
+    struct wire_msg m;
+    assert_int_equal(wire_decode(type, body, len, &m), want);
+    if (want == 0)
+        wire_msg_clear(&m);
+}
+
+/* The device-credential messages: labels 0..64 bytes, users up to 64,
+ * credentials 32..128 bytes, enforced by the encoder and the decoder
+ * alike, and the largest of each exactly its type's maximum. */
+static void test_device_limits(void **state)
+{
+    (void)state;
+    static uint8_t cred[WIRE_MAX_CRED + 1];
+    char label[WIRE_MAX_LABEL + 2], user[WIRE_MAX_USER + 2];
+    memset(label, 'l', sizeof(label) - 1);
+    label[sizeof(label) - 1] = 0;
+    memset(user, 'u', sizeof(user) - 1);
+    user[sizeof(user) - 1] = 0;
+
+    /* GET_DEVICE: an empty (or NULL) label, the longest, one too long */
+    struct wire_msg m = {.type = WIRE_GET_DEVICE};
+    encode_expect(&m, 0, 4 + 1);
+    m.u.device.label = label + 1; /* 64 bytes */
+    encode_expect(&m, 0, wire_max_body(WIRE_GET_DEVICE));
+    m.u.device.label = label;
+    encode_expect(&m, WIRE_ELIMIT, 0);
+
+    /* the credential's length, for each type that carries one */
+    const uint8_t types[] = {WIRE_DEVICE, WIRE_LOGIN_DEVICE, WIRE_REVOKE_DEVICE};
+    for (size_t t = 0; t < sizeof(types); t++) {
+        m = (struct wire_msg){.type = types[t]};
+        m.u.device.user = user + 1; /* 64 bytes; only LOGIN_DEVICE sends it */
+        m.u.device.cred = cred;
+        m.u.device.cred_len = WIRE_MAX_CRED;
+        encode_expect(&m, 0, wire_max_body(types[t]));
+        m.u.device.cred_len = WIRE_MIN_CRED - 1;
+        encode_expect(&m, WIRE_ELIMIT, 0);
+        m.u.device.cred_len = WIRE_MAX_CRED + 1;
+        encode_expect(&m, WIRE_ELIMIT, 0);
+        m.u.device.cred = NULL;
+        m.u.device.cred_len = WIRE_MIN_CRED;
+        encode_expect(&m, WIRE_ELIMIT, 0);
+    }
+    m = (struct wire_msg){.type = WIRE_LOGIN_DEVICE};
+    m.u.device.user = user;
+    m.u.device.cred = cred;
+    m.u.device.cred_len = WIRE_MIN_CRED;
+    encode_expect(&m, WIRE_ELIMIT, 0);
+
+    /* decoding: REVOKE_DEVICE is rid | u16 len | credential */
+    uint8_t revoke[4 + 2 + WIRE_MAX_CRED] = {0};
+    revoke[5] = WIRE_MIN_CRED;
+    decode_expect(WIRE_REVOKE_DEVICE, revoke, 6 + WIRE_MIN_CRED, 0);
+    revoke[5] = WIRE_MIN_CRED - 1; /* too short a credential */
+    decode_expect(WIRE_REVOKE_DEVICE, revoke, 6 + WIRE_MIN_CRED - 1, WIRE_EFORMAT);
+    revoke[5] = 0; /* none at all */
+    decode_expect(WIRE_REVOKE_DEVICE, revoke, 6, WIRE_EFORMAT);
+    revoke[5] = WIRE_MAX_CRED + 1; /* longer than allowed (and than the body) */
+    decode_expect(WIRE_REVOKE_DEVICE, revoke, sizeof(revoke), WIRE_EFORMAT);
+    revoke[5] = WIRE_MIN_CRED; /* a length that disagrees with the body */
+    decode_expect(WIRE_REVOKE_DEVICE, revoke, 6 + WIRE_MIN_CRED + 1, WIRE_EFORMAT);
+    decode_expect(WIRE_REVOKE_DEVICE, revoke, 6 + WIRE_MIN_CRED - 1, WIRE_EFORMAT);
+    /* a body above the type's maximum is refused before its layout */
+    uint8_t big[4 + 2 + WIRE_MAX_CRED + 1] = {0};
+    decode_expect(WIRE_REVOKE_DEVICE, big, sizeof(big), WIRE_ETOOBIG);
+
+    /* GET_DEVICE: rid | u8 len | label, no NUL, no more than 64 */
+    uint8_t get[4 + 1 + WIRE_MAX_LABEL + 1] = {0};
+    memset(get + 5, 'x', WIRE_MAX_LABEL + 1);
+    get[4] = WIRE_MAX_LABEL;
+    decode_expect(WIRE_GET_DEVICE, get, 5 + WIRE_MAX_LABEL, 0);
+    get[4] = 3;
+    get[6] = 0;
+    decode_expect(WIRE_GET_DEVICE, get, 5 + 3, WIRE_EFORMAT);
+    get[4] = WIRE_MAX_LABEL + 1;
+    decode_expect(WIRE_GET_DEVICE, get, 5 + WIRE_MAX_LABEL + 1, WIRE_ETOOBIG);
+    decode_expect(WIRE_GET_DEVICE, get, 5 + WIRE_MAX_LABEL, WIRE_EFORMAT);
+
+    /* LOGIN_DEVICE: a user name over 64 bytes, in a body that fits */
+    uint8_t login[4 + 1 + 65 + 2 + WIRE_MIN_CRED] = {0};
+    login[4] = 65;
+    memset(login + 5, 'u', 65);
+    login[5 + 65 + 1] = WIRE_MIN_CRED;
+    decode_expect(WIRE_LOGIN_DEVICE, login, sizeof(login), WIRE_EFORMAT);
+    decode_expect(WIRE_LOGIN_DEVICE, login, 4, WIRE_EFORMAT); /* a rid and nothing more */
+
+    /* DEVICE: the credential after the u64 */
+    uint8_t dev[4 + 8 + 2 + WIRE_MIN_CRED] = {0};
+    dev[13] = WIRE_MIN_CRED;
+    decode_expect(WIRE_DEVICE, dev, sizeof(dev), 0);
+    dev[13] = WIRE_MIN_CRED + 1;
+    decode_expect(WIRE_DEVICE, dev, sizeof(dev), WIRE_EFORMAT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -609,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_malformed_bodies),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_encode_limits),
+        cmocka_unit_test(test_device_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,10 @@
  * the loop themselves — for tests, tools and benchmarks that own the loop.
  *
  * A TICKET reply is also kept by the client (svc_client_ticket) so a
- * later connection can show it instead of the password.
+ * later connection can show it instead of the password. A device
+ * credential (svc_client_get_device*) is for the caller to keep: it logs
+ * in again (svc_client_login_device*) after the ticket has expired, but
+ * only with the same identity (TLS key) that asked for it.
  *
  * Threads: everything on the loop's thread. The blocking helpers run the
  * loop, so they may only be called by the loop's owner, outside callbacks. */
@@ -85,6 +88,19 @@ uint32_t svc_client_send(struct svc_client *c, struct wire_msg *m);
 int svc_client_send_raw(struct svc_client *c, const uint8_t *bytes, size_t len);
 
 uint32_t svc_client_login(struct svc_client *c, const char *user, const char *password);
+/* Asks for a long-lived credential for this device, bound to the client's
+ * identity (needs a password login on this connection). label (NULL: "";
+ * at most WIRE_MAX_LABEL bytes, e.g. the host name) is for people. The
+ * reply is DEVICE or ERROR. */
+uint32_t svc_client_get_device(struct svc_client *c, const char *label);
+/* Logs in with a credential from GET_DEVICE (len WIRE_MIN_CRED..
+ * WIRE_MAX_CRED bytes; cred is only read): TICKET, kept as for a password
+ * login, or ERROR WIRE_ERR_LOGIN. */
+uint32_t svc_client_login_device(struct svc_client *c, const char *user, const uint8_t *cred,
+                                 size_t len);
+/* Revokes a credential of the logged-in user (OK, also when it was not
+ * known): from then on it logs in nobody. cred is only read. */
+uint32_t svc_client_revoke_device(struct svc_client *c, const uint8_t *cred, size_t len);
 uint32_t svc_client_browse(struct svc_client *c, uint8_t kind, uint64_t parent, uint32_t offset,
                            uint32_t limit);
 uint32_t svc_client_search(struct svc_client *c, const char *query, uint32_t limit);
@@ -116,6 +132,17 @@ void svc_client_run_for(struct svc_client *c, uint64_t ms);
  * svc_client_last_error_code), CLIENT_ECLOSED or CLIENT_ETIMEOUT. */
 int svc_client_login_sync(struct svc_client *c, const char *user, const char *password,
                           uint64_t timeout_ms);
+/* The same with a device credential: 0, CLIENT_EREFUSED (the credential
+ * is wrong, revoked, or from another identity), CLIENT_ECLOSED or
+ * CLIENT_ETIMEOUT. */
+int svc_client_login_device_sync(struct svc_client *c, const char *user, const uint8_t *cred,
+                                 size_t len, uint64_t timeout_ms);
+/* Asks for a device credential and waits: 0 with *cred (len bytes, owned
+ * by the caller, who should wipe it before freeing) and *issued (unix
+ * seconds; may be NULL), or CLIENT_EREFUSED (see
+ * svc_client_last_error_code), CLIENT_ECLOSED or CLIENT_ETIMEOUT. */
+int svc_client_get_device_sync(struct svc_client *c, const char *label, uint8_t **cred, size_t *len,
+                               uint64_t *issued, uint64_t timeout_ms);
 
 const char *svc_client_strerror(int err);
 

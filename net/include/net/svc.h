@@ -2,20 +2,23 @@
  * the protocol is man chorus-protocol(7)).
  *
  * One libuv loop serves many clients, each on one long-lived TLS
- * connection (conn.h). After HELLO a client logs in (user + password,
- * answered with a signed ticket) or shows a ticket it got before; then it
- * may browse and search the catalog, fetch manifests, content keys and
- * chunks of the stored files, and use the tracker (announce files it
- * holds, look up who holds a file).
+ * connection (conn.h). After HELLO a client logs in (user + password, or
+ * user + a device credential it was issued before, answered with a signed
+ * ticket) or shows a ticket it got before; then it may ask for a device
+ * credential or revoke one, browse and search the catalog, fetch
+ * manifests, content keys and chunks of the stored files, and use the
+ * tracker (announce files it holds, look up who holds a file).
  *
  * Files in the data directory:
  *   catalog.db                  the catalog (core/catalog.h; written by chorusd import)
  *   files/ manifests/ keys/     the master store (core/store.h)
- *   accounts.db                 users and scrypt hashes (net/account.h; chorusd useradd)
+ *   accounts.db                 users, scrypt hashes, device credentials' hashes
+ *                               (net/account.h; chorusd useradd)
  *   service.key                 the service's Ed25519 key (PEM, 0600), made on first start
  *
  * Fairness: every disk and database access runs on the libuv threadpool;
- * scrypt checks (at most SVC_MAX_LOGINS at once) and catalog queries (one
+ * scrypt checks (at most SVC_MAX_LOGINS at once; device-credential checks
+ * are cheap and do not wait for them) and catalog queries (one
  * per catalog connection) wait in queues of their own, served one client
  * at a time in turn, so they never take the whole pool and one client's
  * pile of searches delays another's by one search at most; each client has
@@ -59,7 +62,7 @@
 #define SVC_MAX_JOBS_PER_CLIENT 32u /* other requests in flight per client */
 #define SVC_READS_PER_CLIENT    8u  /* chunk reads in flight per client */
 #define SVC_MAX_LOGINS          2u  /* scrypt checks at once, whole service */
-#define SVC_MAX_LOGIN_FAILURES  5u  /* then the connection is closed */
+#define SVC_MAX_LOGIN_FAILURES  5u  /* LOGIN and LOGIN_DEVICE; then the connection is closed */
 #define SVC_CATALOG_CONNECTIONS 2u
 #define SVC_SEND_TIMEOUT_MS     60000u /* a client that takes none of its replies goes after this */
 #define SVC_FD_RESERVE          128u   /* descriptors kept for everything but clients */
@@ -85,8 +88,9 @@ struct svc_stats {
     uint64_t clients_refused; /* hung up at once: the cap was reached */
     uint64_t send_timeouts;   /* closed: took none of their replies for send_timeout_ms */
     uint64_t accept_pauses;   /* times accepting paused: out of file descriptors */
-    uint64_t logins_ok, logins_failed, tickets_refused;
-    uint64_t requests; /* requests answered (any kind) */
+    uint64_t logins_ok, logins_failed, tickets_refused; /* logins: by password */
+    uint64_t device_logins_ok, device_logins_failed;    /* by device credential */
+    uint64_t requests;                                  /* requests answered (any kind) */
     uint64_t chunks_served, bytes_served;
     uint64_t lookups, announces;
     uint64_t protocol_errors;

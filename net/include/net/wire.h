@@ -28,6 +28,9 @@
 #define WIRE_MAX_FRAME  (1u << 20) /* any body, whatever its type */
 #define WIRE_MAX_USER   64u
 #define WIRE_MAX_PASS   1024u
+#define WIRE_MAX_LABEL  64u  /* device label in GET_DEVICE */
+#define WIRE_MIN_CRED   32u  /* device credential, any message carrying one */
+#define WIRE_MAX_CRED   128u /* (the service issues 32 bytes; room to grow) */
 #define WIRE_MAX_TICKET 512u
 #define WIRE_MAX_ERRMSG 256u
 #define WIRE_MAX_QUERY  256u
@@ -41,26 +44,30 @@
 #define WIRE_MAX_MANIFEST (WIRE_MAX_FRAME - 4u - WIRE_ID_LEN - 4u)
 
 enum wire_type {
-    WIRE_HELLO = 1,         /* both ways, first frame after the TLS handshake */
-    WIRE_ERROR = 2,         /* reply: the request rid failed (rid 0: the connection) */
-    WIRE_OK = 3,            /* reply: the request rid succeeded, nothing to return */
-    WIRE_PING = 4,          /* keep-alive; answered by PONG with the same rid */
-    WIRE_PONG = 5,          /* */
-    WIRE_LOGIN = 10,        /* user + password -> TICKET or ERROR */
-    WIRE_TICKET = 11,       /* reply to LOGIN */
-    WIRE_BROWSE = 20,       /* list artists / albums of an artist / tracks of an album */
-    WIRE_SEARCH = 21,       /* full-text search */
-    WIRE_ITEMS = 22,        /* reply to BROWSE and SEARCH */
-    WIRE_GET_MANIFEST = 30, /* file id -> MANIFEST */
-    WIRE_MANIFEST = 31,     /* */
-    WIRE_GET_KEY = 32,      /* file id -> KEY */
-    WIRE_KEY = 33,          /* */
-    WIRE_GET_CHUNKS = 34,   /* a range of chunks -> one CHUNK per chunk */
-    WIRE_CHUNK = 35,        /* */
-    WIRE_CANCEL = 36,       /* stop the chunk request whose rid this carries */
-    WIRE_ANNOUNCE = 40,     /* tracker: files held complete (or withdrawn) -> OK */
-    WIRE_LOOKUP = 41,       /* tracker: who holds a file -> PEERS */
-    WIRE_PEERS = 42,        /* */
+    WIRE_HELLO = 1,          /* both ways, first frame after the TLS handshake */
+    WIRE_ERROR = 2,          /* reply: the request rid failed (rid 0: the connection) */
+    WIRE_OK = 3,             /* reply: the request rid succeeded, nothing to return */
+    WIRE_PING = 4,           /* keep-alive; answered by PONG with the same rid */
+    WIRE_PONG = 5,           /* */
+    WIRE_LOGIN = 10,         /* user + password -> TICKET or ERROR */
+    WIRE_TICKET = 11,        /* reply to LOGIN and LOGIN_DEVICE */
+    WIRE_GET_DEVICE = 12,    /* logged in: a long-lived credential for this device -> DEVICE */
+    WIRE_DEVICE = 13,        /* reply to GET_DEVICE */
+    WIRE_LOGIN_DEVICE = 14,  /* user + device credential -> TICKET or ERROR */
+    WIRE_REVOKE_DEVICE = 15, /* logged in: a device credential logs in nobody from now on -> OK */
+    WIRE_BROWSE = 20,        /* list artists / albums of an artist / tracks of an album */
+    WIRE_SEARCH = 21,        /* full-text search */
+    WIRE_ITEMS = 22,         /* reply to BROWSE and SEARCH */
+    WIRE_GET_MANIFEST = 30,  /* file id -> MANIFEST */
+    WIRE_MANIFEST = 31,      /* */
+    WIRE_GET_KEY = 32,       /* file id -> KEY */
+    WIRE_KEY = 33,           /* */
+    WIRE_GET_CHUNKS = 34,    /* a range of chunks -> one CHUNK per chunk */
+    WIRE_CHUNK = 35,         /* */
+    WIRE_CANCEL = 36,        /* stop the chunk request whose rid this carries */
+    WIRE_ANNOUNCE = 40,      /* tracker: files held complete (or withdrawn) -> OK */
+    WIRE_LOOKUP = 41,        /* tracker: who holds a file -> PEERS */
+    WIRE_PEERS = 42,         /* */
 };
 
 /* Roles announced in HELLO. */
@@ -93,7 +100,7 @@ enum wire_error_code {
     WIRE_ERR_PROTOCOL = 1,       /* malformed frame or message out of order */
     WIRE_ERR_VERSION = 2,        /* HELLO version not supported */
     WIRE_ERR_AUTH_REQUIRED = 3,  /* log in (or present a ticket) first */
-    WIRE_ERR_LOGIN = 4,          /* wrong user or password */
+    WIRE_ERR_LOGIN = 4,          /* wrong user, password or device credential */
     WIRE_ERR_TICKET = 5,         /* ticket malformed, forged or for another key */
     WIRE_ERR_TICKET_EXPIRED = 6, /* ticket past its expiry */
     WIRE_ERR_NOT_FOUND = 7,      /* no such file, artist or album */
@@ -166,6 +173,15 @@ struct wire_msg {
             uint8_t *ticket;
             size_t ticket_len;
         } ticket;
+        /* GET_DEVICE, DEVICE, LOGIN_DEVICE, REVOKE_DEVICE: each type uses
+         * the fields marked with it; the others stay zero. */
+        struct {
+            char *label;     /* GET_DEVICE: 0..WIRE_MAX_LABEL bytes (NULL encodes as "") */
+            char *user;      /* LOGIN_DEVICE: 0..WIRE_MAX_USER bytes */
+            uint64_t issued; /* DEVICE: unix seconds */
+            uint8_t *cred;   /* DEVICE, LOGIN_DEVICE, REVOKE_DEVICE */
+            size_t cred_len; /* WIRE_MIN_CRED..WIRE_MAX_CRED */
+        } device;
         struct {
             uint8_t kind; /* enum wire_kind */
             uint64_t parent;
@@ -241,7 +257,8 @@ int wire_encode(const struct wire_msg *m, uint8_t **frame, size_t *len);
  * WIRE_ETYPE / WIRE_ETOOBIG / WIRE_EFORMAT (out then holds nothing). */
 int wire_decode(uint8_t type, const uint8_t *body, size_t len, struct wire_msg *out);
 
-/* Releases what a decoded message points to and zeroes it. */
+/* Releases what a decoded message points to and zeroes it; passwords and
+ * device credentials are wiped before their memory is freed. */
 void wire_msg_clear(struct wire_msg *m);
 
 /* Incremental parser. */
