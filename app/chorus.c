@@ -5,6 +5,8 @@
 
 static const struct cli_command commands[] = {
     {"cache", "show, check or clear the chunk cache", chorus_cache_main},
+    {"login", "log in once; this device keeps a credential", chorus_login_main},
+    {"logout", "forget (and revoke) this device's credential", chorus_logout_main},
     {"play", "log in, find tracks and play them (headless)", chorus_play_main},
     {NULL, NULL, NULL},
 };

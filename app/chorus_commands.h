@@ -6,5 +6,10 @@
 
 int chorus_cache_main(int argc, char **argv);
 int chorus_play_main(int argc, char **argv);
+int chorus_login_main(int argc, char **argv);
+int chorus_logout_main(int argc, char **argv);
+int chorus_remote_main(int argc, char **argv);
+/* Not a subcommand: what --headless runs (argv as for a subcommand). */
+int chorus_headless_main(int argc, char **argv);
 
 #endif

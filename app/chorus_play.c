@@ -95,6 +95,7 @@ struct play {
     bool has_service_key; /* service.key given: only that key is accepted */
     uint8_t service_key[TLS_KEY_LEN];
     struct player_track *tracks;
+    size_t given; /* tracks handed to the player so far */
     size_t ntracks;
 };
 
@@ -123,38 +124,6 @@ static double percent(uint64_t part, uint64_t whole)
 }
 
 /* "HOST:PORT", "[V6]:PORT", "HOST" (port 4170) into a new host string. */
-static int parse_address(const char *text, char **host, uint16_t *port)
-{
-    const char *colon = strrchr(text, ':');
-    const char *h = text;
-    size_t hlen = strlen(text);
-    long p = SVC_DEFAULT_PORT;
-    if (text[0] == '[') {
-        const char *close = strchr(text, ']');
-        if (!close || (close[1] != 0 && close[1] != ':'))
-            return -1;
-        h = text + 1;
-        hlen = (size_t)(close - h);
-        colon = close[1] == ':' ? close + 1 : NULL;
-    } else if (colon && strchr(text, ':') != colon) {
-        colon = NULL; /* a bare IPv6 address */
-    } else if (colon) {
-        hlen = (size_t)(colon - text);
-    }
-    if (colon) {
-        char *end;
-        errno = 0;
-        p = strtol(colon + 1, &end, 10);
-        if (errno || end == colon + 1 || *end || p < 1 || p > 65535)
-            return -1;
-    }
-    if (hlen == 0)
-        return -1;
-    *host = xstrndup(h, hlen);
-    *port = (uint16_t)p;
-    return 0;
-}
-
 /* ---- blocking steps before playback (the loop runs inside them) ---- */
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -366,7 +335,7 @@ static void print_status(struct play *a)
     if (st.state == PLAYER_DONE)
         return;
     static const char *const names[] = {"opening", "buffering", "playing", "done"};
-    const struct player_track *t = player_track_at(a->player, st.index);
+    const struct player_track *t = player_track_at(a->player, st.tag);
     char pos[32], dur[32], line[512];
     fmt_time(st.position_ms, pos, sizeof(pos));
     fmt_time(st.duration_ms, dur, sizeof(dur));
@@ -374,7 +343,7 @@ static void print_status(struct play *a)
     snprintf(line, sizeof(line),
              "%s %zu/%zu %s \u2014 %s  %s/%s  buffer %.1fs  loaded %.0f%%  "
              "cache %.0f%% service %.0f%%  underruns %llu",
-             names[st.state], st.index + 1, a->ntracks, t->artist, t->title, pos, dur,
+             names[st.state], (size_t)st.tag + 1, a->ntracks, t->artist, t->title, pos, dur,
              (double)st.buffered_ms / 1000.0, percent(st.file.chunks_stored, st.file.chunk_count),
              percent(st.file.bytes_cached, size), percent(st.file.bytes_service, size),
              (unsigned long long)st.underruns);
@@ -400,15 +369,34 @@ static void on_status_timer(uv_timer_t *t)
     print_status(a);
 }
 
+/* Hands the player the next track of the list: to play now (first, or
+ * after a gap) or to follow the one playing. The player's tags then equal
+ * the list's indexes. */
+static void give_next(struct play *a, bool now)
+{
+    if (a->given >= a->ntracks)
+        return;
+    const struct player_track *t = &a->tracks[a->given++];
+    if (now)
+        player_play(a->player, t, 0);
+    else
+        player_set_next(a->player, t);
+}
+
 static void on_player_event(void *ctx, const struct player_event *ev)
 {
     struct play *a = ctx;
     const struct player_track *t =
-        ev->type != PLAYER_EV_DONE ? player_track_at(a->player, ev->index) : NULL;
+        ev->type != PLAYER_EV_IDLE ? player_track_at(a->player, ev->tag) : NULL;
+    size_t index = (size_t)ev->tag;
     switch (ev->type) {
+    case PLAYER_EV_READY:
+        break;
     case PLAYER_EV_TRACK_START:
+        if (a->given == index + 1)
+            give_next(a, false);
         clear_status(a);
-        printf("[%zu/%zu] %s \u2014 %s (%s)%s\n", ev->index + 1, a->ntracks, t->artist, t->title,
+        printf("[%zu/%zu] %s \u2014 %s (%s)%s\n", index + 1, a->ntracks, t->artist, t->title,
                t->album, ev->result->cache_hit ? ", from the cache" : "");
         fflush(stdout);
         break;
@@ -417,13 +405,18 @@ static void on_player_event(void *ctx, const struct player_event *ev)
             clear_status(a);
             fflush(stdout);
             int e = ev->result->error;
-            fprintf(stderr, WHO ": track %zu (%s \u2014 %s) failed: %s\n", ev->index + 1, t->artist,
+            fprintf(stderr, WHO ": track %zu (%s \u2014 %s) failed: %s\n", index + 1, t->artist,
                     t->title,
                     e <= DEC_EINVAL && e >= DEC_ESTREAM ? dec_strerror(e) : fetch_strerror(e));
+            if (a->given == index + 1)
+                give_next(a, true); /* it never started: nothing follows it yet */
         }
         break;
-    case PLAYER_EV_DONE:
-        uv_stop(&a->loop);
+    case PLAYER_EV_IDLE:
+        if (a->given < a->ntracks)
+            give_next(a, true);
+        else
+            uv_stop(&a->loop);
         break;
     }
 }
@@ -479,7 +472,7 @@ static int print_summary(struct play *a)
     }
     char c[32], s[32], m[32];
     fmt_time((int64_t)music_ms, m, sizeof(m));
-    printf("\nPlayed %zu of %zu tracks (%s of music)%s; %llu underruns.\n", played, n, m,
+    printf("\nPlayed %zu of %zu tracks (%s of music)%s; %llu underruns.\n", played, a->ntracks, m,
            failed ? ", some failed" : "", (unsigned long long)underruns);
     printf("Bytes: %s from the cache (%.0f%%), %s from the service (%.0f%%).\n",
            cache_format_size(from_cache, c, sizeof(c)),
@@ -643,14 +636,15 @@ static int play_queue(struct play *a)
         .on_event = on_player_event,
         .event_ctx = a,
     };
-    if ((rc = player_new(&pc, a->tracks, a->ntracks, &a->player)) < 0) {
+    if ((rc = player_new(&pc, &a->player)) < 0) {
         fprintf(stderr, WHO ": cannot start the decoder: %s\n", dec_strerror(rc));
         a->player = NULL;
         return 1;
     }
     a->last_plain = mono_ms();
     uv_timer_start(&a->status_timer, on_status_timer, STATUS_MS, STATUS_MS);
-    player_start(a->player);
+    give_next(a, true);
+    give_next(a, false);
     if (!a->interrupted)
         uv_run(&a->loop, UV_RUN_DEFAULT);
     player_stop(a->player); /* after a signal: the heard track is kept as stopped */
@@ -665,7 +659,7 @@ static int run(struct play *a, const char *user_opt, const char *pw_file, const 
 {
     const struct chorus_settings *s = &a->env.settings;
     a->address = xstrdup(s->service_address ? s->service_address : "127.0.0.1:4170");
-    if (parse_address(a->address, &a->host, &a->port) < 0) {
+    if (svc_address_parse(a->address, &a->host, &a->port) < 0) {
         fprintf(stderr, WHO ": service.address: expected HOST:PORT, got \"%s\"\n", a->address);
         return 2;
     }

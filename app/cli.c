@@ -26,14 +26,20 @@ const struct cli_command *cli_find(const struct cli_command *table, const char *
 
 static void usage(const struct cli_program *prog, FILE *out)
 {
-    fprintf(out, "Usage: %s [--help] [--version]%s COMMAND [ARGS...]\n\n%s\n\n", prog->name,
-            prog->config_options ? " [-c FILE] [-o KEY=VALUE]..." : "", prog->summary);
+    fprintf(out, "Usage: %s [--help] [--version]%s COMMAND [ARGS...]\n", prog->name,
+            prog->config_options ? " [-c FILE] [-o KEY=VALUE]..." : "");
+    if (prog->headless)
+        fprintf(out, "       %s [-c FILE] [-o KEY=VALUE]... --headless\n", prog->name);
+    fprintf(out, "\n%s\n\n", prog->summary);
     if (prog->config_options)
         fprintf(out,
                 "Options:\n"
                 "  -c, --config FILE   read FILE instead of the default configuration file\n"
                 "  -o KEY=VALUE        set one option after the file, e.g. -o log.level=debug\n"
-                "\n");
+                "%s\n",
+                prog->headless ? "      --headless      run the engine without a UI (chorus remote "
+                                 "drives it)\n"
+                               : "");
     fprintf(out, "Commands:\n");
     for (const struct cli_command *c = prog->commands; c->name; c++)
         fprintf(out, "  %-14s %s\n", c->name, c->summary);
@@ -47,6 +53,7 @@ int cli_run(const struct cli_program *prog, int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {"config", required_argument, NULL, 'c'},
+        {"headless", no_argument, NULL, 'H'},
         {0},
     };
     static const struct option without_config[] = {
@@ -58,8 +65,16 @@ int cli_run(const struct cli_program *prog, int argc, char **argv)
     const char *optstring = prog->config_options ? "+hVc:o:" : "+hV";
     const struct option *longopts = prog->config_options ? with_config : without_config;
     int c;
+    bool headless = false;
     while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
         switch (c) {
+        case 'H':
+            if (!prog->headless) {
+                usage(prog, stderr);
+                return 2;
+            }
+            headless = true;
+            break;
         case 'c':
             parsed_config.config_path = optarg;
             break;
@@ -79,6 +94,16 @@ int cli_run(const struct cli_program *prog, int argc, char **argv)
             usage(prog, stderr);
             return 2;
         }
+    }
+    if (headless) {
+        if (optind < argc) {
+            fprintf(stderr, "%s: --headless runs the engine and takes no command ('%s')\n",
+                    prog->name, argv[optind]);
+            return 2;
+        }
+        argv += optind - 1;
+        optind = 0;
+        return prog->headless(1, argv);
     }
     if (optind >= argc) {
         usage(prog, stderr);

@@ -20,6 +20,9 @@ struct cli_program {
     const char *man_page;               /* "chorus(1)" */
     const struct cli_command *commands; /* ends with a {NULL} entry */
     bool config_options;                /* accepts -c/--config FILE and -o KEY=VALUE */
+    /* What --headless runs (a global option like -c, in any order among
+     * them); NULL: the program has no --headless. */
+    int (*headless)(int argc, char **argv);
 };
 
 /* The global configuration options given before the subcommand, for the

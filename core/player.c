@@ -1,5 +1,5 @@
 /* player: playback sequencing over fetch, cache and decoder (see
- * app/player.h).
+ * core/player.h).
  *
  * Owns the decoder, the copied track list with each track's state
  * (waiting, opening, ready, given to the decoder, done), its fetch handle
@@ -39,6 +39,7 @@ struct ptrack {
     struct fetch_handle *fh;
     struct fetch_event ready; /* size, chunk size, key */
     bool pinned;
+    int64_t start_ms; /* where it starts (a restored position) */
     uint64_t want_ns; /* when its audio was wanted (for a start after a gap) */
 };
 
@@ -49,11 +50,12 @@ struct player {
     struct clog *log;
     struct dec *dec;
     unsigned prefetch_ms;
+    int64_t start_ms; /* where the next dec_play of a fresh track starts */
     player_event_fn on_event;
     void *event_ctx;
 
-    struct ptrack *tr;
-    size_t n;
+    struct ptrack **tr; /* every track given to the player, in order: a track's tag is its index */
+    size_t n, cap;
     size_t cur; /* the track heard, or the one to be heard next */
     bool idle;  /* the decoder holds no track */
     bool done;  /* finished or stopped: no more events */
@@ -81,7 +83,7 @@ static void emit(struct player *p, enum player_event_type type, struct ptrack *t
 {
     if (!p->on_event)
         return;
-    struct player_event ev = {.type = type, .index = t ? t->index : 0, .result = t ? &t->r : NULL};
+    struct player_event ev = {.type = type, .tag = t ? t->index : 0, .result = t ? &t->r : NULL};
     p->on_event(p->event_ctx, &ev);
 }
 
@@ -167,7 +169,7 @@ static void play_now(struct player *p, struct ptrack *t)
         return;
     }
     fetch_set_priority(t->fh, WIRE_PRIO_PLAYING);
-    dec_play(p->dec, ts, t->index, 0);
+    dec_play(p->dec, ts, t->index, t->start_ms);
     t->st = T_GIVEN;
     p->idle = false;
     p->cur = t->index;
@@ -178,10 +180,10 @@ static struct ptrack *single_given(struct player *p)
 {
     struct ptrack *g = NULL;
     for (size_t i = 0; i < p->n; i++) {
-        if (p->tr[i].st == T_GIVEN) {
+        if (p->tr[i]->st == T_GIVEN) {
             if (g)
                 return NULL;
-            g = &p->tr[i];
+            g = p->tr[i];
         }
     }
     return g;
@@ -190,8 +192,8 @@ static struct ptrack *single_given(struct player *p)
 static struct ptrack *next_after(struct player *p, size_t i)
 {
     for (size_t j = i + 1; j < p->n; j++)
-        if (p->tr[j].st != T_DONE)
-            return &p->tr[j];
+        if (p->tr[j]->st != T_DONE)
+            return p->tr[j];
     return NULL;
 }
 
@@ -201,14 +203,14 @@ static void kick(struct player *p)
     if (!p->idle || p->done || p->closing)
         return;
     size_t i = 0;
-    while (i < p->n && p->tr[i].st == T_DONE)
+    while (i < p->n && p->tr[i]->st == T_DONE)
         i++;
     if (i == p->n) {
         p->done = true;
-        emit(p, PLAYER_EV_DONE, NULL);
+        emit(p, PLAYER_EV_IDLE, NULL);
         return;
     }
-    struct ptrack *t = &p->tr[i];
+    struct ptrack *t = p->tr[i];
     p->cur = i;
     if (!t->want_ns)
         t->want_ns = now_ns();
@@ -282,8 +284,8 @@ static void fail_track(struct player *p, struct ptrack *t, int err)
         dec_stop(p->dec);
         p->idle = true;
         for (size_t i = 0; i < p->n; i++)
-            if (&p->tr[i] != t && p->tr[i].st == T_GIVEN)
-                finish(p, &p->tr[i], PLAYER_T_FAILED, err, NULL);
+            if (p->tr[i] != t && p->tr[i]->st == T_GIVEN)
+                finish(p, p->tr[i], PLAYER_T_FAILED, err, NULL);
     }
     finish(p, t, PLAYER_T_FAILED, err, NULL);
 }
@@ -299,6 +301,11 @@ static void on_fetch(void *ctx, struct fetch_handle *h, const struct fetch_event
         t->ready = *ev;
         if (t->st == T_OPENING)
             t->st = T_READY;
+        if (p->on_event) {
+            struct player_event pe = {
+                .type = PLAYER_EV_READY, .tag = t->index, .result = &t->r, .file = ev};
+            p->on_event(p->event_ctx, &pe);
+        }
         break;
     case FETCH_EV_COMPLETE:
         return;
@@ -332,7 +339,7 @@ static void free_events(struct inbox_node *list)
 
 static void handle_dec_event(struct player *p, const struct dec_event *ev)
 {
-    struct ptrack *t = ev->tag < p->n ? &p->tr[ev->tag] : NULL;
+    struct ptrack *t = ev->tag < p->n ? p->tr[ev->tag] : NULL;
     bool given = t && t->st == T_GIVEN;
     switch (ev->type) {
     case DEC_EV_STARTED:
@@ -363,8 +370,8 @@ static void handle_dec_event(struct player *p, const struct dec_event *ev)
     case DEC_EV_QUEUE_END:
         /* A track queued as the queue ran dry never starts: give it again. */
         for (size_t i = 0; i < p->n; i++)
-            if (p->tr[i].st == T_GIVEN)
-                p->tr[i].st = T_READY;
+            if (p->tr[i]->st == T_GIVEN)
+                p->tr[i]->st = T_READY;
         p->idle = true;
         break;
     }
@@ -387,10 +394,9 @@ static void on_tick(uv_timer_t *timer)
 
 /* ---- public ---- */
 
-int player_new(const struct player_config *cfg, const struct player_track *tracks, size_t n,
-               struct player **out)
+int player_new(const struct player_config *cfg, struct player **out)
 {
-    if (n == 0 || !cfg->loop || !cfg->cache || !cfg->fetch || !cfg->out)
+    if (!cfg->loop || !cfg->cache || !cfg->fetch || !cfg->out)
         return DEC_EINVAL;
     struct player *p = xcalloc(1, sizeof(*p));
     p->loop = cfg->loop;
@@ -401,6 +407,7 @@ int player_new(const struct player_config *cfg, const struct player_track *track
     p->on_event = cfg->on_event;
     p->event_ctx = cfg->event_ctx;
     p->idle = true;
+    p->done = true; /* nothing to play yet */
     struct dec_config dc = {
         .out = cfg->out,
         .buffer_ms = cfg->buffer_ms,
@@ -420,50 +427,131 @@ int player_new(const struct player_config *cfg, const struct player_track *track
     }
     uv_timer_init(p->loop, &p->timer);
     p->timer.data = p;
+    uv_timer_start(&p->timer, on_tick, TICK_MS, TICK_MS);
     p->handles_open = 2;
-    p->tr = xcalloc(n, sizeof(*p->tr));
-    p->n = n;
-    for (size_t i = 0; i < n; i++) {
-        struct ptrack *t = &p->tr[i];
-        t->p = p;
-        t->index = i;
-        t->t.id = tracks[i].id;
-        t->t.title = xstrdup(tracks[i].title ? tracks[i].title : "");
-        t->t.artist = xstrdup(tracks[i].artist ? tracks[i].artist : "");
-        t->t.album = xstrdup(tracks[i].album ? tracks[i].album : "");
-        t->t.duration_ms = tracks[i].duration_ms;
-    }
     *out = p;
     return 0;
 }
 
-void player_start(struct player *p)
+static struct ptrack *append_track(struct player *p, const struct player_track *src,
+                                   int64_t start_ms)
 {
-    uv_timer_start(&p->timer, on_tick, TICK_MS, TICK_MS);
+    if (p->n == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 8;
+        p->tr = xrealloc(p->tr, p->cap * sizeof(*p->tr));
+    }
+    /* Each track is its own allocation: fetch callbacks hold its address. */
+    struct ptrack *t = xcalloc(1, sizeof(*t));
+    p->tr[p->n] = t;
+    t->p = p;
+    t->index = p->n++;
+    t->t.id = src->id;
+    t->t.tag = src->tag;
+    t->t.title = xstrdup(src->title ? src->title : "");
+    t->t.artist = xstrdup(src->artist ? src->artist : "");
+    t->t.album = xstrdup(src->album ? src->album : "");
+    t->t.duration_ms = src->duration_ms;
+    t->start_ms = start_ms > 0 ? start_ms : 0;
+    return t;
+}
+
+/* Ends every track not done: the one heard (or being opened) becomes
+ * STOPPED with an event, those never reached are dropped silently. */
+static void drop_all(struct player *p, bool keep_given_next)
+{
+    struct dec_status ds;
+    dec_get_status(p->dec, &ds);
+    for (size_t i = 0; i < p->n; i++) {
+        struct ptrack *t = p->tr[i];
+        if (t->st == T_DONE)
+            continue;
+        bool heard = t->st == T_GIVEN && ds.state != DEC_STOPPED && ds.tag == t->index;
+        bool current = heard || (t->index == p->cur && t->st != T_WAITING);
+        if (keep_given_next && (current || t->st == T_GIVEN))
+            continue;
+        if (heard)
+            t->r.played_ms = ds.position_ms;
+        t->r.state = current ? PLAYER_T_STOPPED : PLAYER_T_SKIPPED;
+        t->st = T_DONE;
+        release_file(p, t);
+        if (current)
+            emit(p, PLAYER_EV_TRACK_END, t);
+    }
+}
+
+uint64_t player_play(struct player *p, const struct player_track *t, int64_t start_ms)
+{
+    if (!p->idle || !p->done)
+        dec_stop(p->dec);
+    drop_all(p, false);
+    struct ptrack *nt = append_track(p, t, start_ms);
+    p->idle = true;
+    p->done = false;
+    p->cur = nt->index;
     advance(p);
+    return nt->index;
+}
+
+uint64_t player_set_next(struct player *p, const struct player_track *t)
+{
+    if (p->done || p->closing)
+        return PLAYER_NO_TAG;
+    /* Tracks after the current one that the decoder does not hold yet
+     * give way; one it holds already is replaced by dec_queue_next, or,
+     * when there is no new one, left to play (it is seconds away). */
+    for (size_t i = p->cur + 1; i < p->n; i++) {
+        struct ptrack *o = p->tr[i];
+        if (o->st == T_DONE || (o->st == T_GIVEN && !t))
+            continue;
+        o->r.state = PLAYER_T_SKIPPED;
+        o->st = T_DONE;
+        release_file(p, o);
+    }
+    if (!t)
+        return PLAYER_NO_TAG;
+    struct ptrack *nt = append_track(p, t, 0);
+    advance(p);
+    return nt->index;
+}
+
+void player_pause(struct player *p)
+{
+    dec_pause(p->dec);
+}
+
+void player_resume(struct player *p)
+{
+    dec_resume(p->dec);
+}
+
+void player_seek(struct player *p, int64_t ms, bool relative)
+{
+    if (p->done)
+        return;
+    struct ptrack *t = p->tr[p->cur];
+    if (t->st == T_GIVEN) {
+        dec_seek(p->dec, ms, relative);
+    } else if (t->st != T_DONE) {
+        /* not heard yet: it will start there */
+        t->start_ms = relative ? t->start_ms + ms : ms;
+        if (t->start_ms < 0)
+            t->start_ms = 0;
+    }
+}
+
+void player_set_volume(struct player *p, int percent)
+{
+    dec_set_volume(p->dec, percent);
 }
 
 void player_stop(struct player *p)
 {
     if (p->done || p->closing)
         return;
-    struct dec_status ds;
-    dec_get_status(p->dec, &ds);
     dec_stop(p->dec);
+    drop_all(p, false);
     p->done = true;
     p->idle = true;
-    for (size_t i = 0; i < p->n; i++) {
-        struct ptrack *t = &p->tr[i];
-        if (t->st == T_DONE)
-            continue;
-        bool heard = t->st == T_GIVEN && ds.state != DEC_STOPPED && ds.tag == t->index;
-        if (heard)
-            t->r.played_ms = ds.position_ms;
-        t->r.state = heard || (t->index == p->cur && t->st != T_WAITING) ? PLAYER_T_STOPPED
-                                                                         : PLAYER_T_SKIPPED;
-        t->st = T_DONE;
-        release_file(p, t);
-    }
 }
 
 static void handle_closed(uv_handle_t *h)
@@ -472,9 +560,10 @@ static void handle_closed(uv_handle_t *h)
     if (--p->handles_open > 0)
         return;
     for (size_t i = 0; i < p->n; i++) {
-        free((char *)p->tr[i].t.title);
-        free((char *)p->tr[i].t.artist);
-        free((char *)p->tr[i].t.album);
+        free((char *)p->tr[i]->t.title);
+        free((char *)p->tr[i]->t.artist);
+        free((char *)p->tr[i]->t.album);
+        free(p->tr[i]);
     }
     free(p->tr);
     inbox_fini(&p->events);
@@ -512,8 +601,8 @@ void player_get_status(struct player *p, struct player_status *out)
     struct dec_figures fig;
     dec_get_figures(p->dec, &fig);
     out->underruns = fig.underruns;
-    out->index = p->cur;
-    struct ptrack *t = &p->tr[p->cur];
+    out->tag = p->cur;
+    struct ptrack *t = p->tr[p->cur];
     bool heard = t->st == T_GIVEN && ds.state != DEC_STOPPED && ds.tag == t->index;
     if (!heard) {
         out->state = t->st == T_GIVEN ? PLAYER_BUFFERING : PLAYER_OPENING;
@@ -536,12 +625,12 @@ size_t player_count(const struct player *p)
     return p->n;
 }
 
-const struct player_track *player_track_at(const struct player *p, size_t index)
+const struct player_track *player_track_at(const struct player *p, uint64_t index)
 {
-    return &p->tr[index].t;
+    return &p->tr[index]->t;
 }
 
-const struct player_result *player_result_at(const struct player *p, size_t index)
+const struct player_result *player_result_at(const struct player *p, uint64_t index)
 {
-    return &p->tr[index].r;
+    return &p->tr[index]->r;
 }

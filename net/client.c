@@ -40,6 +40,8 @@ struct svc_client {
     struct inbox *head, *tail;
     svc_client_handler fn;
     void *fn_arg;
+    svc_client_state_fn state_fn;
+    void *state_arg;
 };
 
 const char *svc_client_strerror(int err)
@@ -142,6 +144,8 @@ static void on_message(struct conn *conn, struct wire_msg *m, void *arg)
         }
         c->ready = true;
         c->authed = (m->u.hello.flags & WIRE_HELLO_AUTHENTICATED) != 0;
+        if (c->state_fn)
+            c->state_fn(c, SVC_CLIENT_READY, c->state_arg);
         return;
     case WIRE_TICKET:
         free(c->ticket);
@@ -180,6 +184,8 @@ static void on_close(struct conn *conn, int err, void *arg)
     c->conn = NULL;
     if (!c->error)
         c->error = err == TLS_EPEERKEY && c->pinned ? CLIENT_EPIN : err;
+    if (c->state_fn && !c->user_closed)
+        c->state_fn(c, SVC_CLIENT_CLOSED, c->state_arg);
     c->handles--;
     maybe_free(c);
 }
@@ -289,6 +295,12 @@ void svc_client_set_handler(struct svc_client *c, svc_client_handler fn, void *a
 {
     c->fn = fn;
     c->fn_arg = arg;
+}
+
+void svc_client_set_state_fn(struct svc_client *c, svc_client_state_fn fn, void *arg)
+{
+    c->state_fn = fn;
+    c->state_arg = arg;
 }
 
 bool svc_client_ready(const struct svc_client *c)
@@ -618,5 +630,37 @@ int svc_client_get_device_sync(struct svc_client *c, const char *label, uint8_t 
         *issued = m.u.device.issued;
     m.u.device.cred = NULL; /* taken */
     wire_msg_clear(&m);
+    return 0;
+}
+
+int svc_address_parse(const char *text, char **host, uint16_t *port)
+{
+    const char *colon = strrchr(text, ':');
+    const char *h = text;
+    size_t hlen = strlen(text);
+    long p = SVC_CLIENT_DEFAULT_PORT;
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (!close || (close[1] != 0 && close[1] != ':'))
+            return -1;
+        h = text + 1;
+        hlen = (size_t)(close - h);
+        colon = close[1] == ':' ? close + 1 : NULL;
+    } else if (colon && strchr(text, ':') != colon) {
+        colon = NULL; /* a bare IPv6 address */
+    } else if (colon) {
+        hlen = (size_t)(colon - text);
+    }
+    if (colon) {
+        char *end;
+        errno = 0;
+        p = strtol(colon + 1, &end, 10);
+        if (errno || end == colon + 1 || *end || p < 1 || p > 65535)
+            return -1;
+    }
+    if (hlen == 0)
+        return -1;
+    *host = xstrndup(h, hlen);
+    *port = (uint16_t)p;
     return 0;
 }

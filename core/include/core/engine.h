@@ -66,8 +66,7 @@ struct engine;
 int engine_new(const struct engine_config *cfg, struct engine **out, char **error);
 
 /* Queues a command (takes ownership of c in every case). Returns 0, or
- * ENGINE_ESTOPPED (c's reply, if any, is then called with that status on
- * the caller's thread). */
+ * ENGINE_ESTOPPED: the engine is gone and c was freed unanswered. */
 int engine_send(struct engine *e, struct cmd *c);
 
 /* The message queue the UI reads events and snapshots from. */
@@ -75,6 +74,9 @@ struct mq *engine_mq(struct engine *e);
 
 /* Asks the engine to stop (as the quit command does). Any thread. */
 void engine_stop(struct engine *e);
+
+/* True once the engine's loop has stopped (quit, engine_stop). Any thread. */
+bool engine_stopped(struct engine *e);
 
 /* Blocks until the engine's loop has stopped (quit, engine_stop). */
 void engine_wait(struct engine *e);

@@ -1,28 +1,31 @@
-/* player: plays a queue of tracks from the service through the chunk cache
- * — the playback sequencing behind `chorus play` (and, later, the
- * engine's player state machine).
+/* player: the engine's playback — the track heard and the one to follow —
+ * over fetch, the cache and the decoder.
  *
- * For each track in turn: cache_pin and cache_note_play (a playback hit
- * when the whole file is already cached), fetch_open (net/fetch.h:
- * manifest, key, then the file's chunks into the cache), and once the
- * fetch says READY a track stream over the cache (its missing-chunk
- * requests go to fetch_request) handed to the decoder: dec_play for the
- * first track (and after a gap), dec_queue_next for the one that follows,
- * so consecutive tracks join gaplessly. The next track's download starts
- * with prefetch priority prefetch_ms before the end of the one playing
- * (DESIGN §5: 30 s), or at once when the playing track is shorter than
- * that; it becomes the playing priority when the decoder reaches it.
+ * The engine says what to play (player_play: now, from a position) and
+ * what follows (player_set_next); the player does the rest. For each
+ * track: cache_pin and cache_note_play (a playback hit when the whole
+ * file is already cached), fetch_open (manifest, key, then the file's
+ * chunks into the cache), and once the fetch says READY a track stream
+ * over the cache (its missing-chunk requests go to fetch_request) handed
+ * to the decoder: dec_play for a track played now, dec_queue_next for the
+ * one that follows, so consecutive tracks join gaplessly. The next
+ * track's download starts with prefetch priority prefetch_ms before the
+ * end of the one playing (DESIGN §5: 30 s), or at once when the playing
+ * track is shorter than that; it becomes the playing priority when the
+ * decoder reaches it.
  *
- * A track whose fetch or decode fails is reported and skipped; a fetch
- * failure of a track already given to the decoder (connection lost, disk
- * full) stops the decoder and fails the tracks it held, then the queue
- * carries on (and usually fails fast the same way).
+ * Every track the player is given gets a tag (its sequence number) and,
+ * once it started or failed, exactly one TRACK_END; IDLE says the decoder
+ * holds nothing more. A track whose fetch or decode fails is reported
+ * (TRACK_END, FAILED) and the player goes on with the next it was given;
+ * a fetch failure of a track already given to the decoder (disk full)
+ * stops the decoder and fails the tracks it held.
  *
  * Threads: every player_* call on the loop's thread. The decoder's events
- * arrive on its thread and are handed to the loop (a mutex-protected list
- * and a uv_async); events to the owner are called on the loop. The player
- * owns the decoder (dec_new on the given output) and never blocks the loop
- * except in player_close (dec_free joins the decoder thread). */
+ * arrive on its thread and are handed to the loop (core/inbox.h); events
+ * to the owner are called on the loop. The player owns the decoder
+ * (dec_new on the given output) and never blocks the loop except in
+ * player_close (dec_free joins the decoder thread). */
 #ifndef CHORUS_APP_PLAYER_H
 #define CHORUS_APP_PLAYER_H
 
@@ -40,9 +43,10 @@ struct clog;
 
 #define PLAYER_PREFETCH_MS 30000 /* start the next track's download this long before the end */
 
-/* A track to play (strings borrowed for player_new: it copies them). */
+/* A track to play (strings borrowed for the call: the player copies them). */
 struct player_track {
     struct content_id id;
+    uint64_t tag; /* the owner's (the catalog's track id); not the player's tag */
     const char *title, *artist, *album;
     int64_t duration_ms; /* from the catalog; 0 when unknown */
 };
@@ -53,7 +57,7 @@ enum player_track_state {
     PLAYER_T_PLAYED,  /* played to its end */
     PLAYER_T_FAILED,  /* could not be fetched or decoded (error) */
     PLAYER_T_STOPPED, /* interrupted by player_stop while it played */
-    PLAYER_T_SKIPPED, /* never reached: player_stop came first */
+    PLAYER_T_SKIPPED, /* never reached: replaced or stopped first */
 };
 
 /* What became of one track (filled in as it plays). */
@@ -71,18 +75,22 @@ struct player_result {
 };
 
 enum player_event_type {
-    PLAYER_EV_TRACK_START, /* index: its first sample is being heard */
-    PLAYER_EV_TRACK_END,   /* index: played, failed or stopped (see the result) */
-    PLAYER_EV_DONE,        /* every track has ended; nothing more follows */
+    PLAYER_EV_READY,       /* tag: its manifest is stored and its key known (file) */
+    PLAYER_EV_TRACK_START, /* tag: its first sample is being heard */
+    PLAYER_EV_TRACK_END,   /* tag: played, failed or stopped (see the result) */
+    PLAYER_EV_IDLE,        /* the decoder holds nothing more */
 };
+
+#define PLAYER_NO_TAG UINT64_MAX
 
 struct player_event {
     enum player_event_type type;
-    size_t index;
-    const struct player_result *result; /* TRACK_*: borrowed for the call */
+    uint64_t tag;
+    const struct player_result *result; /* READY, TRACK_*: borrowed for the call */
+    const struct fetch_event *file;     /* READY: borrowed for the call */
 };
 
-/* Called on the loop; may call player_get_status and player_stop. */
+/* Called on the loop; may call any player_* function but player_close. */
 typedef void (*player_event_fn)(void *ctx, const struct player_event *ev);
 
 struct player_config {
@@ -100,16 +108,28 @@ struct player_config {
 
 struct player;
 
-/* Copies the tracks (n >= 1) and starts the decoder; nothing plays until
- * player_start. The caller owns *out until player_close. */
-int player_new(const struct player_config *cfg, const struct player_track *tracks, size_t n,
-               struct player **out);
+/* Starts the decoder; nothing plays until player_play. The caller owns
+ * *out until player_close. */
+int player_new(const struct player_config *cfg, struct player **out);
 
-/* Starts the first track. */
-void player_start(struct player *p);
+/* Plays t now from start_ms, replacing whatever played or was to follow
+ * (the track heard ends STOPPED). Returns its tag. */
+uint64_t player_play(struct player *p, const struct player_track *t, int64_t start_ms);
 
-/* Stops playback and every download: the track heard becomes STOPPED,
- * those not reached SKIPPED. No more events. */
+/* Names the track that follows the current one (NULL: none), replacing an
+ * earlier choice the decoder has not opened yet (one it has opened, in
+ * the last seconds of the current track, is replaced when t is given and
+ * otherwise still plays). Returns t's tag, or PLAYER_NO_TAG. */
+uint64_t player_set_next(struct player *p, const struct player_track *t);
+
+void player_pause(struct player *p);
+void player_resume(struct player *p);
+/* Seeks the current track (relative: ms is added to its position); one not
+ * heard yet will start there. */
+void player_seek(struct player *p, int64_t ms, bool relative);
+void player_set_volume(struct player *p, int percent);
+
+/* Stops playback and every download: the track heard ends STOPPED. */
 void player_stop(struct player *p);
 
 /* Frees the decoder (joining its thread), releases the files, then calls
@@ -125,7 +145,7 @@ enum player_state {
 
 struct player_status {
     enum player_state state;
-    size_t index;                                  /* the track heard or being opened */
+    uint64_t tag;                                  /* the track heard or being opened */
     int64_t position_ms, duration_ms, buffered_ms; /* duration -1 when unknown */
     struct fetch_file_stats file;                  /* that track's download */
     uint64_t underruns;                            /* all playbacks so far */
@@ -133,9 +153,9 @@ struct player_status {
 
 void player_get_status(struct player *p, struct player_status *out);
 
-/* The track list as given and the results so far (index < count). */
+/* Every track given so far, by tag (tag < player_count), and its result. */
 size_t player_count(const struct player *p);
-const struct player_track *player_track_at(const struct player *p, size_t index);
-const struct player_result *player_result_at(const struct player *p, size_t index);
+const struct player_track *player_track_at(const struct player *p, uint64_t tag);
+const struct player_result *player_result_at(const struct player *p, uint64_t tag);
 
 #endif

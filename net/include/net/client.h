@@ -65,6 +65,13 @@ void svc_client_close(struct svc_client *c);
 typedef void (*svc_client_handler)(struct svc_client *c, struct wire_msg *m, void *arg);
 void svc_client_set_handler(struct svc_client *c, svc_client_handler fn, void *arg);
 
+/* The connection's own news, for an owner that runs the loop itself:
+ * READY when HELLO is exchanged, CLOSED when the connection ended (not
+ * after svc_client_close; svc_client_error says why). */
+enum svc_client_state { SVC_CLIENT_READY, SVC_CLIENT_CLOSED };
+typedef void (*svc_client_state_fn)(struct svc_client *c, enum svc_client_state st, void *arg);
+void svc_client_set_state_fn(struct svc_client *c, svc_client_state_fn fn, void *arg);
+
 /* HELLO exchanged: requests can be sent. */
 bool svc_client_ready(const struct svc_client *c);
 /* Logged in (by password or by the ticket shown in HELLO). */
@@ -143,6 +150,13 @@ int svc_client_login_device_sync(struct svc_client *c, const char *user, const u
  * svc_client_last_error_code), CLIENT_ECLOSED or CLIENT_ETIMEOUT. */
 int svc_client_get_device_sync(struct svc_client *c, const char *label, uint8_t **cred, size_t *len,
                                uint64_t *issued, uint64_t timeout_ms);
+
+#define SVC_CLIENT_DEFAULT_PORT 4170u /* chorusd serve's (SVC_DEFAULT_PORT) */
+
+/* Splits "HOST:PORT", "[V6]:PORT", "HOST" or a bare IPv6 address (port
+ * SVC_CLIENT_DEFAULT_PORT) into *host (owned by the caller) and *port.
+ * Returns 0 or -1 when malformed. */
+int svc_address_parse(const char *text, char **host, uint16_t *port);
 
 const char *svc_client_strerror(int err);
 
