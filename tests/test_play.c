@@ -44,6 +44,7 @@
 #include "base/xmalloc.h"
 #include "net/account.h"
 #include "net/client.h"
+#include "core/clientdb.h"
 #include "core/fetch.h"
 #include "net/svc.h"
 
@@ -564,12 +565,14 @@ static char *read_text(const char *path)
 /* Runs `chorus -o service.address=127.0.0.1:PORT play ARGS...` with HOME
  * and the XDG directories inside home, stdin from /dev/null; with
  * sigint_after, sends it SIGINT once its output shows that text. */
-static void run_play_signal(const char *home, int port, const char *const *args,
-                            const char *sigint_after, struct run *res)
+/* Runs `chorus -o service.address=... CMD ARGS...` with its own HOME and
+ * XDG directories under home; SIGINT once stdout shows sigint_after. */
+static void run_chorus_signal(const char *home, int port, const char *cmd, const char *const *args,
+                              const char *sigint_after, struct run *res)
 {
     const char *bin = CHORUS_BIN_DIR "/chorus";
     char *addr = xasprintf("service.address=127.0.0.1:%d", port);
-    const char *argv[32] = {bin, "-o", addr, "play"};
+    const char *argv[32] = {bin, "-o", addr, cmd};
     int argc = 4;
     for (int i = 0; args[i]; i++)
         argv[argc++] = args[i];
@@ -634,14 +637,20 @@ static void run_play_signal(const char *home, int port, const char *const *args,
     res->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     res->out = read_text(out);
     res->err = read_text(err);
-    print_message("chorus play %s -> %d\n--- stdout\n%s--- stderr\n%s---\n", args[0], res->status,
-                  res->out, res->err);
+    print_message("chorus %s %s -> %d\n--- stdout\n%s--- stderr\n%s---\n", cmd,
+                  args[0] ? args[0] : "", res->status, res->out, res->err);
     for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
         free(own[i]);
     free(envp);
     free(out);
     free(err);
     free(addr);
+}
+
+static void run_play_signal(const char *home, int port, const char *const *args,
+                            const char *sigint_after, struct run *res)
+{
+    run_chorus_signal(home, port, "play", args, sigint_after, res);
 }
 
 static void run_play(const char *home, int port, const char *const *args, struct run *res)
@@ -782,6 +791,83 @@ static void test_play_refusals(void **state)
 }
 
 /* Writes home/config/chorus/chorus.conf with [service] key = hex. */
+/* The credentials the service holds for USER (accounts.db, read beside the
+ * running service). */
+static int64_t device_count(void)
+{
+    char *path = xasprintf("%s/accounts.db", D.dir);
+    struct account_db *db;
+    assert_int_equal(account_open(path, &db), 0);
+    int64_t n = -1;
+    assert_int_equal(account_device_count(db, USER, &n), 0);
+    account_close(db);
+    free(path);
+    return n;
+}
+
+static void test_login_logout(void **state)
+{
+    (void)state;
+    char *home = make_home("login");
+    char *pwfile = xasprintf("%s/password", home);
+    char *bad = xasprintf("%s/bad-password", home);
+    testutil_write_file(bad, "wrong\n", 6);
+    char *dbpath = xasprintf("%s/data/chorus/chorus.db", home);
+    struct run res;
+    int64_t before = device_count();
+
+    const char *wrong[] = {"--user", USER, "--password-file", bad, NULL};
+    run_chorus_signal(home, D.port, "login", wrong, NULL, &res);
+    assert_int_equal(res.status, 1);
+    assert_non_null(strstr(res.err, "refused the login"));
+    run_free(&res);
+
+    const char *good[] = {"--user", USER, "--password-file", pwfile, NULL};
+    run_chorus_signal(home, D.port, "login", good, NULL, &res);
+    assert_int_equal(res.status, 0);
+    assert_non_null(strstr(res.out, "Logged in"));
+    run_free(&res);
+    assert_int_equal(device_count(), before + 1);
+
+    /* chorus.db holds the credential and the address, never the password */
+    struct clientdb *db;
+    assert_int_equal(clientdb_open(dbpath, NULL, &db), 0);
+    struct clientdb_login l;
+    assert_int_equal(clientdb_get_login(db, &l), 0);
+    assert_string_equal(l.user, USER);
+    char *addr = xasprintf("127.0.0.1:%d", D.port);
+    assert_string_equal(l.address, addr);
+    assert_true(l.credential_len >= 32);
+    clientdb_login_clear(&l);
+    clientdb_close(db);
+    size_t len;
+    char *raw = testutil_read_file(dbpath, &len);
+    raw[len] = 0;
+    assert_null(memmem(raw, len, PASS, strlen(PASS)));
+    free(raw);
+
+    const char *none[] = {NULL};
+    run_chorus_signal(home, D.port, "logout", none, NULL, &res);
+    assert_int_equal(res.status, 0);
+    assert_non_null(strstr(res.out, "revoked"));
+    run_free(&res);
+    assert_int_equal(device_count(), before);
+    assert_int_equal(clientdb_open(dbpath, NULL, &db), 0);
+    assert_int_equal(clientdb_get_login(db, &l), CLIENTDB_ENOTFOUND);
+    clientdb_close(db);
+
+    run_chorus_signal(home, D.port, "logout", none, NULL, &res);
+    assert_int_equal(res.status, 0);
+    assert_non_null(strstr(res.out, "Not logged in"));
+    run_free(&res);
+
+    free(addr);
+    free(dbpath);
+    free(bad);
+    free(pwfile);
+    free(home);
+}
+
 static void write_service_key(const char *home, const char *hex)
 {
     char *dir = xasprintf("%s/config/chorus", home);
@@ -845,6 +931,7 @@ int main(void)
         cmocka_unit_test(test_fetch_unknown_file_and_lost_link),
         cmocka_unit_test(test_play_end_to_end),
         cmocka_unit_test(test_play_refusals),
+        cmocka_unit_test(test_login_logout),
         cmocka_unit_test(test_play_service_key_from_config),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
