@@ -26,6 +26,7 @@
 #include "chorus_commands.h"
 #include "chorus_env.h"
 #include "core/cache.h"
+#include "core/errors.h"
 #include "base/xmalloc.h"
 #include "net/client.h"
 #include "core/fetch.h"
@@ -404,10 +405,8 @@ static void on_player_event(void *ctx, const struct player_event *ev)
         if (ev->result->state == PLAYER_T_FAILED) {
             clear_status(a);
             fflush(stdout);
-            int e = ev->result->error;
             fprintf(stderr, WHO ": track %zu (%s \u2014 %s) failed: %s\n", index + 1, t->artist,
-                    t->title,
-                    e <= DEC_EINVAL && e >= DEC_ESTREAM ? dec_strerror(e) : fetch_strerror(e));
+                    t->title, chorus_strerror(ev->result->error));
             if (a->given == index + 1)
                 give_next(a, true); /* it never started: nothing follows it yet */
         }

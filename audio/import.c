@@ -41,6 +41,7 @@
 #include "audio/synth.h"
 #include "audio/transcode.h"
 #include "base/content_crypto.h"
+#include "base/errcode.h"
 #include "base/fsutil.h"
 #include "base/paths.h"
 #include "base/xmalloc.h"
@@ -1060,9 +1061,9 @@ const char *import_strerror(int err)
     default:
         break;
     }
-    if (err <= -4000 && err > -4100)
+    if (errcode_in_block(err, TRANSCODE_ENOTAUDIO))
         return transcode_strerror(err);
-    if (err <= -3000 && err > -4000)
+    if (errcode_in_block(err, CATALOG_ESQL))
         return catalog_strerror(err);
     /* The store covers its own codes, the manifest's and -errno. */
     return store_strerror(err);

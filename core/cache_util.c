@@ -5,6 +5,7 @@
 #include <sys/statvfs.h>
 
 #include "cache_internal.h"
+#include "base/errcode.h"
 #include "base/fsutil.h"
 
 char *cache_format_size(uint64_t bytes, char *buf, size_t len)
@@ -65,7 +66,7 @@ const char *cache_strerror(int err)
     case CACHE_EINVAL:
         return "invalid argument";
     }
-    if (err <= MANIFEST_EFORMAT && err > MANIFEST_EFORMAT - 100)
+    if (errcode_in_block(err, MANIFEST_EFORMAT))
         return manifest_strerror(err);
     return fs_strerror(err);
 }

@@ -277,21 +277,6 @@ static void fail_reserved(struct cache *c, struct cache_wreq *r, int fd, int err
     r->status = err;
 }
 
-static int pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
-{
-    while (len) {
-        ssize_t n = pwrite(fd, p, len, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
-}
-
 static bool is_full(int err)
 {
     return err == -ENOSPC || err == -EDQUOT;
@@ -402,7 +387,7 @@ static void write_chunks(struct cache *c, struct cache_wreq *r, size_t n, int *f
         int fd = cache_file_fd(c, r[i].f, true);
         int err = fd < 0 ? fd : 0;
         while (!err) {
-            err = pwrite_all(fd, r[i].data, r[i].len, offset_of(&r[i]));
+            err = fs_pwrite_full(fd, r[i].data, r[i].len, offset_of(&r[i]));
             if (!is_full(err))
                 break;
             disk->met = true;

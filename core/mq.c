@@ -1,10 +1,10 @@
 /* mq: the UI <-> core message queue (see core/mq.h for the contract).
  *
  * Owns: the command inbox (core/inbox.h: its own lock and the core loop's
- * uv_async handle), the event list, the UI's eventfd and the latest
- * snapshot, the last three behind one small mutex that is held only to
- * link or unlink the list and copy the snapshot — never while a handler
- * runs. Runs on whichever thread calls it; the async callback runs
+ * uv_async handle), the event list, the UI's eventfd, the latest
+ * snapshot and the wake-up counters (mq_stats), the last four behind one
+ * small mutex that is held only to link or unlink the list, copy the
+ * snapshot or bump a counter — never while a handler runs. Runs on whichever thread calls it; the async callback runs
  * on the core loop. Must never block on anything but that mutex. */
 #include "core/mq.h"
 
@@ -36,6 +36,8 @@ struct mq {
 
     struct mq_snapshot snapshot;
     uint64_t snapshot_version, snapshot_version_read;
+
+    struct mq_stats stats; /* under lock */
 };
 
 struct mq_msg *mq_msg_new(enum mq_type type)
@@ -120,21 +122,31 @@ static void wake_ui_locked(struct mq *mq)
     ssize_t n = write(mq->event_fd, &one, sizeof(one));
     (void)n;
     mq->ui_wake_pending = true;
+    mq->stats.ui_wakeups++;
 }
 
 static void on_wake_core(void *data, struct inbox_node *list)
 {
     struct mq *mq = data;
+    uint64_t handled = 0;
     while (list) {
         struct inbox_node *next = list->next;
         struct mq_msg *msg = inbox_entry(list, struct mq_msg, cmd_link);
         /* A handler may close the queue (quit): what follows is dropped.
          * closed is only written on this thread, so no lock is needed. */
-        if (mq->closed)
+        if (mq->closed) {
             mq_msg_free(msg);
-        else
+        } else {
             mq->on_command(mq->ctx, msg);
+            handled++;
+        }
         list = next;
+    }
+    if (handled) {
+        pthread_mutex_lock(&mq->lock);
+        mq->stats.command_wakeups++;
+        mq->stats.commands += handled;
+        pthread_mutex_unlock(&mq->lock);
     }
 }
 
@@ -242,6 +254,13 @@ void mq_publish_snapshot(struct mq *mq, const struct mq_snapshot *snap)
     mq->snapshot = *snap;
     mq->snapshot_version++;
     wake_ui_locked(mq);
+    pthread_mutex_unlock(&mq->lock);
+}
+
+void mq_get_stats(struct mq *mq, struct mq_stats *out)
+{
+    pthread_mutex_lock(&mq->lock);
+    *out = mq->stats;
     pthread_mutex_unlock(&mq->lock);
 }
 

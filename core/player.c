@@ -19,6 +19,7 @@
 #include "audio/decoder.h"
 #include "audio/track_stream.h"
 #include "core/cache_source.h"
+#include "core/errors.h"
 #include "base/inbox.h"
 #include "base/log.h"
 #include "base/xmalloc.h"
@@ -140,9 +141,8 @@ static void finish(struct player *p, struct ptrack *t, enum player_track_state s
     }
     release_file(p, t);
     if (state == PLAYER_T_FAILED)
-        clog_warn(
-            p->log, MOD, "track %zu (%s - %s) failed: %s", t->index + 1, t->t.artist, t->t.title,
-            err <= DEC_EINVAL && err >= DEC_ESTREAM ? dec_strerror(err) : fetch_strerror(err));
+        clog_warn(p->log, MOD, "track %zu (%s - %s) failed: %s", t->index + 1, t->t.artist,
+                  t->t.title, chorus_strerror(err));
     emit(p, PLAYER_EV_TRACK_END, t);
 }
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/errcode.h"
 #include "base/xmalloc.h"
 
 struct frame {
@@ -86,9 +87,9 @@ const char *conn_strerror(int err)
     default:
         break;
     }
-    if (err <= -6100 && err > -6200)
+    if (errcode_in_block(err, TLS_EIO))
         return tls_strerror(err);
-    if (err <= -6000 && err > -6100)
+    if (errcode_in_block(err, WIRE_ETOOBIG))
         return wire_strerror(err);
     if (err < 0 && err > -4096)
         return uv_strerror(err);

@@ -28,6 +28,7 @@
 #include <openssl/crypto.h>
 
 #include "library/catalog.h"
+#include "base/errcode.h"
 #include "base/manifest.h"
 #include "library/store.h"
 #include "base/xmalloc.h"
@@ -185,15 +186,15 @@ struct svc {
 
 const char *svc_strerror(int err)
 {
-    if (err <= -1000 && err > -1100)
+    if (errcode_in_block(err, MANIFEST_EFORMAT))
         return manifest_strerror(err);
-    if (err <= -2000 && err > -3000)
+    if (errcode_in_block(err, STORE_ENOTFOUND))
         return store_strerror(err);
-    if (err <= -3000 && err > -4000)
+    if (errcode_in_block(err, CATALOG_ESQL))
         return catalog_strerror(err);
-    if (err <= -6200 && err > -6300)
+    if (errcode_in_block(err, TICKET_EFORMAT))
         return ticket_strerror(err);
-    if (err <= -6300 && err > -6400)
+    if (errcode_in_block(err, ACCOUNT_EDB))
         return account_strerror(err);
     return conn_strerror(err); /* conn, tls, wire, libuv/errno */
 }

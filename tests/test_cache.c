@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -795,47 +794,30 @@ static bool file_contains(const char *path, const char *needle)
     return found;
 }
 
-/* The small file system: a 2 MB tmpfs the test mounts (root or
- * CAP_SYS_ADMIN). Teardown unmounts it even when the test failed. */
-struct small_fs {
-    char *dir, *mnt;
-    bool mounted;
-};
-
+/* The small file system (testutil_small_fs): 2 MiB, a tmpfs when the test
+ * may mount one, else (and always in the second case) the simulated one.
+ * Teardown unmounts it even when the test failed. */
 static int small_fs_setup(void **state)
 {
-    struct small_fs *fs = xcalloc(1, sizeof(*fs));
-    fs->dir = testutil_tempdir("cache_enospc");
-    fs->mnt = xasprintf("%s/mnt", fs->dir);
-    if (mkdir(fs->mnt, 0700) != 0)
-        return -1;
-    fs->mounted =
-        mount("chorus-test", fs->mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=2m,mode=0700") == 0;
-    if (!fs->mounted)
-        print_message("SKIP enospc: cannot mount a tmpfs here (%s); needs root or "
-                      "CAP_SYS_ADMIN\n",
-                      strerror(errno));
-    *state = fs;
+    *state = testutil_small_fs_new("cache_enospc", 2 << 20, false);
+    return 0;
+}
+
+static int simulated_fs_setup(void **state)
+{
+    *state = testutil_small_fs_new("cache_enospc_sim", 2 << 20, true);
     return 0;
 }
 
 static int small_fs_teardown(void **state)
 {
-    struct small_fs *fs = *state;
-    if (fs->mounted && umount2(fs->mnt, MNT_DETACH) != 0)
-        print_message("cannot unmount %s: %s\n", fs->mnt, strerror(errno));
-    testutil_rmtree(fs->dir);
-    free(fs->mnt);
-    free(fs->dir);
-    free(fs);
+    testutil_small_fs_free(*state);
     return 0;
 }
 
 static void test_enospc_small_filesystem(void **state)
 {
-    struct small_fs *fs = *state;
-    if (!fs->mounted)
-        skip();
+    struct testutil_small_fs *fs = *state;
     const char *dir = fs->dir, *mnt = fs->mnt;
     char *cdir = xasprintf("%s/cache", mnt);
     char *logpath = xasprintf("%s/cache.log", dir);
@@ -865,10 +847,10 @@ static void test_enospc_small_filesystem(void **state)
     assert_true(st.enospc > 0);
     assert_true(st.evicted_files > 0);
     assert_int_equal((int)st.evicted_files, ev.evicted);
-    print_message("enospc: 2 MB tmpfs, %d files of 128 kB: %llu full-disk events, %llu files "
+    print_message("enospc: 2 MiB %s, %d files of 128 kB: %llu full-disk events, %llu files "
                   "evicted, %llu kB kept\n",
-                  N, (unsigned long long)st.enospc, (unsigned long long)st.evicted_files,
-                  (unsigned long long)st.used_bytes / 1000);
+                  fs->mounted ? "tmpfs" : "simulated disk", N, (unsigned long long)st.enospc,
+                  (unsigned long long)st.evicted_files, (unsigned long long)st.used_bytes / 1000);
     /* What is present reads back. */
     for (int k = 0; k < N; k++)
         for (uint32_t i = 0; i < f[k].m->chunk_count; i++)
@@ -1318,10 +1300,6 @@ static void expect_cmd(const char *prog, const char *home, const char *dir, cons
 static void test_cache_command(void **state)
 {
     char *prog = testutil_program("chorus");
-    if (!prog) {
-        print_message("SKIP chorus cache: the chorus program is not built\n");
-        skip();
-    }
     char *home = testutil_tempdir("cache-cmd");
     char *dir = xasprintf("%s/cache", home);
     struct tf a, b;
@@ -1395,6 +1373,10 @@ int main(void)
         cmocka_unit_test(test_repair_at_open),
         cmocka_unit_test_setup_teardown(test_enospc_small_filesystem, small_fs_setup,
                                         small_fs_teardown),
+        /* The same on the simulated disk, which is what runs where no
+         * tmpfs can be mounted: it must keep working. */
+        {"test_enospc_small_filesystem (simulated disk)", test_enospc_small_filesystem,
+         simulated_fs_setup, small_fs_teardown, NULL},
         cmocka_unit_test(test_concurrent_reads_writes_waits),
         cmocka_unit_test(test_async_on_loop),
         cmocka_unit_test(test_stats_persist),

@@ -1,7 +1,8 @@
 /* Tests for core/fsutil: mkdir -p, atomic writes (exact modes, no temp file
  * left after success or failure, old content kept when the writer dies
  * before the rename or is killed at random moments), whole-file reads with
- * a size cap, and the temp-file sweep. */
+ * a size cap, the temp-file sweep, and the write hook of the full-disk
+ * tests. */
 #include "testutil.h"
 
 #include <dirent.h>
@@ -305,6 +306,60 @@ static void test_pread_full_and_temp_names(void **state)
     free(dir);
 }
 
+/* The test hook: while set, it decides every write (nothing written when
+ * it refuses); removed, writes go through again. */
+struct hook_calls {
+    int calls;
+    size_t last_len;
+};
+
+static int refuse_write(void *ctx, int fd, size_t len)
+{
+    struct hook_calls *h = ctx;
+    assert_true(fd >= 0);
+    h->calls++;
+    h->last_len = len;
+    return -ENOSPC;
+}
+
+static void test_write_hook(void **state)
+{
+    (void)state;
+    char *dir = testutil_tempdir("fsutil-hook");
+    char *path = xasprintf("%s/f", dir);
+    assert_int_equal(fs_write_atomic(path, "old", 3, 0600), 0);
+    struct hook_calls h = {0};
+    fs_set_write_hook(refuse_write, &h);
+    assert_int_equal(fs_write_atomic(path, "new!", 4, 0600), -ENOSPC);
+    assert_int_equal(h.calls, 1);
+    assert_int_equal(h.last_len, 4);
+    int temps;
+    assert_int_equal(count_entries(dir, &temps), 1); /* the old file, no temp */
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(fs_write_full(fd, "xy", 2), -ENOSPC);
+    assert_int_equal(fs_pwrite_full(fd, "xyz", 3, 10), -ENOSPC);
+    assert_int_equal(h.calls, 3);
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal(st.st_size, 3);
+
+    fs_set_write_hook(NULL, NULL);
+    assert_int_equal(fs_pwrite_full(fd, "xyz", 3, 10), 0);
+    assert_int_equal(fs_write_full(fd, "ab", 2), 0); /* at the offset: 0 */
+    close(fd);
+    assert_int_equal(h.calls, 3);
+    size_t len;
+    char *got = testutil_read_file(path, &len);
+    assert_int_equal(len, 13);
+    assert_memory_equal(got, "abd", 3);
+    assert_memory_equal(got + 10, "xyz", 3);
+    free(got);
+    testutil_rmtree(dir);
+    free(path);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_killed_writer_never_leaves_partial_file),
         cmocka_unit_test(test_read_file),
         cmocka_unit_test(test_pread_full_and_temp_names),
+        cmocka_unit_test(test_write_hook),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -743,31 +742,27 @@ static void test_bad_inputs(void **state)
 
     /* The command: one line per failure naming the file, exit status 1. */
     char *prog = testutil_program("chorusd");
-    if (prog) {
-        char *out = xasprintf("%s/out.txt", dir), *err = xasprintf("%s/err.txt", dir);
-        char *data2 = xasprintf("%s/data2", dir);
-        char *argv[] = {prog, "import", "--data-dir", data2, src, NULL};
-        /* The command runs with all of root's powers: locked.wav may be
-         * readable to it. */
-        fd = open(locked, O_RDONLY);
-        const char *failed_line = fd >= 0 ? "failed 5" : "failed 6";
-        if (fd >= 0)
-            close(fd);
-        assert_int_equal(run_chorusd(prog, argv, out, err), 1);
-        char *errs = slurp(err), *outs = slurp(out);
-        assert_non_null(strstr(errs, "cut.mp3: truncated"));
-        assert_non_null(strstr(errs, "noise.flac: not an audio file"));
-        assert_non_null(strstr(errs, "pipe.flac: not a regular file"));
-        assert_non_null(strstr(outs, failed_line));
-        free(errs);
-        free(outs);
-        free(out);
-        free(err);
-        free(data2);
-        free(prog);
-    } else {
-        fprintf(stderr, "note: chorusd not built; its exit status is not checked\n");
-    }
+    char *out = xasprintf("%s/out.txt", dir), *err = xasprintf("%s/err.txt", dir);
+    char *data2 = xasprintf("%s/data2", dir);
+    char *argv[] = {prog, "import", "--data-dir", data2, src, NULL};
+    /* The command runs with all of root's powers: locked.wav may be
+     * readable to it. */
+    fd = open(locked, O_RDONLY);
+    const char *failed_line = fd >= 0 ? "failed 5" : "failed 6";
+    if (fd >= 0)
+        close(fd);
+    assert_int_equal(run_chorusd(prog, argv, out, err), 1);
+    char *errs = slurp(err), *outs = slurp(out);
+    assert_non_null(strstr(errs, "cut.mp3: truncated"));
+    assert_non_null(strstr(errs, "noise.flac: not an audio file"));
+    assert_non_null(strstr(errs, "pipe.flac: not a regular file"));
+    assert_non_null(strstr(outs, failed_line));
+    free(errs);
+    free(outs);
+    free(out);
+    free(err);
+    free(data2);
+    free(prog);
     chmod(locked, 0600);
     free(locked);
     free(src);
@@ -867,39 +862,31 @@ static void test_cancel(void **state)
 
 /* ---- full disk ---- */
 
-/* The full-disk test's tmpfs, unmounted even when the test fails. */
-struct full_disk {
-    char *dir, *mnt;
-    bool mounted;
-};
-
-static int full_disk_teardown(void **state)
+/* The full disk: a 512 KiB testutil_small_fs, a tmpfs when the test may
+ * mount one, else (and always in the second case) the simulated one;
+ * teardown unmounts it even when the test fails. */
+static int small_fs_setup(void **state)
 {
-    struct full_disk *fd = *state;
-    if (fd) {
-        if (fd->mounted)
-            umount2(fd->mnt, MNT_DETACH);
-        testutil_rmtree(fd->dir);
-        free(fd->dir);
-        free(fd->mnt);
-        free(fd);
-    }
+    *state = testutil_small_fs_new("import-full", 512 << 10, false);
+    return 0;
+}
+
+static int simulated_fs_setup(void **state)
+{
+    *state = testutil_small_fs_new("import-full-sim", 512 << 10, true);
+    return 0;
+}
+
+static int small_fs_teardown(void **state)
+{
+    testutil_small_fs_free(*state);
     return 0;
 }
 
 static void test_full_disk(void **state)
 {
-    struct full_disk *fdisk = xcalloc(1, sizeof(*fdisk));
-    *state = fdisk;
-    char *dir = fdisk->dir = testutil_tempdir("import-full");
-    char *data = fdisk->mnt = xasprintf("%s/small", dir);
-    assert_int_equal(mkdir(data, 0700), 0);
-    if (mount("tmpfs", data, "tmpfs", 0, "size=512k,mode=0700") != 0) {
-        fprintf(stderr, "note: cannot mount a tmpfs (%s): full-disk test skipped\n",
-                strerror(errno));
-        skip();
-    }
-    fdisk->mounted = true;
+    struct testutil_small_fs *fs = *state;
+    const char *dir = fs->dir, *data = fs->mnt;
     char *src = xasprintf("%s/src", dir);
     /* Noise encodes big (~130 KB for 6 s): six of these do not fit. */
     for (int i = 0; i < 6; i++) {
@@ -941,10 +928,6 @@ static void test_progress_bar(void **state)
 {
     (void)state;
     char *prog = testutil_program("chorusd");
-    if (!prog) {
-        fprintf(stderr, "note: chorusd not built; progress bar not checked\n");
-        skip();
-    }
     char *dir = testutil_tempdir("import-tty");
     char *src = xasprintf("%s/src", dir), *data = xasprintf("%s/data", dir);
     char *out = xasprintf("%s/out.txt", dir);
@@ -1050,34 +1033,32 @@ static void test_search(void **state)
 
     /* The catalog command lists it for scripts and finds it by search. */
     char *prog = testutil_program("chorusd");
-    if (prog) {
-        char *out = xasprintf("%s/out.txt", dir), *err = xasprintf("%s/err.txt", dir);
-        char *tsv[] = {prog, "catalog", "--data-dir", data, "--tsv", NULL};
-        assert_int_equal(run_chorusd(prog, tsv, out, err), 0);
-        char *s = slurp(out);
-        int lines = 0;
-        for (char *q = s; *q; q++)
-            lines += *q == '\n';
-        assert_int_equal(lines, 4); /* a header and three tracks */
-        assert_non_null(strstr(s, "New Order\tSubstance\t"));
-        free(s);
-        char *json[] = {prog, "catalog", "--data-dir", data, "--json", "search", "monday", NULL};
-        assert_int_equal(run_chorusd(prog, json, out, err), 0);
-        s = slurp(out);
-        assert_non_null(strstr(s, "\"title\": \"Blue Monday\""));
-        assert_non_null(strstr(s, "\"title\": \"Monday Morning\""));
-        assert_null(strstr(s, "Friday"));
-        free(s);
-        char *human[] = {prog, "catalog", "--data-dir", data, NULL};
-        assert_int_equal(run_chorusd(prog, human, out, err), 0);
-        s = slurp(out);
-        assert_non_null(strstr(s, "3 artists, 3 albums, 3 tracks"));
-        assert_non_null(strstr(s, "Friday I'm in Love"));
-        free(s);
-        free(out);
-        free(err);
-        free(prog);
-    }
+    char *out = xasprintf("%s/out.txt", dir), *err = xasprintf("%s/err.txt", dir);
+    char *tsv[] = {prog, "catalog", "--data-dir", data, "--tsv", NULL};
+    assert_int_equal(run_chorusd(prog, tsv, out, err), 0);
+    char *s = slurp(out);
+    int lines = 0;
+    for (char *q = s; *q; q++)
+        lines += *q == '\n';
+    assert_int_equal(lines, 4); /* a header and three tracks */
+    assert_non_null(strstr(s, "New Order\tSubstance\t"));
+    free(s);
+    char *json[] = {prog, "catalog", "--data-dir", data, "--json", "search", "monday", NULL};
+    assert_int_equal(run_chorusd(prog, json, out, err), 0);
+    s = slurp(out);
+    assert_non_null(strstr(s, "\"title\": \"Blue Monday\""));
+    assert_non_null(strstr(s, "\"title\": \"Monday Morning\""));
+    assert_null(strstr(s, "Friday"));
+    free(s);
+    char *human[] = {prog, "catalog", "--data-dir", data, NULL};
+    assert_int_equal(run_chorusd(prog, human, out, err), 0);
+    s = slurp(out);
+    assert_non_null(strstr(s, "3 artists, 3 albums, 3 tracks"));
+    assert_non_null(strstr(s, "Friday I'm in Love"));
+    free(s);
+    free(out);
+    free(err);
+    free(prog);
     free(src);
     free(data);
     testutil_rmtree(dir);
@@ -1146,7 +1127,11 @@ int main(void)
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_missing_and_bad_paths),
         cmocka_unit_test(test_cancel),
-        cmocka_unit_test_teardown(test_full_disk, full_disk_teardown),
+        cmocka_unit_test_setup_teardown(test_full_disk, small_fs_setup, small_fs_teardown),
+        /* The same on the simulated disk, which is what runs where no
+         * tmpfs can be mounted: it must keep working. */
+        {"test_full_disk (simulated disk)", test_full_disk, simulated_fs_setup, small_fs_teardown,
+         NULL},
         cmocka_unit_test(test_progress_bar),
         cmocka_unit_test(test_search),
         cmocka_unit_test(test_demo_library),

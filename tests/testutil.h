@@ -6,9 +6,26 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+/* Skipping. A test that cannot run here says why (print_message) and
+ * calls skip(), cmocka's, counted here; the program then exits with
+ * TESTUTIL_EXIT_SKIP when no test failed (a failure wins), which CTest
+ * (SKIP_RETURN_CODE, tests/CMakeLists.txt) reports as skipped, not
+ * passed. CI fails on a skip that tests/expected-skips.txt does not list.
+ * Both macros wrap cmocka's own, so every test program gets this. */
+#define TESTUTIL_EXIT_SKIP 77
+void testutil_skip(const char *file, int line);
+int testutil_exit_status(int failed);
+#undef skip
+#define skip() testutil_skip(__FILE__, __LINE__)
+#undef cmocka_run_group_tests
+#define cmocka_run_group_tests(tests, setup, teardown)                                             \
+    testutil_exit_status(_cmocka_run_group_tests(                                                  \
+        #tests, tests, sizeof(tests) / sizeof((tests)[0]), setup, teardown))
 
 /* A fresh empty directory for one test, under $CHORUS_TEST_TMP (set by
  * CTest) or /tmp. The caller owns the string; testutil_rmtree removes it. */
@@ -23,12 +40,31 @@ void testutil_write_file(const char *path, const void *data, size_t len);
 /* Reads a whole file into a new buffer (owned by the caller), *len set. */
 void *testutil_read_file(const char *path, size_t *len);
 
+/* A small file system for the tests of the full-disk paths: the directory
+ * mnt, which holds size bytes, inside the fresh temporary directory dir.
+ * A tmpfs mounted there when the test may mount one (root or
+ * CAP_SYS_ADMIN: CI) unless hook is set; else a plain directory that
+ * fsutil's write hook (base/fsutil.h) fills: every write through fsutil
+ * to a file under mnt fails with -ENOSPC once the files there would take
+ * more than size bytes. So the test runs everywhere, never skips. */
+struct testutil_small_fs {
+    char *dir, *mnt;
+    size_t size;
+    bool mounted; /* a tmpfs; else the hook */
+};
+struct testutil_small_fs *testutil_small_fs_new(const char *name, size_t size, bool hook);
+
+/* Unmounts the tmpfs or removes the hook, then removes dir. NULL is ignored. */
+void testutil_small_fs_free(struct testutil_small_fs *fs);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t testutil_now_ns(void);
 
 /* The path of one of the project's programs ("chorus", "chorusd") in the
- * build tree, next to the tests' directory; NULL when it is not built.
- * The caller owns the string. */
+ * build tree, next to the tests' directory. A test that runs a program
+ * depends on it (tests/CMakeLists.txt: add_dependencies and the
+ * 'programs' fixture), so a missing one fails the test. The caller owns
+ * the string. */
 char *testutil_program(const char *name);
 
 #endif

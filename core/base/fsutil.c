@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,30 @@ struct fs_atomic {
     char *tmp_path; /* temporary name in the same directory */
     char *dir;      /* the directory, for the fsync after rename */
 };
+
+/* The test hook (fsutil.h): the slot is written only while no write runs,
+ * and published by the atomic pointer. */
+struct write_hook {
+    fs_write_hook_fn fn;
+    void *ctx;
+};
+static struct write_hook hook_slot;
+static _Atomic(const struct write_hook *) write_hook;
+
+void fs_set_write_hook(fs_write_hook_fn fn, void *ctx)
+{
+    atomic_store(&write_hook, NULL);
+    if (!fn)
+        return;
+    hook_slot = (struct write_hook){fn, ctx};
+    atomic_store_explicit(&write_hook, &hook_slot, memory_order_release);
+}
+
+static int hook_check(int fd, size_t len)
+{
+    const struct write_hook *h = atomic_load_explicit(&write_hook, memory_order_acquire);
+    return h ? h->fn(h->ctx, fd, len) : 0;
+}
 
 const char *fs_strerror(int err)
 {
@@ -100,11 +125,15 @@ int fs_mkdir_p(const char *path, mode_t mode)
     return rc;
 }
 
-int fs_write_full(int fd, const void *buf, size_t len)
+/* write(2) at the file offset when offset < 0, else pwrite(2) at offset. */
+static int write_loop(int fd, const void *buf, size_t len, int64_t offset)
 {
+    int rc = hook_check(fd, len);
+    if (rc < 0)
+        return rc;
     const uint8_t *p = buf;
     while (len > 0) {
-        ssize_t n = write(fd, p, len);
+        ssize_t n = offset < 0 ? write(fd, p, len) : pwrite(fd, p, len, (off_t)offset);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -114,8 +143,20 @@ int fs_write_full(int fd, const void *buf, size_t len)
             return -EIO;
         p += n;
         len -= (size_t)n;
+        if (offset >= 0)
+            offset += n;
     }
     return 0;
+}
+
+int fs_write_full(int fd, const void *buf, size_t len)
+{
+    return write_loop(fd, buf, len, -1);
+}
+
+int fs_pwrite_full(int fd, const void *buf, size_t len, uint64_t offset)
+{
+    return write_loop(fd, buf, len, (int64_t)offset);
 }
 
 ssize_t fs_pread_full(int fd, void *buf, size_t len, uint64_t offset)

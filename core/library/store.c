@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/errcode.h"
 #include "base/fsutil.h"
 #include "base/xmalloc.h"
 
@@ -735,7 +736,7 @@ const char *store_strerror(int err)
     case STORE_ECRYPTO:
         return "decryption failed (OpenSSL)";
     }
-    if (err <= MANIFEST_EFORMAT && err > STORE_ENOTFOUND)
+    if (errcode_in_block(err, MANIFEST_EFORMAT))
         return manifest_strerror(err);
     return fs_strerror(err);
 }

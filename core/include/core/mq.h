@@ -190,4 +190,15 @@ void mq_publish_snapshot(struct mq *mq, const struct mq_snapshot *snap);
  * the previous call. */
 bool mq_read_snapshot(struct mq *mq, struct mq_snapshot *out);
 
+/* How much the wake-ups coalesced (the tests assert it), counted since
+ * mq_new. */
+struct mq_stats {
+    uint64_t commands;        /* commands handed to the handler */
+    uint64_t command_wakeups; /* runs of the core loop's async callback that had commands */
+    uint64_t ui_wakeups;      /* writes to the UI's event fd */
+};
+
+/* Copies the counters into *out. Any thread. */
+void mq_get_stats(struct mq *mq, struct mq_stats *out);
+
 #endif

@@ -63,7 +63,7 @@ enum player_track_state {
 /* What became of one track (filled in as it plays). */
 struct player_result {
     enum player_track_state state;
-    int error;          /* FAILED: a FETCH_*, cache or DEC_* code */
+    int error;          /* FAILED: a FETCH_*, cache or DEC_* code (chorus_strerror) */
     bool cache_hit;     /* the whole file was cached when it was opened */
     bool gapless;       /* it followed the previous track with no gap */
     int64_t latency_ns; /* its audio wanted -> its first sample output; 0 when gapless */

@@ -9,7 +9,8 @@
  * sweeps those.
  *
  * Errors are negative errno values (-ENOENT, -ENOSPC, ...); fs_strerror
- * turns them into text. Nothing here logs. Any thread; no shared state. */
+ * turns them into text. Nothing here logs. Any thread; no shared state
+ * but the test hook (fs_set_write_hook). */
 #ifndef CHORUS_CORE_FSUTIL_H
 #define CHORUS_CORE_FSUTIL_H
 
@@ -48,11 +49,23 @@ void fs_atomic_abort(struct fs_atomic *a);
  * or -errno. */
 int fs_read_file(const char *path, size_t max_len, uint8_t **data, size_t *len);
 
-/* write(2)/pread(2) loops that retry on EINTR and short counts. fs_pread_full
- * returns the number of bytes read (less than len only at end of file) or
- * -errno; fs_write_full returns 0 or -errno. */
+/* write(2)/pwrite(2)/pread(2) loops that retry on EINTR and short counts.
+ * fs_pread_full returns the number of bytes read (less than len only at
+ * end of file) or -errno; fs_write_full and fs_pwrite_full return 0 or
+ * -errno. */
 ssize_t fs_pread_full(int fd, void *buf, size_t len, uint64_t offset);
 int fs_write_full(int fd, const void *buf, size_t len);
+int fs_pwrite_full(int fd, const void *buf, size_t len, uint64_t offset);
+
+/* Test hook: a simulated full disk, for the tests of the full-disk paths
+ * where they cannot mount a small file system (tests/testutil.h,
+ * testutil_small_fs). While set, fs_write_full, fs_pwrite_full and so
+ * every atomic write first call fn(ctx, fd, len); a negative return
+ * (-ENOSPC) fails the write with that code, nothing written. NULL (the
+ * default) removes it; unset, a write costs one atomic load more. Set it
+ * only while no write is in progress. */
+typedef int (*fs_write_hook_fn)(void *ctx, int fd, size_t len);
+void fs_set_write_hook(fs_write_hook_fn fn, void *ctx);
 
 /* fsyncs a directory (after creating, renaming or removing entries in it). */
 int fs_fsync_dir(const char *dir);

@@ -44,7 +44,7 @@ extern const char *const clog_level_names[];
 
 /* Errors (negative). Others are -errno. */
 enum {
-    CLOG_ETERMINAL = -1150, /* the path is a terminal: a log never writes there */
+    CLOG_ETERMINAL = -1300, /* the path is a terminal: a log never writes there */
 };
 
 struct clog;

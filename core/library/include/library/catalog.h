@@ -39,14 +39,14 @@
 #define CATALOG_FINGERPRINT_LEN 32
 
 enum {
-    CATALOG_ESQL = -3000,      /* an SQLite error (see catalog_errmsg) */
-    CATALOG_ETOONEW = -3001,   /* schema newer than this build understands */
-    CATALOG_ENOTFOUND = -3002, /* no such row */
-    CATALOG_EINVAL = -3003,    /* bad argument (missing title, ...) */
-    CATALOG_EOPEN = -3004,     /* cannot open or create the database file */
-    CATALOG_ECORRUPT = -3005,  /* not a database, or a damaged one */
-    CATALOG_EBUSY = -3006,     /* locked by another writer for too long */
-    CATALOG_EFULL = -3007,     /* disk full */
+    CATALOG_ESQL = -2100,      /* an SQLite error (see catalog_errmsg) */
+    CATALOG_ETOONEW = -2101,   /* schema newer than this build understands */
+    CATALOG_ENOTFOUND = -2102, /* no such row */
+    CATALOG_EINVAL = -2103,    /* bad argument (missing title, ...) */
+    CATALOG_EOPEN = -2104,     /* cannot open or create the database file */
+    CATALOG_ECORRUPT = -2105,  /* not a database, or a damaged one */
+    CATALOG_EBUSY = -2106,     /* locked by another writer for too long */
+    CATALOG_EFULL = -2107,     /* disk full */
 };
 
 struct catalog;
