@@ -23,8 +23,13 @@
  *   browse [artists | albums ARTIST-ID | tracks ALBUM-ID]
  *   status | peers | quit
  * A TRACK-ID is the catalog's track id written as "#123" (a bare number is
- * a query: a title may be a number). Names with spaces are quoted: the line
- * is split into words like a shell does ('single', "double", backslash).
+ * a query: a title may be a number); --all and a TRACK-ID stand alone,
+ * other words starting with "--" are refused, and the words of a QUERY are
+ * joined by single spaces. browse's ids may be written "#12" or "12".
+ * Positions are 1-based on the line and 0-based in struct cmd. M:SS has
+ * two digits of seconds (0-59). Names with spaces are quoted: the line is
+ * split into words like a shell does ('single', "double" where a backslash
+ * escapes " and \, and a backslash outside quotes escapes any character).
  *
  * Threads: cmd_parse, cmd_free and the table lookups from any thread;
  * pure (no I/O, no engine state). */
@@ -103,11 +108,12 @@ struct cmd {
     enum cmd_id id;
     enum cmd_what what; /* play, queue add/insert, playlist add */
     char *text;         /* the query (what = QUERY, search); the playlist name */
-    char *text2;        /* playlist rename: the new name */
+    char *text2;        /* playlist rename: the new name; playlist add: the query */
     uint64_t track_id;  /* what = TRACK */
     int64_t a, b;       /* seek: ms; volume: percent; positions (0-based): remove a,
-                           move a -> b, insert a; repeat: enum cmd_repeat; shuffle:
-                           enum cmd_toggle; browse: enum cmd_browse, b = parent id */
+                           move a -> b, insert a (queue and playlist alike); repeat:
+                           enum cmd_repeat; shuffle: enum cmd_toggle; browse: enum
+                           cmd_browse, b = parent id */
     bool relative;      /* seek, volume: a is added to the current value */
     /* Where the result goes: reply(reply_ctx, ...) on the engine's loop, or,
      * when reply is NULL, to the UI as events (errors as MQ_EV_ERROR,
@@ -138,8 +144,10 @@ const struct cmd_def *cmd_def_of(enum cmd_id id);
 
 /* Parses one command line ("seek +10", "queue add #42", "playlist rename
  * 'Old one' New"). Returns 0 with *out set (owned by the caller: cmd_free),
- * or CMD_EUSAGE with *error set to a message for the user (owned by the
- * caller: free), e.g. "seek: expected SECONDS, M:SS, +N or -N, got 'x'". */
+ * or CMD_EUSAGE with *out NULL and *error set to a message for the user
+ * (one printable line, owned by the caller: free), e.g. "seek: expected
+ * SECONDS, M:SS, +N or -N, got 'x'". error may be NULL; on success *error
+ * is NULL. */
 int cmd_parse(const char *line, struct cmd **out, char **error);
 
 /* The same, from words already split (argv[0] is the first word of the
@@ -150,10 +158,16 @@ int cmd_parse_argv(int argc, char *const *argv, struct cmd **out, char **error);
 void cmd_free(struct cmd *c);
 
 /* Splits a line into words as a shell does (quotes, backslash). Returns the
- * count and sets *words (owned by the caller: cmd_words_free), or
- * CMD_EUSAGE for an unterminated quote. */
+ * count and sets *words (count words and a NULL after them, owned by the
+ * caller: cmd_words_free), or CMD_EUSAGE with *words NULL and *error set
+ * (as cmd_parse) for an unterminated quote or a trailing backslash. */
 int cmd_split(const char *line, char ***words, char **error);
 void cmd_words_free(char **words, int count);
+
+/* word written so that cmd_split reads it back as one word: as it is when
+ * it needs no quoting, else in single quotes (for completion of names
+ * with spaces, and for joining an argv into a line). The caller frees it. */
+char *cmd_quote(const char *word);
 
 enum {
     CMD_EUSAGE = -7000,   /* the line is not a command of the table (see *error) */

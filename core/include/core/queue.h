@@ -13,12 +13,25 @@
  *  - repeat one: queue_next stays on the cursor (the track plays again);
  *    queue_advance (the user's `next`) moves on as repeat all would;
  *  - repeat all: after the last track comes the first (of the permutation
- *    when shuffled; a new permutation each round);
+ *    when shuffled; a new permutation each round, which does not start
+ *    with the track just played when there is another);
  *  - repeat off: after the last track, nothing (-1).
- *  - queue_prev goes back one in play order (to the last with repeat all).
+ *  - queue_prev goes back one in play order (to the last with repeat all,
+ *    and with repeat one, as queue_advance moves on). Shuffled, it goes back
+ *    along the permutation in force: from its first track, with repeat, to
+ *    its last (the previous round's order is not kept).
+ *  - with no cursor (-1: none yet, or played past the end), peek_next,
+ *    next and advance give -1 (the engine starts with queue_set_cursor);
+ *    prev goes to the last track of the play order.
  * Editing (add, insert, remove, move, clear) keeps the cursor on the same
  * track when that track stays; removing the current track moves the cursor
- * to the track that followed it.
+ * to the track that followed it (what queue_advance would play). Shuffled,
+ * added tracks go to random places among those still to play this round.
+ *
+ * The permutations come from a small PRNG (splitmix64) seeded with the
+ * seed; each new one (a round of repeat all, shuffle turned on, a jump)
+ * moves the seed on first, so queue_seed always names the seed of the
+ * permutation in force.
  *
  * Threads: one owner (the engine's loop). */
 #ifndef CHORUS_CORE_QUEUE_H
@@ -41,11 +54,14 @@ uint64_t queue_at(const struct queue *q, size_t pos);
 /* The cursor's list position, or -1 when there is none (empty queue, or
  * played past the end with repeat off). */
 long queue_cursor(const struct queue *q);
-/* Puts the cursor on list position pos (-1: none). Returns 0, or -1 when
- * pos is out of range. */
+/* Puts the cursor on list position pos (-1: none). With shuffle on, a jump
+ * to another track starts a new permutation from it (the round then plays
+ * every track once). Returns 0, or -1 when pos is out of range. */
 int queue_set_cursor(struct queue *q, long pos);
 
-/* Replaces the whole list (the cursor goes to 0, or -1 when n == 0). */
+/* Replaces the whole list. The cursor goes to the first track to play:
+ * list position 0, or with shuffle on the first of a new permutation (-1
+ * when n == 0). */
 void queue_replace(struct queue *q, const uint64_t *ids, size_t n);
 /* Appends n ids. */
 void queue_add(struct queue *q, const uint64_t *ids, size_t n);
@@ -62,7 +78,8 @@ void queue_clear(struct queue *q);
 void queue_set_repeat(struct queue *q, enum queue_repeat r);
 enum queue_repeat queue_repeat(const struct queue *q);
 /* Turns shuffle on (a new permutation that starts with the current track)
- * or off (play goes on in list order from the current track). */
+ * or off (play goes on in list order from the current track). Setting the
+ * mode already in force changes nothing. */
 void queue_set_shuffle(struct queue *q, bool on);
 bool queue_shuffle(const struct queue *q);
 
@@ -81,13 +98,15 @@ long queue_prev(struct queue *q);
 
 /* Restores a persisted queue: the list, the cursor (-1: none) and, when
  * order is not NULL, the shuffle permutation (n list positions, each once;
- * shuffle is then on). Returns 0, or -1 when cursor or order is not valid
- * for the list (the queue is then empty). */
+ * shuffle is then on; without it, off). The queue should have been made
+ * with queue_new(the persisted queue_seed), so later rounds are the ones
+ * the saved queue would have played. Returns 0, or -1 when cursor or order
+ * is not valid for the list (the queue is then empty, shuffle as asked). */
 int queue_restore(struct queue *q, const uint64_t *ids, size_t n, long cursor, const size_t *order);
 
 /* The shuffle seed in force (to persist), and the permutation (play order
  * as list positions; NULL when shuffle is off; borrowed until the next
- * change). */
+ * change). n may be NULL; *n is 0 when shuffle is off. */
 uint64_t queue_seed(const struct queue *q);
 const size_t *queue_order(const struct queue *q, size_t *n);
 
