@@ -21,6 +21,7 @@
 #include "base/paths.h"
 #include "core/cache.h"
 #include "core/clientdb.h"
+#include "core/cmd.h"
 #include "core/fetch.h"
 #include "library/catalog.h"
 #include "library/store.h"
@@ -64,7 +65,7 @@ static const struct chorus_error_block blocks[] = {
     BLOCK(-6600, "client", svc_client_strerror),
     BLOCK(-6700, "fetch", fetch_strerror),
     /* Reserved for the engine's modules still to come: no strerror yet. */
-    BLOCK(-7000, "cmd", NULL),
+    BLOCK(-7000, "cmd", cmd_strerror),
     BLOCK(-7100, "clientdb", clientdb_strerror),
     BLOCK(-7200, "engine", NULL),
     BLOCK(-7300, "remote", NULL),
