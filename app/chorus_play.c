@@ -63,7 +63,8 @@ static void usage(FILE *out)
             "                            the first line of standard input)\n"
             "  -O, --output SINK         portaudio[:DEVICE], null or wav:FILE (default:\n"
             "                            audio.output)\n"
-            "  -n, --limit N             play at most N tracks (default %d)\n"
+            "  -n, --limit N             play at most N tracks (default: %d for a QUERY, all\n"
+            "                            of them with --all)\n"
             "  -a, --all                 every track, by artist, album and track number\n"
             "  -h, --help                this help\n"
             "\n"
@@ -727,7 +728,7 @@ int chorus_play_main(int argc, char **argv)
         {0},
     };
     const char *service = NULL, *user = NULL, *pw_file = NULL, *output = NULL;
-    long limit = DEFAULT_LIMIT;
+    long limit = 0; /* 0: not given */
     bool all = false;
     int c;
     char *end;
@@ -798,7 +799,10 @@ int chorus_play_main(int argc, char **argv)
         free(opt);
     }
     if (status == 0)
-        status = run(&a, user, pw_file, query, (size_t)limit);
+        status = run(&a, user, pw_file, query,
+                     limit ? (size_t)limit
+                     : all ? (size_t)WIRE_MAX_ITEMS
+                           : DEFAULT_LIMIT);
     teardown(&a);
     free(query);
     return status;
