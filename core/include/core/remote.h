@@ -13,6 +13,24 @@
  * (remote_status_json) at once and again whenever a published snapshot
  * changes what it shows, until the client hangs up.
  *
+ * Details of the lines:
+ *  - A line ends with "\n" (a "\r" before it is dropped; blank lines are
+ *    skipped). A line longer than REMOTE_LINE_MAX bytes gets an error
+ *    reply, then the connection is closed.
+ *  - argv is an array of 1 to REMOTE_ARGV_MAX strings; "follow" a boolean
+ *    (default false); other members are ignored. A line that is not such
+ *    an object gets an error reply and the connection stays usable.
+ *  - "usage" is true when the command line itself is wrong (CMD_EUSAGE:
+ *    `chorus remote` exits with REMOTE_EXIT_USAGE), false for any other
+ *    failure. "message" and "data" are left out when the command has none.
+ *  - Requests may be pipelined on one connection: each gets exactly one
+ *    reply, in the order the commands finish (a slow search may answer
+ *    after a later pause), not necessarily the order they were sent.
+ *  - Following: only argv ["status"] can be followed. Every status line is
+ *    a reply, {"ok": true, "data": STATUS}; a line is sent only when its
+ *    text differs from the last one sent on that connection. A client that
+ *    does not read (over 1 MiB of lines waiting) is disconnected.
+ *
  * Where: remote.socket in chorus.conf, else $XDG_RUNTIME_DIR/chorus/
  * remote.sock, else /tmp/chorus-$UID/remote.sock. The directory is made
  * 0700 and must be owned by the user and not writable by others (checked:
@@ -44,6 +62,10 @@ enum {
     REMOTE_EPROTO = -7304,    /* client: the engine's answer is not a reply */
 };
 
+/* Longest request line, without its "\n", and most words in argv. */
+#define REMOTE_LINE_MAX (64 * 1024)
+#define REMOTE_ARGV_MAX 64
+
 /* Exit statuses of `chorus remote` (chorus(1)). */
 enum {
     REMOTE_EXIT_OK = 0,
@@ -69,12 +91,22 @@ struct remote_config {
     /* The latest snapshot (for status --follow). */
     void (*snapshot)(void *ctx, struct mq_snapshot *out);
     void *snapshot_ctx;
+    /* Turns a request's words into a command; required (the engine passes
+     * cmd_parse_argv; tests their own). Same contract as cmd_parse_argv:
+     * 0 with *out set, or an error (CMD_EUSAGE: a usage error) with *error
+     * set to a line for the user (may be NULL). Both owned by the caller. */
+    int (*parse)(int argc, char *const *argv, struct cmd **out, char **error);
+    /* Names a failed command's status when its reply carries no message
+     * (the engine passes chorus_strerror). May be NULL: "error N". */
+    const char *(*error_text)(int err);
 };
 
 struct remote;
 
 /* Checks the directory, replaces a stale socket, binds and listens.
- * Returns 0 or REMOTE_E* / a negative libuv code. The caller owns *out. */
+ * Returns 0 or REMOTE_E* / a negative libuv code (-EINVAL: no loop, path,
+ * exec, snapshot or parse; -EEXIST: something that is not a socket is in
+ * the way, left alone). The caller owns *out. */
 int remote_listen(const struct remote_config *cfg, struct remote **out);
 
 /* A new snapshot was published: followers get a line if their view
@@ -90,6 +122,14 @@ void remote_close(struct remote *r, void (*cb)(void *arg), void *arg);
 json_t *remote_status_json(const struct mq_snapshot *s);
 /* {"connections": [...]} of `chorus remote peers --json`. New reference. */
 json_t *remote_peers_json(const struct mq_snapshot *s);
+
+/* A JSON string of len bytes of s that is always valid: every byte that
+ * is not part of a valid UTF-8 sequence (overlong forms, surrogates and
+ * code points past U+10FFFF included) becomes U+FFFD; NUL and control
+ * characters are kept (jansson escapes them). NULL s gives a JSON null.
+ * For every text from outside (tags, peers' strings, the command line)
+ * that goes into JSON. New reference. */
+json_t *remote_json_text(const char *s, size_t len);
 
 /* ---- client (`chorus remote`) ---- */
 
