@@ -8,6 +8,7 @@ static const struct cli_command commands[] = {
     {"login", "log in once; this device keeps a credential", chorus_login_main},
     {"logout", "forget (and revoke) this device's credential", chorus_logout_main},
     {"play", "log in, find tracks and play them (headless)", chorus_play_main},
+    {"remote", "drive a running engine: chorus remote status --json", chorus_remote_main},
     {NULL, NULL, NULL},
 };
 
@@ -19,6 +20,7 @@ int main(int argc, char **argv)
         .man_page = "chorus(1)",
         .commands = commands,
         .config_options = true,
+        .headless = chorus_headless_main,
     };
     return cli_run(&prog, argc, argv);
 }

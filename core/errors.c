@@ -22,7 +22,9 @@
 #include "core/cache.h"
 #include "core/clientdb.h"
 #include "core/cmd.h"
+#include "core/engine.h"
 #include "core/fetch.h"
+#include "core/remote.h"
 #include "library/catalog.h"
 #include "library/store.h"
 #include "net/account.h"
@@ -67,9 +69,8 @@ static const struct chorus_error_block blocks[] = {
     /* Reserved for the engine's modules still to come: no strerror yet. */
     BLOCK(-7000, "cmd", cmd_strerror),
     BLOCK(-7100, "clientdb", clientdb_strerror),
-    BLOCK(-7200, "engine", NULL),
-    BLOCK(-7300, "remote", NULL),
-    BLOCK(-7400, "svclink", NULL),
+    BLOCK(-7200, "engine", engine_strerror),
+    BLOCK(-7300, "remote", remote_strerror),
 };
 
 const struct chorus_error_block *chorus_error_blocks(size_t *count)

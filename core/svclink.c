@@ -270,7 +270,8 @@ int svclink_new(const struct svclink_config *cfg, struct svclink **out)
         l->credential = xmalloc(cfg->credential_len);
         memcpy(l->credential, cfg->credential, cfg->credential_len);
         l->credential_len = cfg->credential_len;
-        connect_now(l);
+        /* from the loop, never from inside this call */
+        uv_timer_start(&l->timer, on_timer, 0, 0);
     } else {
         clog_info(l->log, MOD, "no login on this device: offline (run chorus login)");
     }

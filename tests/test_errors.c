@@ -21,8 +21,10 @@
 #include "core/cache.h"
 #include "core/clientdb.h"
 #include "core/cmd.h"
+#include "core/engine.h"
 #include "core/errors.h"
 #include "core/fetch.h"
+#include "core/remote.h"
 #include "library/catalog.h"
 #include "library/store.h"
 #include "net/account.h"
@@ -151,6 +153,14 @@ static const struct {
     CODE("clientdb", CLIENTDB_EEXISTS),
     CODE("clientdb", CLIENTDB_ETOONEW),
     CODE("clientdb", CLIENTDB_EINVAL),
+    CODE("engine", ENGINE_ERUNNING),
+    CODE("engine", ENGINE_EINVAL),
+    CODE("engine", ENGINE_ESTOPPED),
+    CODE("remote", REMOTE_ERUNNING),
+    CODE("remote", REMOTE_EUNSAFE),
+    CODE("remote", REMOTE_EPATH),
+    CODE("remote", REMOTE_ENOENGINE),
+    CODE("remote", REMOTE_EPROTO),
 };
 #define NDECLARED (sizeof(declared) / sizeof(declared[0]))
 

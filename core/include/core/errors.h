@@ -25,11 +25,10 @@
  *   -6400 ..  -6499  CONN_*       net/conn.h                 conn_strerror
  *   -6600 ..  -6699  CLIENT_*     net/client.h               svc_client_strerror
  *   -6700 ..  -6799  FETCH_*      core/fetch.h               fetch_strerror
- *   -7000 ..  -7099  CMD_*        core/cmd.h                 (reserved: no cmd.c yet)
- *   -7100 ..  -7199  CLIENTDB_*   core/clientdb.h            (reserved: no clientdb.c yet)
- *   -7200 ..  -7299  ENGINE_*     core/engine.h              (reserved)
- *   -7300 ..  -7399  REMOTE_*     core/remote.h              (reserved)
- *   -7400 ..  -7499  SVCLINK_*    core/svclink.h             (reserved)
+ *   -7000 ..  -7099  CMD_*        core/cmd.h                 cmd_strerror
+ *   -7100 ..  -7199  CLIENTDB_*   core/clientdb.h            clientdb_strerror
+ *   -7200 ..  -7299  ENGINE_*     core/engine.h              engine_strerror
+ *   -7300 ..  -7399  REMOTE_*     core/remote.h              remote_strerror
  * A new module takes a free block, adds it here and to the table in
  * core/errors.c; tests/test_errors.c checks that the blocks are disjoint
  * and that every declared code lies in its module's block.

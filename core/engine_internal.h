@@ -1,0 +1,104 @@
+/* The engine's private state, shared by engine.c (lifetime, wiring,
+ * snapshot), engine_play.c (the player state machine) and engine_cmd.c
+ * (the command handlers). Everything here runs on the engine's loop. */
+#ifndef CHORUS_CORE_ENGINE_INTERNAL_H
+#define CHORUS_CORE_ENGINE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "audio/decoder.h"
+#include "audio/sink.h"
+#include "core/cache.h"
+#include "core/clientdb.h"
+#include "core/engine.h"
+#include "core/fetch.h"
+#include "core/player.h"
+#include "core/queue.h"
+#include "core/remote.h"
+#include "core/svclink.h"
+#include "net/tls.h"
+
+/* DESIGN §5: what the P2P network will fill in; shown as n/60 and k/4. */
+#define ENGINE_MAX_PEERS    60
+#define ENGINE_UPLOAD_SLOTS 4
+
+/* The track at the queue's cursor, as the engine knows it. */
+struct engine_current {
+    bool valid;
+    struct clientdb_track track; /* owned */
+    struct mq_track info;
+    bool has_file;
+    struct content_id file;
+    int64_t start_ms;     /* where it starts (a restored resume point, a seek before play) */
+    uint8_t *map_at_open; /* its chunks present when it was opened (the chunk map) */
+    uint32_t map_count;
+};
+
+struct engine {
+    char *data_dir, *cache_dir, *socket_path;
+    struct clog *log;
+
+    uv_loop_t loop;
+    bool loop_ready;
+    pthread_t thread;
+    bool thread_started;
+    pthread_mutex_t lock; /* guards done */
+    pthread_cond_t cond;
+    bool done;
+    bool stopping;
+    int parts_open; /* closes not yet called back */
+
+    struct mq *mq;
+    struct clientdb *db;
+    struct cache *cache;
+    struct tls_identity *identity;
+    struct aout *out;
+    struct fetch *fetch;
+    struct player *player;
+    struct svclink *link;
+    struct remote *remote;
+    struct queue *queue;
+    uv_timer_t tick;
+    uint64_t saved_at;
+
+    /* playback */
+    enum mq_play_state state;
+    int volume;
+    struct engine_current cur;
+    uint64_t cur_tag, next_tag; /* player tags; PLAYER_NO_TAG: none */
+    long next_pos;              /* the queue position next_tag plays */
+    unsigned failures;          /* consecutive tracks that failed to start */
+
+    struct cache_stats base; /* the cache's lifetime figures when the engine started */
+    struct mq_snapshot snap; /* the last one published */
+};
+
+/* engine.c */
+void engine_begin_stop(struct engine *e);
+void engine_free_parts(struct engine *e);
+void engine_track_info(const struct clientdb_track *t, struct mq_track *out);
+void engine_current_snapshot(struct engine *e, struct mq_snapshot *out);
+
+/* engine_play.c: the player state machine */
+void engine_on_player(void *ctx, const struct player_event *ev);
+/* Plays the queue's cursor track from start_ms (state BUFFERING), or stops
+ * when there is none. Returns 0 or the error of the track that failed. */
+int engine_play_cursor(struct engine *e, int64_t start_ms);
+void engine_stop_playback(struct engine *e);
+/* The queue or its modes changed: tell the player what follows now and
+ * save the queue. */
+void engine_queue_changed(struct engine *e);
+void engine_set_volume(struct engine *e, int percent);
+void engine_save_position(struct engine *e);
+void engine_restore(struct engine *e);
+/* Loads queue position pos's track into e->cur (false when unknown). */
+bool engine_load_current(struct engine *e, long pos);
+
+/* engine_cmd.c */
+/* Runs a command; takes ownership of c; its reply is called exactly once. */
+void engine_exec(struct engine *e, struct cmd *c);
+
+#endif
