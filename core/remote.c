@@ -971,6 +971,8 @@ const char *remote_strerror(int err)
     case REMOTE_EPROTO:
         return "the engine's answer is not a reply";
     default:
-        return uv_strerror(err);
+        /* libuv's codes (uv_listen, uv_pipe_bind); uv_strerror allocates
+         * a string for a code it does not know, so only those */
+        return err < 0 && err > -4096 ? uv_strerror(err) : "unknown remote error";
     }
 }
