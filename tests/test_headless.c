@@ -3,7 +3,8 @@
  * (tests/svc_fixture.h): play, pause, seek, next, the status JSON against
  * what plays, the WAV output, exit statuses (0 done, 1 refused, 2 usage,
  * 3 no engine / one already running), status --follow, a stale socket
- * left by SIGKILL. Each program runs with its own HOME and XDG dirs. */
+ * left by SIGKILL, and the real chorusd killed (SIGKILL) mid-track and
+ * started again. Each program runs with its own HOME and XDG dirs. */
 #include <fcntl.h>
 #include <jansson.h>
 #include <setjmp.h>
@@ -359,12 +360,82 @@ static void test_stale_socket_after_sigkill(void **state)
     box_close(&b);
 }
 
+/* The real chorusd, on the fixture's data and port, killed with SIGKILL
+ * mid-track and started again: playback goes on from what is cached and
+ * buffered, and the engine is back online without a restart of its own. */
+static pid_t start_chorusd(struct box *b)
+{
+    char *listen = xasprintf("127.0.0.1:%d", F.port);
+    const char *argv[] = {"serve", "--data-dir", F.dir, "--listen", listen, NULL};
+    char *chorusd = testutil_program("chorusd");
+    char *out = xasprintf("%s/chorusd.out", b->home), *err = xasprintf("%s/chorusd.err", b->home);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    const char *full[8] = {chorusd};
+    for (int i = 0; argv[i]; i++)
+        full[i + 1] = argv[i];
+    pid_t pid;
+    assert_int_equal(posix_spawn(&pid, chorusd, &fa, NULL, (char *const *)full, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    free(out);
+    free(err);
+    free(chorusd);
+    free(listen);
+    return pid;
+}
+
+static void test_chorusd_killed_mid_track(void **state)
+{
+    (void)state;
+    struct box b = {0};
+    box_open(&b, "headless-killed");
+    svcfix_stop_service(&F); /* the real program takes over the data and the port */
+    pid_t serve = start_chorusd(&b);
+    pid_t engine = start_engine(&b, "null");
+    json_decref(wait_for(&b, "service", "online"));
+    const char *play[] = {"play", "--all", NULL};
+    assert_int_equal(remote(&b, NULL, play), 0);
+    json_decref(wait_for(&b, "state", "playing"));
+
+    kill(serve, SIGKILL);
+    waitpid(serve, NULL, 0);
+    json_t *st = wait_for(&b, "service", "offline");
+    double at = json_number_value(json_object_get(st, "position"));
+    json_decref(st);
+    /* still playing, and moving, from the cache and the buffer */
+    uint64_t end = testutil_now_ns() + (uint64_t)WAIT_MS * 1000000u;
+    for (;;) {
+        st = status(&b);
+        double pos = json_number_value(json_object_get(st, "position"));
+        bool moving = strcmp(str_of(st, "state"), "playing") == 0 && pos > at + 0.3;
+        json_decref(st);
+        if (moving)
+            break;
+        assert_true(testutil_now_ns() < end);
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+
+    serve = start_chorusd(&b);
+    json_decref(wait_for(&b, "service", "online"));
+    kill(engine, SIGTERM);
+    assert_int_equal(wait_exit(engine), 0);
+    kill(serve, SIGTERM);
+    waitpid(serve, NULL, 0);
+    svcfix_restart_service(&F);
+    box_close(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_headless_and_remote),
         cmocka_unit_test(test_wav_output_and_sigterm),
         cmocka_unit_test(test_stale_socket_after_sigkill),
+        cmocka_unit_test(test_chorusd_killed_mid_track),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
