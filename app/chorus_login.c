@@ -95,24 +95,11 @@ static struct clientdb *open_db(struct chorus_env *env, const char *who)
     return db;
 }
 
-static char *get_password(const char *file, const char *user, const char *address)
-{
-    if (file)
-        return password_from_file("chorus login", file);
-    const char *env = getenv("CHORUS_PASSWORD");
-    if (env && *env)
-        return xstrdup(env);
-    char *prompt = xasprintf("Password for %s at %s: ", user, address);
-    char *pw = password_read("chorus login", prompt, false);
-    free(prompt);
-    return pw;
-}
-
 static int do_login(struct chorus_env *env, const char *address, const char *user,
                     const char *pw_file)
 {
     const char *who = "chorus login";
-    char *password = get_password(pw_file, user, address);
+    char *password = password_for_login("chorus login", pw_file, user, address);
     if (!password)
         return 1;
     struct clientdb *db = open_db(env, who);

@@ -532,19 +532,6 @@ static void teardown(struct play *a)
     chorus_env_close(&a->env);
 }
 
-static char *get_password(const char *file, const char *user, const char *address)
-{
-    if (file)
-        return password_from_file(WHO, file);
-    const char *env = getenv("CHORUS_PASSWORD");
-    if (env && *env)
-        return xstrdup(env);
-    char *text = xasprintf("Password for %s at %s: ", user, address);
-    char *pw = password_read(WHO, text, false);
-    free(text);
-    return pw;
-}
-
 /* service.key, when set, replaces trust on first contact. */
 static int read_service_key(struct play *a)
 {
@@ -674,7 +661,7 @@ static int run(struct play *a, const char *user_opt, const char *pw_file, const 
     }
     if (read_service_key(a) < 0)
         return 2;
-    char *password = get_password(pw_file, user, a->address);
+    char *password = password_for_login(WHO, pw_file, user, a->address);
     if (!password)
         return 1;
     if (strlen(password) > WIRE_MAX_PASS) {

@@ -111,3 +111,16 @@ char *password_from_file(const char *who, const char *path)
     }
     return pw;
 }
+
+char *password_for_login(const char *who, const char *file, const char *user, const char *address)
+{
+    if (file)
+        return password_from_file(who, file);
+    const char *env = getenv("CHORUS_PASSWORD");
+    if (env && *env)
+        return xstrdup(env);
+    char *prompt = xasprintf("Password for %s at %s: ", user, address);
+    char *pw = password_read(who, prompt, false);
+    free(prompt);
+    return pw;
+}

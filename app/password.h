@@ -24,6 +24,11 @@ char *password_read(const char *who, const char *prompt, bool confirm);
  * refused. Owned by the caller (password_wipe). */
 char *password_from_file(const char *who, const char *path);
 
+/* The password to log in as user at address: from file when given, else
+ * $CHORUS_PASSWORD, else password_read with a prompt naming both. NULL
+ * after a message on stderr. Owned by the caller (password_wipe). */
+char *password_for_login(const char *who, const char *file, const char *user, const char *address);
+
 /* Overwrites and frees a password (NULL is ignored). */
 void password_wipe(char *s);
 

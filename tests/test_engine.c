@@ -269,17 +269,34 @@ static void count_events(struct eng *x, int counts[])
     mq_msg_free_list(list);
 }
 
+/* A new user's home named name, logged in, its engine online. */
+static void eng_online(struct eng *x, const char *name, const char *output)
+{
+    char *home = testutil_tempdir(name);
+    char *data = xasprintf("%s/data", home);
+    svcfix_login(&F, data);
+    eng_open(x, home, output);
+    json_decref(wait_status(x, is_service, "online", "the service link"));
+    free(data);
+    free(home);
+}
+
+/* Closes the engine and removes its home. */
+static void eng_remove(struct eng *x)
+{
+    char *home = xstrdup(x->home);
+    eng_close(x);
+    testutil_rmtree(home);
+    free(home);
+}
+
 /* ---- tests ---- */
 
 static void test_commands_drive_the_player(void **state)
 {
     (void)state;
-    char *home = testutil_tempdir("engine-cmds");
-    char *data = xasprintf("%s/data", home);
-    svcfix_login(&F, data);
     struct eng x;
-    eng_open(&x, home, "null");
-    json_decref(wait_status(&x, is_service, "online", "the service link"));
+    eng_online(&x, "engine-cmds", "null");
 
     ok(&x, "play --all");
     assert_int_equal(queue_len(&x), NTRACKS);
@@ -363,21 +380,14 @@ static void test_commands_drive_the_player(void **state)
     assert_true(counts[MQ_EV_STATE - MQ_EV_PONG] >= 3);
     assert_true(counts[MQ_EV_QUEUE_CHANGED - MQ_EV_PONG] >= 3);
     assert_true(counts[MQ_EV_PLAYLISTS_CHANGED - MQ_EV_PONG] >= 1);
-    eng_close(&x);
-    testutil_rmtree(home);
-    free(data);
-    free(home);
+    eng_remove(&x);
 }
 
 static void test_resume_after_restart(void **state)
 {
     (void)state;
-    char *home = testutil_tempdir("engine-restart");
-    char *data = xasprintf("%s/data", home);
-    svcfix_login(&F, data);
     struct eng x;
-    eng_open(&x, home, "null");
-    json_decref(wait_status(&x, is_service, "online", "the service link"));
+    eng_online(&x, "engine-restart", "null");
     ok(&x, "play --all");
     ok(&x, "next");
     json_decref(wait_status(&x, playing_title, "Track 2", "Track 2"));
@@ -407,10 +417,7 @@ static void test_resume_after_restart(void **state)
     json_t *st = wait_status(&x, past, &from, "resuming where it was");
     assert_true(pos_of(st) < from + 1.0);
     json_decref(st);
-    eng_close(&x);
-    testutil_rmtree(home);
-    free(data);
-    free(home);
+    eng_remove(&x);
 }
 
 /* Decoded PCM of a WAV file as float frames (the fixture decoder). */
@@ -426,16 +433,14 @@ static float *wav_samples(const char *path, int64_t *frames)
 static void test_offline_replay_is_identical(void **state)
 {
     (void)state;
-    char *home = testutil_tempdir("engine-offline");
-    char *data = xasprintf("%s/data", home);
-    char *first = xasprintf("wav:%s/first.wav", home),
-         *second = xasprintf("wav:%s/second.wav", home);
-    svcfix_login(&F, data);
+    /* the outputs live beside the homes (a home goes with its engine) */
+    char *dir = testutil_tempdir("engine-offline-out");
+    char *first = xasprintf("wav:%s/first.wav", dir), *second = xasprintf("wav:%s/second.wav", dir);
     struct eng x;
-    eng_open(&x, home, first);
-    json_decref(wait_status(&x, is_service, "online", "the service link"));
+    eng_online(&x, "engine-offline", first);
     ok(&x, "play track 1");
     json_decref(wait_status(&x, played_and_stopped, NULL, "track 1 played"));
+    char *home = xstrdup(x.home);
     eng_close(&x);
 
     svcfix_stop_service(&F);
@@ -454,7 +459,7 @@ static void test_offline_replay_is_identical(void **state)
     assert_true(json_integer_value(json_object_get(bytes, "cache")) > 0);
     assert_int_equal(json_integer_value(json_object_get(bytes, "service")), 0);
     json_decref(st);
-    eng_close(&x);
+    eng_remove(&x);
     svcfix_restart_service(&F);
 
     int64_t n1, n2;
@@ -464,22 +469,18 @@ static void test_offline_replay_is_identical(void **state)
     assert_memory_equal(a, b, (size_t)n1 * sizeof(float));
     free(a);
     free(b);
-    testutil_rmtree(home);
+    testutil_rmtree(dir);
     free(first);
     free(second);
-    free(data);
+    free(dir);
     free(home);
 }
 
 static void test_service_killed_mid_track(void **state)
 {
     (void)state;
-    char *home = testutil_tempdir("engine-killed");
-    char *data = xasprintf("%s/data", home);
-    svcfix_login(&F, data);
     struct eng x;
-    eng_open(&x, home, "null");
-    json_decref(wait_status(&x, is_service, "online", "the service link"));
+    eng_online(&x, "engine-killed", "null");
     ok(&x, "play --all");
     json_decref(wait_status(&x, playing_title, "Track 1", "Track 1 playing"));
     svcfix_stop_service(&F);
@@ -491,47 +492,33 @@ static void test_service_killed_mid_track(void **state)
     json_decref(wait_status(&x, past, &at, "playback to go on"));
     svcfix_restart_service(&F);
     json_decref(wait_status(&x, is_service, "online", "the link to come back"));
-    eng_close(&x);
-    testutil_rmtree(home);
-    free(data);
-    free(home);
+    eng_remove(&x);
 }
 
 static void test_twenty_engines_in_one_process(void **state)
 {
     (void)state;
     struct eng *x = xcalloc(N_ENGINES, sizeof(*x));
-    char *homes[N_ENGINES];
     for (int i = 0; i < N_ENGINES; i++) {
         char name[32];
         snprintf(name, sizeof(name), "engine-many-%d", i);
-        homes[i] = testutil_tempdir(name);
-        char *data = xasprintf("%s/data", homes[i]);
-        svcfix_login(&F, data);
-        free(data);
-        eng_open(&x[i], homes[i], "null");
+        eng_online(&x[i], name, "null");
     }
-    for (int i = 0; i < N_ENGINES; i++) {
-        json_decref(wait_status(&x[i], is_service, "online", "the service link"));
+    for (int i = 0; i < N_ENGINES; i++)
         ok(&x[i], "play --all");
-    }
     double half = 0.5;
     for (int i = 0; i < N_ENGINES; i++)
         json_decref(wait_status(&x[i], past, &half, "every engine playing"));
-    for (int i = 0; i < N_ENGINES; i++) {
-        eng_close(&x[i]);
-        testutil_rmtree(homes[i]);
-        free(homes[i]);
-    }
+    for (int i = 0; i < N_ENGINES; i++)
+        eng_remove(&x[i]);
     free(x);
 }
 
 static void test_second_engine_on_a_cache_refused(void **state)
 {
     (void)state;
-    char *home = testutil_tempdir("engine-twice");
     struct eng x;
-    eng_open(&x, home, "null");
+    eng_online(&x, "engine-twice", "null");
     struct engine_config cfg = {.settings = &x.s,
                                 .data_dir = x.data,
                                 .cache_dir = x.cache,
@@ -542,9 +529,7 @@ static void test_second_engine_on_a_cache_refused(void **state)
     assert_int_equal(engine_new(&cfg, &other, &error), ENGINE_ERUNNING);
     assert_non_null(strstr(error, "already running"));
     free(error);
-    eng_close(&x);
-    testutil_rmtree(home);
-    free(home);
+    eng_remove(&x);
 }
 
 int main(void)
