@@ -148,12 +148,14 @@ static const char *const STMT_SQL[ST_COUNT_] = {
     [ST_LOGIN_GET] = "SELECT address, user, credential, issued FROM login WHERE id = 1",
     [ST_LOGIN_DEL] = "DELETE FROM login",
     /* A row without a file keeps the file id it had: a catalog track never
-     * loses its file. */
+     * loses its file; nor its artist or album id to an answer (a search)
+     * that does not carry them (0). */
     [ST_TRACK_PUT] = "INSERT INTO tracks(id, title, artist, album, artist_id, album_id, number,"
                      " duration_ms, file_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
                      " ON CONFLICT(id) DO UPDATE SET title = excluded.title,"
                      " artist = excluded.artist, album = excluded.album,"
-                     " artist_id = excluded.artist_id, album_id = excluded.album_id,"
+                     " artist_id = coalesce(nullif(excluded.artist_id, 0), artist_id),"
+                     " album_id = coalesce(nullif(excluded.album_id, 0), album_id),"
                      " number = excluded.number, duration_ms = excluded.duration_ms,"
                      " file_id = coalesce(excluded.file_id, file_id)",
     [ST_TRACK_GET] = "SELECT " TRACK_COLS " FROM tracks t WHERE t.id = ?1",

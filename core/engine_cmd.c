@@ -55,11 +55,17 @@ static json_t *track_json(const struct clientdb_track *t)
 
 /* ---- resolving what a command names ---- */
 
+struct album_artist {
+    uint64_t album, artist;
+};
+
 struct pick {
     struct engine *e;
     struct cmd *c;
     struct clientdb_track *t; /* found so far */
     size_t n, cap;
+    struct album_artist *albums; /* the --all walk: whose album is which */
+    size_t nalbums;
     int pending; /* catalog requests in flight */
     bool failed;
 };
@@ -81,6 +87,9 @@ static void pick_add(struct pick *p, const struct wire_item *it)
     t->artist = xstrdup(it->artist ? it->artist : "");
     t->album = xstrdup(it->album ? it->album : "");
     t->album_id = it->parent;
+    for (size_t i = 0; i < p->nalbums; i++)
+        if (p->albums[i].album == it->parent)
+            t->artist_id = p->albums[i].artist; /* kept for browsing offline */
     t->number = it->number;
     t->duration_ms = it->duration_ms;
     t->has_file = true;
@@ -113,6 +122,7 @@ static void pick_done(struct pick *p)
         act(e, p->c, p->t, p->n);
     }
     clientdb_tracks_free(p->t, p->n);
+    free(p->albums);
     free(p);
 }
 
@@ -124,6 +134,13 @@ static void browse(struct pick *p, uint8_t kind, uint64_t parent)
     p->pending++;
     svclink_expect(p->e->link, sc ? svc_client_browse(sc, kind, parent, 0, WIRE_MAX_ITEMS) : 0,
                    on_items, p);
+}
+
+static void walk_album(struct pick *p, const struct wire_item *album)
+{
+    p->albums = xrealloc(p->albums, (p->nalbums + 1) * sizeof(*p->albums));
+    p->albums[p->nalbums++] = (struct album_artist){.album = album->id, .artist = album->parent};
+    browse(p, WIRE_KIND_TRACK, album->id);
 }
 
 static void on_items(void *ctx, struct wire_msg *m)
@@ -138,7 +155,7 @@ static void on_items(void *ctx, struct wire_msg *m)
             if (p->c->what == CMD_WHAT_ALL && it->kind == WIRE_KIND_ARTIST)
                 browse(p, WIRE_KIND_ALBUM, it->id);
             else if (p->c->what == CMD_WHAT_ALL && it->kind == WIRE_KIND_ALBUM)
-                browse(p, WIRE_KIND_TRACK, it->id);
+                walk_album(p, it);
             else
                 pick_add(p, it);
         }

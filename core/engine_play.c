@@ -208,6 +208,11 @@ void engine_restore(struct engine *e)
     e->volume = (int)clientdb_get_int(e->db, "volume", 100);
     struct clientdb_queue q = {0};
     if (clientdb_load_queue(e->db, &q) == 0 && q.n > 0) {
+        if (q.seed) {
+            /* the same seed: later shuffle rounds go on as they would have */
+            queue_free(e->queue);
+            e->queue = queue_new(q.seed);
+        }
         if (queue_restore(e->queue, q.ids, q.n, q.cursor, q.shuffle ? q.order : NULL) < 0)
             clog_warn(e->log, MOD, "the queue kept in chorus.db is not valid: starting empty");
         queue_set_repeat(e->queue, (enum queue_repeat)q.repeat);

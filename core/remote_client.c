@@ -347,7 +347,9 @@ int remote_run(const char *path, int argc, char *const *argv, bool json, bool fo
         fprintf(err, "chorus remote: cannot send to %s: %s\n", path, strerror(-rc));
         status = REMOTE_EXIT_FAILED;
     } else {
-        status = read_replies(fd, json, follow, follow || strcmp(argv[0], "status") == 0, out, err);
+        /* status --follow is for status bars: a JSON line per change */
+        status = read_replies(fd, json || follow, follow, follow || strcmp(argv[0], "status") == 0,
+                              out, err);
     }
     close(fd);
     return status;

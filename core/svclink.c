@@ -42,6 +42,10 @@ struct svclink {
     uint64_t backoff_ms;
     uv_getaddrinfo_t gai;
     bool resolving;
+    /* the resolved addresses, tried in turn until one answers */
+    char addrs[SVCLINK_MAX_ADDRS][64];
+    unsigned naddrs, next_addr;
+    bool hello; /* the current client got as far as HELLO */
     uv_timer_t timer;
     struct expect *expects;
     bool closing;
@@ -168,10 +172,13 @@ void svclink_on_other(struct svc_client *c, struct wire_msg *m, void *arg)
     on_message(c, m, arg);
 }
 
+static void try_next_address(struct svclink *l, const char *why);
+
 static void on_client_state(struct svc_client *c, enum svc_client_state st, void *arg)
 {
     struct svclink *l = arg;
     if (st == SVC_CLIENT_READY) {
+        l->hello = true;
         l->login_rid = svc_client_login_device(c, l->user, l->credential, l->credential_len);
         if (!l->login_rid)
             retry_later(l, "the connection closed during the login");
@@ -181,48 +188,64 @@ static void on_client_state(struct svc_client *c, enum svc_client_state st, void
     char why[256];
     snprintf(why, sizeof(why), "lost the service at %s: %s", l->address,
              err ? svc_client_strerror(err) : "closed");
+    if (!l->hello && l->next_addr < l->naddrs) {
+        drop_client(l); /* that address did not answer: the name has others */
+        try_next_address(l, why);
+        return;
+    }
     clog_warn(l->log, MOD, "%s", why);
     retry_later(l, why);
+}
+
+static void try_next_address(struct svclink *l, const char *why)
+{
+    if (l->next_addr >= l->naddrs) {
+        retry_later(l, why);
+        return;
+    }
+    struct svc_client_opts o = {
+        .host = l->addrs[l->next_addr++],
+        .port = l->port,
+        .identity = l->identity,
+        .service_key = l->has_key ? l->service_key : NULL,
+        .pin_file = l->pin_file,
+    };
+    l->hello = false;
+    int rc = svc_client_new(l->loop, &o, &l->client);
+    if (rc < 0) {
+        l->client = NULL;
+        try_next_address(l, svc_client_strerror(rc));
+        return;
+    }
+    svc_client_set_handler(l->client, on_message, l);
+    svc_client_set_state_fn(l->client, on_client_state, l);
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
     struct svclink *l = req->data;
     l->resolving = false;
-    char ip[64] = "";
-    if (status == 0 && res) {
-        if (res->ai_family == AF_INET6)
-            uv_ip6_name((struct sockaddr_in6 *)res->ai_addr, ip, sizeof(ip));
-        else
-            uv_ip4_name((struct sockaddr_in *)res->ai_addr, ip, sizeof(ip));
+    l->naddrs = l->next_addr = 0;
+    for (struct addrinfo *ai = status == 0 ? res : NULL; ai && l->naddrs < SVCLINK_MAX_ADDRS;
+         ai = ai->ai_next) {
+        char *ip = l->addrs[l->naddrs];
+        int rc = ai->ai_family == AF_INET6
+                     ? uv_ip6_name((struct sockaddr_in6 *)ai->ai_addr, ip, sizeof(l->addrs[0]))
+                 : ai->ai_family == AF_INET
+                     ? uv_ip4_name((struct sockaddr_in *)ai->ai_addr, ip, sizeof(l->addrs[0]))
+                     : -1;
+        if (rc == 0)
+            l->naddrs++;
     }
     uv_freeaddrinfo(res);
     if (l->closing) {
         uv_close((uv_handle_t *)&l->timer, timer_closed); /* svclink_close waited for this */
         return;
     }
-    if (!*ip) {
-        char why[256];
-        snprintf(why, sizeof(why), "cannot resolve %s: %s", l->host,
-                 status ? uv_strerror(status) : "no address");
-        retry_later(l, why);
-        return;
-    }
-    struct svc_client_opts o = {
-        .host = ip,
-        .port = l->port,
-        .identity = l->identity,
-        .service_key = l->has_key ? l->service_key : NULL,
-        .pin_file = l->pin_file,
-    };
-    int rc = svc_client_new(l->loop, &o, &l->client);
-    if (rc < 0) {
-        l->client = NULL;
-        retry_later(l, svc_client_strerror(rc));
-        return;
-    }
-    svc_client_set_handler(l->client, on_message, l);
-    svc_client_set_state_fn(l->client, on_client_state, l);
+    char why[256];
+    snprintf(why, sizeof(why), "cannot resolve %s: %s", l->host,
+             status ? uv_strerror(status) : "no address");
+    try_next_address(l, why);
 }
 
 static void connect_now(struct svclink *l)

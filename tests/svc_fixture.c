@@ -72,8 +72,10 @@ void svcfix_stop_service(struct svcfix *f)
 
 void svcfix_restart_service(struct svcfix *f)
 {
-    struct svc_config cfg = {
-        .data_dir = f->dir, .listen_addr = "127.0.0.1", .port = (uint16_t)f->port};
+    struct svc_config cfg = {.data_dir = f->dir,
+                             .listen_addr = "127.0.0.1",
+                             .port = (uint16_t)f->port,
+                             .ticket_lifetime_s = f->ticket_lifetime_s};
     assert_int_equal(svc_thread_start(&cfg, &f->srv), 0);
     f->port = svc_thread_port(f->srv);
 }

@@ -23,7 +23,8 @@ struct svcfix {
     int port;
     char *address; /* "127.0.0.1:PORT" */
     int ntracks;
-    double seconds; /* all tracks together */
+    double seconds;             /* all tracks together */
+    uint64_t ticket_lifetime_s; /* for the next (re)start; 0: the service's default */
 };
 
 /* Imports ntracks tracks of seconds each ("Track 1".. by "Fixture Band",

@@ -77,8 +77,9 @@ static void eng_start(struct eng *x)
     assert_int_equal(rc, 0);
 }
 
-/* output: "null" or "wav" (a file in home, named by the caller's tag). */
-static void eng_open(struct eng *x, const char *home, const char *output)
+/* An engine on home's data and cache with the given output; option (may
+ * be NULL) is one more chorus.conf setting. */
+static void eng_open_with(struct eng *x, const char *home, const char *output, const char *option)
 {
     memset(x, 0, sizeof(*x));
     x->home = xstrdup(home);
@@ -89,11 +90,18 @@ static void eng_open(struct eng *x, const char *home, const char *output)
     assert_int_equal(settings_set_option(&x->s, opt, NULL), 0);
     free(opt);
     assert_int_equal(settings_set_option(&x->s, "audio.prebuffer=50", NULL), 0);
+    if (option)
+        assert_int_equal(settings_set_option(&x->s, option, NULL), 0);
     char *logp = xasprintf("%s/engine.log", home);
     int err;
     x->log = clog_new(logp, CLOG_DEBUG, &err);
     free(logp);
     eng_start(x);
+}
+
+static void eng_open(struct eng *x, const char *home, const char *output)
+{
+    eng_open_with(x, home, output, NULL);
 }
 
 static void eng_close(struct eng *x)
@@ -452,6 +460,11 @@ static void test_offline_replay_is_identical(void **state)
     assert_int_equal(run(&x, "search track", &found), 0);
     assert_int_equal(json_array_size(found), 1); /* offline: what it holds keys for */
     json_decref(found);
+    json_t *artists = NULL;
+    assert_int_equal(run(&x, "browse", &artists), 0);
+    assert_int_equal(json_array_size(artists), 1);
+    assert_string_equal(str_of(json_array_get(artists, 0), "title"), "Fixture Band");
+    json_decref(artists);
     ok(&x, "play --all");
     json_decref(wait_status(&x, played_and_stopped, NULL, "the replay"));
     st = status(&x);
@@ -493,6 +506,41 @@ static void test_service_killed_mid_track(void **state)
     svcfix_restart_service(&F);
     json_decref(wait_status(&x, is_service, "online", "the link to come back"));
     eng_remove(&x);
+}
+
+static bool relinked(json_t *st, const void *since)
+{
+    return is_service(st, "online") &&
+           json_integer_value(json_object_get(st, "service_since")) > *(const json_int_t *)since;
+}
+
+/* The service address by name (resolved off the loop), and a ticket that
+ * lasts 2 s: the engine logs in again before it ends and stays usable. */
+static void test_ticket_renewal_and_names(void **state)
+{
+    (void)state;
+    svcfix_stop_service(&F);
+    F.ticket_lifetime_s = 2;
+    svcfix_restart_service(&F);
+    char *home = testutil_tempdir("engine-renew");
+    char *data = xasprintf("%s/data", home);
+    svcfix_login(&F, data);
+    char *by_name = xasprintf("service.address=localhost:%d", F.port);
+    struct eng x;
+    eng_open_with(&x, home, "null", by_name);
+    json_t *st = wait_status(&x, is_service, "online", "the service link, by name");
+    json_int_t since = json_integer_value(json_object_get(st, "service_since"));
+    json_decref(st);
+    json_decref(wait_status(&x, relinked, &since, "a renewed ticket"));
+    ok(&x, "play --all");
+    json_decref(wait_status(&x, playing_title, "Track 1", "playing after the renewal"));
+    eng_remove(&x);
+    F.ticket_lifetime_s = 0;
+    svcfix_stop_service(&F);
+    svcfix_restart_service(&F);
+    free(by_name);
+    free(data);
+    free(home);
 }
 
 static void test_twenty_engines_in_one_process(void **state)
@@ -539,6 +587,7 @@ int main(void)
         cmocka_unit_test(test_resume_after_restart),
         cmocka_unit_test(test_offline_replay_is_identical),
         cmocka_unit_test(test_service_killed_mid_track),
+        cmocka_unit_test(test_ticket_renewal_and_names),
         cmocka_unit_test(test_twenty_engines_in_one_process),
         cmocka_unit_test(test_second_engine_on_a_cache_refused),
     };

@@ -136,7 +136,8 @@ json_t *remote_json_text(const char *s, size_t len);
 /* Sends argv (the command's words, e.g. {"seek", "+10"}) to the engine at
  * path and prints the answer: with json, the reply's data as JSON (one
  * line); without, the message or a readable rendering of the data. With
- * follow, prints a line per change until the engine goes or a signal.
+ * follow, prints a JSON line per change (json or not: it is for status
+ * bars) until the engine goes or a signal.
  * Errors go to err with the reason. Returns a REMOTE_EXIT_* status. */
 int remote_run(const char *path, int argc, char *const *argv, bool json, bool follow, FILE *out,
                FILE *err);

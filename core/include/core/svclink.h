@@ -1,7 +1,8 @@
 /* svclink: the engine's link to the service — connect, log in with the
  * device credential, keep the link up.
  *
- * The address is resolved with uv_getaddrinfo (never blocking the loop),
+ * The address is resolved with uv_getaddrinfo (never blocking the loop;
+ * the addresses a name has are tried in turn until one answers HELLO),
  * the connection is one svc_client (net/client.h), and the login shows
  * the credential `chorus login` stored in chorus.db (LOGIN_DEVICE; the
  * password is never kept). A link that drops, or cannot be made, is tried
@@ -29,6 +30,7 @@
 
 #define SVCLINK_BACKOFF_FIRST_MS 1000u
 #define SVCLINK_BACKOFF_MAX_MS   60000u
+#define SVCLINK_MAX_ADDRS        8u /* addresses of a name tried in turn */
 
 struct svclink;
 
