@@ -14,8 +14,8 @@
  * (core/mq.h): the UI polls mq_event_fd.
  *
  * What it does on its own: restores the queue, position, volume, repeat
- * and shuffle from chorus.db (paused at the saved position: nothing plays
- * until asked); logs in to the service with the device credential of
+ * and shuffle from chorus.db (stopped at the saved position: nothing plays
+ * until resume, toggle or play); logs in to the service with the device credential of
  * `chorus login`, renews the ticket before it expires and reconnects a
  * lost link with jittered backoff (1 s doubling to 60 s); plays from the
  * cache with the manifest and key kept in chorus.db when the service is
