@@ -29,6 +29,7 @@ static void open_log(struct chorus_env *env, const char *cmd)
     char *path = paths_file(env->paths, PATHS_STATE, "chorus.log");
     if (r == 0)
         env->log = clog_new(path, env->settings.log_level, &r);
+    clog_set_rotation(env->log, env->settings.log_max_size, (unsigned)env->settings.log_keep);
     if (!env->log)
         fprintf(stderr, "chorus %s: cannot open the log %s: %s (going on without it)\n", cmd, path,
                 clog_strerror(r));

@@ -605,6 +605,9 @@ static void test_settings(void **state)
     struct chorus_settings s;
     settings_init(&s);
     assert_int_equal(s.log_level, CLOG_INFO);
+    /* The rotation log.h documents as the player's. */
+    assert_int_equal(s.log_max_size, CLOG_DEFAULT_MAX_BYTES);
+    assert_int_equal(s.log_keep, CLOG_DEFAULT_KEEP);
 
     char *root = testutil_tempdir("settings");
     struct paths *p = paths_new_rooted(root, "chorus", NULL);

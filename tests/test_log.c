@@ -1,7 +1,9 @@
 /* Tests for core/log: the line format, level filtering and changes, the
  * NULL log, file creation (modes, parent directories, appending), one line
- * per message whatever it contains, refusal of a terminal, and lines from
- * four threads that never interleave (every line parsed and counted). */
+ * per message whatever it contains, refusal of a terminal, lines from four
+ * threads that never interleave (every line parsed and counted), and
+ * rotation: at the cap, off, a line longer than the cap, a refused rename,
+ * two logs sharing one file, four threads across rotations, a device. */
 #include "testutil.h"
 
 #include <errno.h>
@@ -313,6 +315,7 @@ static void test_refuses_terminal(void **state)
 struct writer {
     struct clog *lg;
     int id;
+    int lines; /* how many it writes */
 };
 
 /* Message i of writer id: its length varies from a few bytes to beyond
@@ -327,7 +330,7 @@ static void *writer_main(void *arg)
     struct writer *w = arg;
     char *payload = xmalloc(6001);
     memset(payload, 'a' + w->id, 6000);
-    for (int i = 0; i < LINES_PER_WRITER; i++) {
+    for (int i = 0; i < w->lines; i++) {
         size_t len = payload_len(w->id, i);
         clog_info(w->lg, w->id % 2 ? "odd" : "even", "w%d seq=%d len=%zu %.*s", w->id, i, len,
                   (int)len, payload);
@@ -360,6 +363,54 @@ static void *flipper_main(void *arg)
     return NULL;
 }
 
+/* Runs WRITERS writer threads of `lines` lines each on lg and joins them. */
+static void run_writers(struct clog *lg, int lines)
+{
+    pthread_t threads[WRITERS];
+    struct writer writers[WRITERS];
+    for (int i = 0; i < WRITERS; i++) {
+        writers[i] = (struct writer){lg, i, lines};
+        assert_int_equal(pthread_create(&threads[i], NULL, writer_main, &writers[i]), 0);
+    }
+    for (int i = 0; i < WRITERS; i++)
+        pthread_join(threads[i], NULL);
+}
+
+/* Checks the lines of one file written by writer_main (and the flipper):
+ * each line whole, each writer's lines in its own order, continuing from
+ * next[] (updated). Returns the number of lines in the file. */
+static size_t check_writer_lines(struct fixture *fx, const char *path, int next[WRITERS])
+{
+    size_t n;
+    char **lines = read_lines(path, &n);
+    for (size_t k = 0; k < n; k++) {
+        struct parsed p;
+        parse_line(&fx->re, lines[k], &p);
+        if (strcmp(p.module, "flip") == 0) {
+            assert_string_equal(p.level, "DEBUG");
+            continue;
+        }
+        assert_string_equal(p.level, "INFO ");
+        int id = -1, seq = -1, off = 0;
+        size_t len = 0;
+        if (sscanf(p.message, "w%d seq=%d len=%zu %n", &id, &seq, &len, &off) != 3)
+            fail_msg("%s: bad message in line %zu: %.80s", path, k + 1, p.message);
+        assert_true(id >= 0 && id < WRITERS);
+        assert_string_equal(p.module, id % 2 ? "odd" : "even");
+        /* Each writer's lines arrive whole and in its own order. */
+        assert_int_equal(seq, next[id]);
+        next[id]++;
+        assert_int_equal(len, payload_len(id, seq));
+        assert_int_equal(strlen(p.message + off), len);
+        for (size_t i = 0; i < len; i++)
+            if (p.message[off + i] != 'a' + id)
+                fail_msg("%s: line %zu: byte %zu of writer %d's payload is '%c'", path, k + 1, i,
+                         id, p.message[off + i]);
+    }
+    free_lines(lines);
+    return n;
+}
+
 static void test_threads_never_interleave(void **state)
 {
     struct fixture *fx = *state;
@@ -370,15 +421,7 @@ static void test_threads_never_interleave(void **state)
     pthread_mutex_init(&fl.lock, NULL);
     pthread_t flip;
     assert_int_equal(pthread_create(&flip, NULL, flipper_main, &fl), 0);
-
-    pthread_t threads[WRITERS];
-    struct writer writers[WRITERS];
-    for (int i = 0; i < WRITERS; i++) {
-        writers[i] = (struct writer){lg, i};
-        assert_int_equal(pthread_create(&threads[i], NULL, writer_main, &writers[i]), 0);
-    }
-    for (int i = 0; i < WRITERS; i++)
-        pthread_join(threads[i], NULL);
+    run_writers(lg, LINES_PER_WRITER);
     pthread_mutex_lock(&fl.lock);
     fl.stop = 1;
     pthread_mutex_unlock(&fl.lock);
@@ -386,39 +429,284 @@ static void test_threads_never_interleave(void **state)
     pthread_mutex_destroy(&fl.lock);
     clog_free(lg);
 
-    size_t n;
-    char **lines = read_lines(fx->path, &n);
+    /* Every line is a flipper's or the next of its writer's. */
     int next[WRITERS] = {0};
-    size_t flips = 0;
-    for (size_t k = 0; k < n; k++) {
-        struct parsed p;
-        parse_line(&fx->re, lines[k], &p);
-        if (strcmp(p.module, "flip") == 0) {
-            assert_string_equal(p.level, "DEBUG");
-            flips++;
-            continue;
-        }
-        assert_string_equal(p.level, "INFO ");
-        int id = -1, seq = -1, off = 0;
-        size_t len = 0;
-        if (sscanf(p.message, "w%d seq=%d len=%zu %n", &id, &seq, &len, &off) != 3)
-            fail_msg("bad message in line %zu: %.80s", k + 1, p.message);
-        assert_true(id >= 0 && id < WRITERS);
-        assert_string_equal(p.module, id % 2 ? "odd" : "even");
-        /* Each writer's lines arrive whole and in its own order. */
-        assert_int_equal(seq, next[id]);
-        next[id]++;
-        assert_int_equal(len, payload_len(id, seq));
-        assert_int_equal(strlen(p.message + off), len);
-        for (size_t i = 0; i < len; i++)
-            if (p.message[off + i] != 'a' + id)
-                fail_msg("line %zu: byte %zu of writer %d's payload is '%c'", k + 1, i, id,
-                         p.message[off + i]);
-    }
+    check_writer_lines(fx, fx->path, next);
     for (int i = 0; i < WRITERS; i++)
         assert_int_equal(next[i], LINES_PER_WRITER);
-    assert_int_equal(n, (size_t)WRITERS * LINES_PER_WRITER + flips);
+}
+
+/* ---- rotation ---- */
+
+/* Generation g of the log: 0 is the log itself, g > 0 the rotated file
+ * path.g. Owned by the caller. */
+static char *generation(const struct fixture *fx, unsigned g)
+{
+    return g ? xasprintf("%s.%u", fx->path, g) : xstrdup(fx->path);
+}
+
+/* How many rotated files there are: path.1 .. path.n exist, path.n+1 does
+ * not. */
+static unsigned rotated_count(const struct fixture *fx)
+{
+    for (unsigned n = 0;; n++) {
+        char *path = generation(fx, n + 1);
+        struct stat st;
+        bool exists = lstat(path, &st) == 0;
+        free(path);
+        if (!exists)
+            return n;
+    }
+}
+
+static uint64_t generation_size(const struct fixture *fx, unsigned g)
+{
+    char *path = generation(fx, g);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    free(path);
+    return (uint64_t)st.st_size;
+}
+
+/* Lines of two streams ("s0", "s1"), all of one length: the header is
+ * fixed-width and so is the message. */
+#define STREAMS 2
+#define SEQ_PAD "the quick brown fox jumps over the lazy dog"
+
+static void write_seq(struct clog *lg, int stream, int first, int count)
+{
+    for (int i = first; i < first + count; i++)
+        clog_info(lg, stream ? "s1" : "s0", "seq=%06d " SEQ_PAD, i);
+}
+
+/* Reads every generation from the oldest (path.rotated) to the log itself:
+ * each line whole, each stream's numbers consecutive across files from
+ * next[stream] (-1: from wherever it starts); next[] is updated. Returns
+ * the number of lines. */
+static size_t check_seq_files(struct fixture *fx, unsigned rotated, int next[STREAMS])
+{
+    size_t total = 0;
+    for (unsigned g = rotated + 1; g-- > 0;) {
+        char *path = generation(fx, g);
+        size_t n;
+        char **lines = read_lines(path, &n);
+        for (size_t k = 0; k < n; k++) {
+            struct parsed p;
+            parse_line(&fx->re, lines[k], &p);
+            int stream = strcmp(p.module, "s1") == 0;
+            if (!stream)
+                assert_string_equal(p.module, "s0");
+            int seq = -1;
+            assert_int_equal(sscanf(p.message, "seq=%d", &seq), 1);
+            if (next[stream] >= 0 && seq != next[stream])
+                fail_msg("%s line %zu: stream %d has %d, expected %d", path, k + 1, stream, seq,
+                         next[stream]);
+            next[stream] = seq + 1;
+            assert_string_equal(strchr(p.message, ' ') + 1, SEQ_PAD);
+        }
+        total += n;
+        free_lines(lines);
+        free(path);
+    }
+    return total;
+}
+
+/* The length of every write_seq line, newline included. */
+static size_t seq_line_len(struct fixture *fx)
+{
+    size_t n;
+    char **lines = read_lines(fx->path, &n);
+    assert_true(n > 0);
+    size_t len = strlen(lines[0]) + 1;
     free_lines(lines);
+    return len;
+}
+
+#define CAP 4000
+
+static void test_rotates_at_cap(void **state)
+{
+    struct fixture *fx = *state;
+    struct clog *lg = clog_new(fx->path, CLOG_INFO, NULL);
+    assert_non_null(lg);
+    clog_set_rotation(lg, CAP, 3);
+    write_seq(lg, 0, 0, 250);
+    clog_free(lg);
+
+    /* Rotated when the next line would not fit: each rotated file holds as
+     * many whole lines as the cap allows, the oldest went beyond .3. */
+    size_t len = seq_line_len(fx);
+    size_t per = CAP / len;
+    assert_true(250 > 5 * per);
+    assert_int_equal(rotated_count(fx), 3);
+    for (unsigned g = 1; g <= 3; g++)
+        assert_int_equal(generation_size(fx, g), per * len);
+    uint64_t current = generation_size(fx, 0);
+    assert_true(current > 0 && current <= per * len && current % len == 0);
+    int oldest = 250 - (int)(current / len) - 3 * (int)per;
+    int next[STREAMS] = {oldest, -1};
+    assert_int_equal(check_seq_files(fx, 3, next), 250 - oldest);
+    assert_int_equal(next[0], 250);
+
+    /* Opened again, the log counts what the file already holds: it fills
+     * up to the cap and rotates on the line after. */
+    lg = clog_new(fx->path, CLOG_INFO, NULL);
+    clog_set_rotation(lg, CAP, 3);
+    int room = (int)(per - current / len);
+    write_seq(lg, 0, 250, room);
+    assert_int_equal(rotated_count(fx), 3);
+    assert_int_equal(generation_size(fx, 0), per * len);
+    write_seq(lg, 0, 250 + room, 1);
+    clog_free(lg);
+    assert_int_equal(rotated_count(fx), 3);
+    assert_int_equal(generation_size(fx, 1), per * len);
+    assert_int_equal(generation_size(fx, 0), len);
+    next[0] = 250 + room + 1 - (int)(3 * per + 1);
+    check_seq_files(fx, 3, next);
+    assert_int_equal(next[0], 250 + room + 1);
+}
+
+static void test_rotation_off(void **state)
+{
+    struct fixture *fx = *state;
+    struct clog *lg = clog_new(fx->path, CLOG_INFO, NULL);
+    assert_non_null(lg);
+    write_seq(lg, 0, 0, 100); /* never set: off */
+    clog_set_rotation(lg, CAP, 3);
+    clog_set_rotation(lg, 0, 3); /* and off again */
+    write_seq(lg, 0, 100, 100);
+    clog_free(lg);
+    assert_true(generation_size(fx, 0) > 2 * CAP);
+    assert_int_equal(rotated_count(fx), 0);
+    int next[STREAMS] = {0, -1};
+    assert_int_equal(check_seq_files(fx, 0, next), 200);
+}
+
+/* A line longer than the cap gets a file of its own, whole. */
+static void test_line_longer_than_cap(void **state)
+{
+    struct fixture *fx = *state;
+    struct clog *lg = clog_new(fx->path, CLOG_INFO, NULL);
+    assert_non_null(lg);
+    clog_set_rotation(lg, 40, 10);
+    write_seq(lg, 0, 0, 5);
+    clog_free(lg);
+    assert_int_equal(rotated_count(fx), 4);
+    size_t len = seq_line_len(fx);
+    assert_true(len > 40);
+    for (unsigned g = 0; g <= 4; g++)
+        assert_int_equal(generation_size(fx, g), len);
+    int next[STREAMS] = {0, -1};
+    assert_int_equal(check_seq_files(fx, 4, next), 5);
+}
+
+/* A rotation that fails (chorus.log.1 is a directory, so the rename is
+ * refused) loses nothing: the log goes on in chorus.log and rotates once
+ * it can. */
+static void test_rotation_failure(void **state)
+{
+    struct fixture *fx = *state;
+    struct clog *lg = clog_new(fx->path, CLOG_INFO, NULL);
+    assert_non_null(lg);
+    char *first = generation(fx, 1);
+    assert_int_equal(mkdir(first, 0700), 0);
+    clog_set_rotation(lg, CAP, 1);
+    write_seq(lg, 0, 0, 250);
+    struct stat st;
+    assert_int_equal(lstat(first, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    int next[STREAMS] = {0, -1};
+    assert_int_equal(check_seq_files(fx, 0, next), 250);
+
+    /* Tried again within another cap's worth of lines. */
+    assert_int_equal(rmdir(first), 0);
+    size_t per = CAP / seq_line_len(fx);
+    write_seq(lg, 0, 250, (int)per + 1);
+    clog_free(lg);
+    assert_int_equal(lstat(first, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_true(generation_size(fx, 0) <= CAP);
+    next[0] = 0;
+    assert_int_equal(check_seq_files(fx, 1, next), 250 + per + 1);
+    free(first);
+}
+
+/* Two logs on one file stand for two processes (flock(2) locks belong to
+ * the open file, so they meet as processes would): one rotates, the other
+ * follows to the new file without rotating it again; nothing is lost. */
+static void test_two_logs_share_a_file(void **state)
+{
+    struct fixture *fx = *state;
+    struct clog *lg[STREAMS];
+    for (int i = 0; i < STREAMS; i++) {
+        lg[i] = clog_new(fx->path, CLOG_INFO, NULL);
+        assert_non_null(lg[i]);
+        clog_set_rotation(lg[i], CAP, 50);
+    }
+    for (int i = 0; i < 300; i++)
+        for (int k = 0; k < STREAMS; k++)
+            write_seq(lg[k], k, i, 1);
+    for (int i = 0; i < STREAMS; i++)
+        clog_free(lg[i]);
+
+    unsigned rotated = rotated_count(fx);
+    assert_true(rotated >= 4 && rotated < 50);
+    /* Each log counts only its own lines: up to twice the cap. */
+    for (unsigned g = 0; g <= rotated; g++)
+        assert_true(generation_size(fx, g) <= STREAMS * CAP);
+    int next[STREAMS] = {0, 0};
+    assert_int_equal(check_seq_files(fx, rotated, next), STREAMS * 300);
+    assert_int_equal(next[0], 300);
+    assert_int_equal(next[1], 300);
+}
+
+/* Four threads across several rotations: every line whole, none lost. */
+static void test_rotation_threads(void **state)
+{
+    struct fixture *fx = *state;
+    struct clog *lg = clog_new(fx->path, CLOG_INFO, NULL);
+    assert_non_null(lg);
+    const uint64_t cap = 512 << 10;
+    clog_set_rotation(lg, cap, CLOG_MAX_KEEP);
+    run_writers(lg, 400);
+    clog_free(lg);
+
+    unsigned rotated = rotated_count(fx);
+    assert_true(rotated >= 3);
+    /* Lines in flight during a rotation may pass the cap, a few at most. */
+    for (unsigned g = 0; g <= rotated; g++)
+        assert_true(generation_size(fx, g) <= cap + WRITERS * CLOG_MAX_LINE);
+    int next[WRITERS] = {0};
+    size_t total = 0;
+    for (unsigned g = rotated + 1; g-- > 0;) {
+        char *path = generation(fx, g);
+        total += check_writer_lines(fx, path, next);
+        free(path);
+    }
+    for (int i = 0; i < WRITERS; i++)
+        assert_int_equal(next[i], 400);
+    assert_int_equal(total, WRITERS * 400);
+}
+
+/* A log that is not a regular file never rotates: here a link to
+ * /dev/null, which a rename would have replaced. */
+static void test_no_rotation_of_devices(void **state)
+{
+    struct fixture *fx = *state;
+    char *link = xasprintf("%s/null", fx->dir);
+    assert_int_equal(symlink("/dev/null", link), 0);
+    struct clog *lg = clog_new(link, CLOG_INFO, NULL);
+    assert_non_null(lg);
+    clog_set_rotation(lg, 40, 3);
+    write_seq(lg, 0, 0, 10);
+    clog_free(lg);
+    struct stat st;
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    char *rotated = xasprintf("%s.1", link);
+    assert_int_equal(lstat(rotated, &st), -1);
+    free(rotated);
+    free(link);
 }
 
 int main(void)
@@ -432,6 +720,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test(test_refuses_terminal),
         cmocka_unit_test_setup_teardown(test_threads_never_interleave, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rotates_at_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rotation_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_line_longer_than_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rotation_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_logs_share_a_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rotation_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_rotation_of_devices, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

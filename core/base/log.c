@@ -2,20 +2,34 @@
  * core/include/core/log.h).
  *
  * Owns one file descriptor opened with O_APPEND and the current level (an
- * atomic, so clog_set_level needs no lock). No mutex: each line is built in
- * the caller's own buffer and written with a single write(2); the kernel
- * appends it whole, which is what keeps concurrent lines apart. Runs on the
- * calling thread. Must never write to a terminal, never block on anything
- * but the write itself, and never fail the caller. */
+ * atomic, so clog_set_level needs no lock). Each line is built in the
+ * caller's own buffer and written with a single write(2); the kernel
+ * appends it whole, which is what keeps concurrent lines apart.
+ *
+ * Rotation keeps that path lock-free: an atomic count of the file's bytes
+ * (read from fstat when rotation is set) is bumped per line, and only the
+ * line that crosses the cap takes rotate_lock. The descriptor number never
+ * changes: the fresh file is dup2()ed onto it, so a thread that loaded it
+ * just before still writes a whole line (into the renamed file) and never
+ * into a closed or recycled descriptor. Under the lock the file is checked
+ * again (fstat, and stat of the path for another process's rotation) so a
+ * cap crossed by several threads or processes rotates once.
+ *
+ * Runs on the calling thread. Must never write to a terminal, never block
+ * on anything but the write itself (and, once per rotation, the lock), and
+ * never fail the caller. */
 #include "base/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,9 +37,13 @@
 #include "base/xmalloc.h"
 
 struct clog {
-    int fd;
+    int fd; /* constant for the log's life: rotation dup2()s onto it */
     atomic_int level;
     char *path;
+    _Atomic uint64_t max_bytes; /* 0: no rotation */
+    _Atomic uint64_t size;      /* bytes of the file as this process counts them */
+    unsigned keep;              /* under rotate_lock */
+    pthread_mutex_t rotate_lock;
 };
 
 const char *const clog_level_names[] = {"error", "warn", "info", "debug", NULL};
@@ -47,6 +65,11 @@ static void set_err(int *err, int value)
         *err = value;
 }
 
+static int open_file(const char *path)
+{
+    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+}
+
 struct clog *clog_new(const char *path, enum clog_level min_level, int *err)
 {
     if (!path || !*path || !valid_level((int)min_level)) {
@@ -63,7 +86,7 @@ struct clog *clog_new(const char *path, enum clog_level min_level, int *err)
             return NULL;
         }
     }
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+    int fd = open_file(path);
     if (fd < 0) {
         set_err(err, -errno);
         return NULL;
@@ -77,6 +100,10 @@ struct clog *clog_new(const char *path, enum clog_level min_level, int *err)
     lg->fd = fd;
     atomic_init(&lg->level, (int)min_level);
     lg->path = xstrdup(path);
+    atomic_init(&lg->max_bytes, 0);
+    atomic_init(&lg->size, 0);
+    lg->keep = 1;
+    pthread_mutex_init(&lg->rotate_lock, NULL);
     set_err(err, 0);
     return lg;
 }
@@ -86,8 +113,25 @@ void clog_free(struct clog *lg)
     if (!lg)
         return;
     close(lg->fd);
+    pthread_mutex_destroy(&lg->rotate_lock);
     free(lg->path);
     free(lg);
+}
+
+void clog_set_rotation(struct clog *lg, uint64_t max_bytes, unsigned keep)
+{
+    if (!lg)
+        return;
+    pthread_mutex_lock(&lg->rotate_lock);
+    struct stat st;
+    /* Renaming /dev/null or a pipe would be a disaster: only a regular
+     * file rotates. */
+    if (fstat(lg->fd, &st) != 0 || !S_ISREG(st.st_mode))
+        max_bytes = 0;
+    lg->keep = keep < 1 ? 1 : keep > CLOG_MAX_KEEP ? CLOG_MAX_KEEP : keep;
+    atomic_store(&lg->size, max_bytes ? (uint64_t)st.st_size : 0);
+    atomic_store(&lg->max_bytes, max_bytes);
+    pthread_mutex_unlock(&lg->rotate_lock);
 }
 
 void clog_set_level(struct clog *lg, enum clog_level level)
@@ -144,6 +188,99 @@ static size_t format_header(char *buf, size_t cap, enum clog_level level, const 
     return n < 0 ? 0 : (size_t)n;
 }
 
+/* Points lg->fd at a fresh open of lg->path and sets *size to that file's
+ * size. Returns 0, or -errno with lg->fd unchanged. */
+static int reopen(struct clog *lg, uint64_t *size)
+{
+    int fd = open_file(lg->path);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    int r = 0;
+    if (fstat(fd, &st) != 0)
+        r = -errno;
+    else if (!S_ISREG(st.st_mode)) /* replaced by a device or a pipe: not ours */
+        r = -EINVAL;
+    else if (dup2(fd, lg->fd) < 0)
+        r = -errno;
+    close(fd);
+    if (r == 0)
+        *size = (uint64_t)st.st_size;
+    return r;
+}
+
+/* path.<keep-1> -> path.<keep> (replacing the oldest) ... path -> path.1.
+ * A missing older file is the usual case, and one that cannot move only
+ * costs its history; what matters is that path itself moves. Returns 0 or
+ * -errno from that last rename. */
+static int shift_files(const struct clog *lg)
+{
+    for (unsigned i = lg->keep; i > 1; i--) {
+        char *from = xasprintf("%s.%u", lg->path, i - 1);
+        char *to = xasprintf("%s.%u", lg->path, i);
+        (void)rename(from, to);
+        free(from);
+        free(to);
+    }
+    char *first = xasprintf("%s.1", lg->path);
+    int r = rename(lg->path, first) == 0 ? 0 : -errno;
+    free(first);
+    return r;
+}
+
+/* Writes a line of len bytes that this process's count says takes the file
+ * past max: rotates first if the file, looked at again under the locks,
+ * still needs it. */
+static void rotate_and_write(struct clog *lg, const char *line, size_t len, uint64_t max)
+{
+    pthread_mutex_lock(&lg->rotate_lock);
+    /* Another process sharing the file waits here while one rotates; the
+     * lock lives on a dup so it is released even after lg->fd moves on. */
+    int lock_fd = dup(lg->fd);
+    if (lock_fd >= 0)
+        (void)flock(lock_fd, LOCK_EX);
+
+    /* On failure the count starts again from 0: the log goes on where it
+     * is and tries again after another max bytes, not on every line. */
+    uint64_t size = 0, count = 0;
+    struct stat fst, pst;
+    if (fstat(lg->fd, &fst) == 0 && stat(lg->path, &pst) == 0 && fst.st_dev == pst.st_dev &&
+        fst.st_ino == pst.st_ino) {
+        /* Still the current file, and only the holder of its lock renames
+         * it: another thread may have rotated already (then it is small). */
+        count = (uint64_t)fst.st_size;
+        if (count > 0 && count + len > max)
+            count = shift_files(lg) == 0 && reopen(lg, &size) == 0 ? size : 0;
+    } else if (reopen(lg, &size) == 0) {
+        /* Rotated by another process (or removed): follow it. That file is
+         * locked by someone else, so it is not rotated here. */
+        count = size;
+    }
+    atomic_store(&lg->size, count + len);
+    (void)fs_write_full(lg->fd, line, len);
+
+    if (lock_fd >= 0) {
+        (void)flock(lock_fd, LOCK_UN);
+        close(lock_fd);
+    }
+    pthread_mutex_unlock(&lg->rotate_lock);
+}
+
+/* Appends one whole line, rotating first when it would pass the cap. */
+static void write_line(struct clog *lg, const char *line, size_t len)
+{
+    uint64_t max = atomic_load_explicit(&lg->max_bytes, memory_order_relaxed);
+    if (max) {
+        uint64_t before = atomic_fetch_add_explicit(&lg->size, len, memory_order_relaxed);
+        if (before > 0 && before + len > max) {
+            rotate_and_write(lg, line, len, max);
+            return;
+        }
+    }
+    /* A failed write loses this line only; there is nowhere to report it. */
+    (void)fs_write_full(lg->fd, line, len);
+}
+
 void clog_vwrite(struct clog *lg, enum clog_level level, const char *module, const char *fmt,
                  va_list ap)
 {
@@ -186,8 +323,7 @@ void clog_vwrite(struct clog *lg, enum clog_level level, const char *module, con
     }
     line[head + body] = '\n';
 
-    /* A failed write loses this line only; there is nowhere to report it. */
-    (void)fs_write_full(lg->fd, line, head + body + 1);
+    write_line(lg, line, head + body + 1);
 
     if (line != small)
         free(line);

@@ -19,6 +19,10 @@
 const struct config_key settings_schema[] = {
     CONFIG_ENUM_KEY("log", "level", S, log_level, clog_level_names, "info",
                     "least severe message written to the log file"),
+    CONFIG_SIZE_KEY("log", "max_size", S, log_max_size, 0, CONFIG_TIB, "10M",
+                    "rotate the log file when it would pass this size; 0: never"),
+    CONFIG_INT_KEY("log", "keep", S, log_keep, 1, 20, "3",
+                   "rotated log files kept (chorus.log.1 ..), the oldest dropped"),
     CONFIG_SIZE_KEY("cache", "size", S, cache_size, 0, 16 * CONFIG_TIB, "0",
                     "chunk cache cap; 0: 10% of free space, at most 10G"),
     CONFIG_STRING_KEY("cache", "dir", S, cache_dir, NULL,

@@ -19,13 +19,32 @@
  * never fails from the caller's point of view: a full disk loses lines, not
  * the player.
  *
- * Threads: clog_write and clog_set_level from any thread; clog_new and
- * clog_free by the owner, when no other thread uses the log. */
+ * Rotation (clog_set_rotation; off unless set): before a line that would
+ * take the file past max_bytes, chorus.log is renamed chorus.log.1, the
+ * older .1 .. .<keep-1> move up one (the old .<keep> is dropped) and a
+ * fresh chorus.log is opened. A file always holds at least one line, so a
+ * line longer than max_bytes gets a file of its own. Lines are never cut or
+ * lost by a rotation; lines other threads are writing at that moment may
+ * still land in chorus.log.1 or go uncounted, taking a file a few lines past
+ * the cap. Several processes may share one log (chorus login while an
+ * engine runs): a rotation is done once, under an flock(2) on the file, and
+ * a process still holding the old file goes on writing into chorus.log.1
+ * until its own count reaches the cap, then reopens chorus.log without
+ * rotating again. As each process counts only its own lines between looks
+ * at the file, n writing processes may take a file to about n times the
+ * cap. A failed rotation (rename refused, disk full) keeps the log writing
+ * where it is and is tried again after another max_bytes. A log that is
+ * not a regular file (/dev/null) never rotates.
+ *
+ * Threads: clog_write, clog_set_level and clog_set_rotation from any
+ * thread; clog_new and clog_free by the owner, when no other thread uses
+ * the log. */
 #ifndef CHORUS_CORE_LOG_H
 #define CHORUS_CORE_LOG_H
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Most severe first: a log at level L writes messages of level <= L. */
 enum clog_level {
@@ -42,6 +61,14 @@ extern const char *const clog_level_names[];
 /* Longest line written, newline included. */
 #define CLOG_MAX_LINE 8192
 
+/* The player's rotation (log.max_size and log.keep in chorus.conf(5)):
+ * 10 MiB per file, three old files kept. */
+#define CLOG_DEFAULT_MAX_BYTES ((uint64_t)10 << 20)
+#define CLOG_DEFAULT_KEEP      3
+
+/* Most old files a log keeps (a larger keep is cut to this). */
+#define CLOG_MAX_KEEP 999
+
 /* Errors (negative). Others are -errno. */
 enum {
     CLOG_ETERMINAL = -1300, /* the path is a terminal: a log never writes there */
@@ -57,6 +84,12 @@ struct clog *clog_new(const char *path, enum clog_level min_level, int *err);
 
 /* Closes the file. NULL is ignored. */
 void clog_free(struct clog *lg);
+
+/* Caps the file at max_bytes, keeping keep rotated files (path.1 newest ..
+ * path.<keep> oldest; keep 0 counts as 1, more than CLOG_MAX_KEEP as
+ * CLOG_MAX_KEEP). max_bytes 0 turns rotation off, as after clog_new. Takes
+ * effect with the next line. NULL is ignored. */
+void clog_set_rotation(struct clog *lg, uint64_t max_bytes, unsigned keep);
 
 /* Changes the level; takes effect at once for every thread. NULL is
  * ignored. */

@@ -21,6 +21,8 @@
 struct chorus_settings {
     /* [log] */
     enum clog_level log_level; /* least severe message written */
+    uint64_t log_max_size;     /* rotate the log file past this many bytes; 0: never */
+    int log_keep;              /* rotated log files kept */
     /* [cache] */
     uint64_t cache_size; /* cap in bytes; 0: CACHE_DEFAULT_CAP_PERCENT of free space */
     char *cache_dir;     /* NULL: the XDG cache directory */
