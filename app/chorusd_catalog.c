@@ -1,7 +1,9 @@
 /* chorusd catalog: what the catalog holds — counts, then artists -> albums
  * -> tracks — or the tracks matching a search, for people (indented text),
- * or scripts (--tsv: one track per line under a header; --json). Reads the
- * catalog only; safe while an import or the service runs (SQLite WAL). */
+ * or scripts (--tsv: one track per line under a header; --json: one
+ * document, built with jansson through base/json and printed once all of
+ * it could be read). Reads the catalog only; safe while an import or the
+ * service runs (SQLite WAL). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -13,6 +15,7 @@
 #include "audio/import.h"
 #include "chorusd_commands.h"
 #include "library/catalog.h"
+#include "base/json.h"
 #include "base/xmalloc.h"
 
 enum format { FMT_TEXT, FMT_TSV, FMT_JSON };
@@ -42,24 +45,6 @@ static void format_ms(int64_t ms, char *buf, size_t len)
                  (long long)(s % 60));
     else
         snprintf(buf, len, "%lld:%02lld", (long long)(s / 60), (long long)(s % 60));
-}
-
-static void json_string(const char *s)
-{
-    if (!s) {
-        fputs("null", stdout);
-        return;
-    }
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            printf("\\%c", *p);
-        else if (*p < 0x20)
-            printf("\\u%04x", *p);
-        else
-            putchar(*p);
-    }
-    putchar('"');
 }
 
 /* Tags are cleaned at import (no control characters), but a tab in a
@@ -96,24 +81,31 @@ static void tsv_track(const struct catalog_track *t)
     tsv_field(num, true);
 }
 
-static void json_track(const struct catalog_track *t, const char *indent, bool with_album)
+/* Appends v (taken) to the JSON array a. */
+static void json_append(json_t *a, json_t *v)
+{
+    if (json_array_append_new(a, json_must(v)) < 0)
+        json_must(NULL); /* only out of memory makes it fail */
+}
+
+/* A track as JSON; with_album adds its album, album artist and date (for
+ * search results, which are not under their album). */
+static json_t *json_track(const struct catalog_track *t, bool with_album)
 {
     char hex[CONTENT_ID_HEX_LEN + 1];
     content_id_to_hex(&t->file_id, hex);
-    printf("%s{\"id\": %lld, \"title\": ", indent, (long long)t->id);
-    json_string(t->title);
-    printf(", \"artist\": ");
-    json_string(t->artist);
+    json_t *album = NULL, *album_artist = NULL, *date = NULL;
     if (with_album) {
-        printf(", \"album\": ");
-        json_string(t->album);
-        printf(", \"album_artist\": ");
-        json_string(t->album_artist);
-        printf(", \"date\": ");
-        json_string(t->date);
+        album = json_text0(t->album);
+        album_artist = json_text0(t->album_artist);
+        date = json_text0(t->date);
     }
-    printf(", \"disc\": %d, \"track\": %d, \"duration_ms\": %lld, \"file_id\": \"%s\"}",
-           t->disc_number, t->track_number, (long long)t->duration_ms, hex);
+    /* "o*": a NULL value (no album wanted) leaves the member out. */
+    return json_must(json_pack("{s:I, s:o, s:o, s:o*, s:o*, s:o*, s:i, s:i, s:I, s:s}", "id",
+                               (json_int_t)t->id, "title", json_text0(t->title), "artist",
+                               json_text0(t->artist), "album", album, "album_artist", album_artist,
+                               "date", date, "disc", t->disc_number, "track", t->track_number,
+                               "duration_ms", (json_int_t)t->duration_ms, "file_id", hex));
 }
 
 static void text_track(const struct catalog_track *t, const char *album_artist)
@@ -128,8 +120,10 @@ static void text_track(const struct catalog_track *t, const char *album_artist)
     printf("    %5s %s%s%s  %s\n", num, t->title, other ? " - " : "", other ? t->artist : "", len);
 }
 
-/* Calls one of the three printers for each album's tracks. */
-static int list_all(struct catalog *cat, enum format fmt)
+/* Prints the text and TSV formats as it goes; for JSON, *doc gets the
+ * document (the caller prints and releases it). Returns 0 or a CATALOG_*
+ * code. */
+static int list_all(struct catalog *cat, enum format fmt, json_t **doc)
 {
     struct catalog_counts counts;
     struct catalog_artist_list artists;
@@ -140,33 +134,40 @@ static int list_all(struct catalog *cat, enum format fmt)
         return ret;
     char total[32];
     format_ms(counts.duration_ms, total, sizeof(total));
-    if (fmt == FMT_TEXT)
+    json_t *jartists = NULL;
+    if (fmt == FMT_TEXT) {
         printf("%lld artists, %lld albums, %lld tracks, %s in all\n", (long long)counts.artists,
                (long long)counts.albums, (long long)counts.tracks, total);
-    else if (fmt == FMT_TSV)
+    } else if (fmt == FMT_TSV) {
         tsv_header();
-    else
-        printf("{\n  \"counts\": {\"artists\": %lld, \"albums\": %lld, \"tracks\": %lld, "
-               "\"duration_ms\": %lld},\n  \"artists\": [",
-               (long long)counts.artists, (long long)counts.albums, (long long)counts.tracks,
-               (long long)counts.duration_ms);
+    } else {
+        jartists = json_must(json_array());
+        *doc = json_must(json_pack("{s:{s:I, s:I, s:I, s:I}, s:o}", "counts", "artists",
+                                   (json_int_t)counts.artists, "albums", (json_int_t)counts.albums,
+                                   "tracks", (json_int_t)counts.tracks, "duration_ms",
+                                   (json_int_t)counts.duration_ms, "artists", jartists));
+    }
+    /* The arrays a level's items go into (jartists, jalbums, jtracks) are
+     * borrowed from the object that holds them. */
     for (size_t i = 0; i < artists.count && ret == 0; i++) {
         const struct catalog_artist *ar = &artists.items[i];
         struct catalog_album_list albums;
         if ((ret = catalog_artist_albums(cat, ar->id, &albums)) < 0)
             break;
+        json_t *jalbums = NULL;
         if (fmt == FMT_TEXT) {
             printf("\n%s\n", ar->name);
         } else if (fmt == FMT_JSON) {
-            printf("%s\n    {\"id\": %lld, \"name\": ", i ? "," : "", (long long)ar->id);
-            json_string(ar->name);
-            printf(", \"albums\": [");
+            jalbums = json_must(json_array());
+            json_append(jartists, json_pack("{s:I, s:o, s:o}", "id", (json_int_t)ar->id, "name",
+                                            json_text0(ar->name), "albums", jalbums));
         }
         for (size_t j = 0; j < albums.count && ret == 0; j++) {
             const struct catalog_album *al = &albums.items[j];
             struct catalog_track_list tracks;
             if ((ret = catalog_album_tracks(cat, al->id, &tracks)) < 0)
                 break;
+            json_t *jtracks = NULL;
             if (fmt == FMT_TEXT) {
                 char len[32];
                 format_ms(al->duration_ms, len, sizeof(len));
@@ -175,12 +176,12 @@ static int list_all(struct catalog *cat, enum format fmt)
                 else
                     printf("  %s  %s\n", al->title, len);
             } else if (fmt == FMT_JSON) {
-                printf("%s\n      {\"id\": %lld, \"title\": ", j ? "," : "", (long long)al->id);
-                json_string(al->title);
-                printf(", \"date\": ");
-                json_string(al->date);
-                printf(", \"year\": %d, \"duration_ms\": %lld, \"tracks\": [", al->year,
-                       (long long)al->duration_ms);
+                jtracks = json_must(json_array());
+                json_append(jalbums,
+                            json_pack("{s:I, s:o, s:o, s:i, s:I, s:o}", "id", (json_int_t)al->id,
+                                      "title", json_text0(al->title), "date", json_text0(al->date),
+                                      "year", al->year, "duration_ms", (json_int_t)al->duration_ms,
+                                      "tracks", jtracks));
             }
             for (size_t k = 0; k < tracks.count; k++) {
                 if (fmt == FMT_TEXT)
@@ -188,36 +189,31 @@ static int list_all(struct catalog *cat, enum format fmt)
                 else if (fmt == FMT_TSV)
                     tsv_track(&tracks.items[k]);
                 else
-                    json_track(&tracks.items[k], k ? ",\n        " : "\n        ", false);
+                    json_append(jtracks, json_track(&tracks.items[k], false));
             }
-            if (fmt == FMT_JSON)
-                printf("\n      ]}");
             catalog_track_list_free(&tracks);
         }
-        if (fmt == FMT_JSON)
-            printf("\n    ]}");
         catalog_album_list_free(&albums);
     }
-    if (fmt == FMT_JSON)
-        printf("\n  ]\n}\n");
     catalog_artist_list_free(&artists);
     return ret;
 }
 
-static int search(struct catalog *cat, const char *query, enum format fmt)
+/* The tracks matching query, printed or (JSON) in *doc as list_all. */
+static int search(struct catalog *cat, const char *query, enum format fmt, json_t **doc)
 {
     struct catalog_track_list l;
     int ret = catalog_search(cat, query, 0, &l);
     if (ret < 0)
         return ret;
-    if (fmt == FMT_TEXT)
+    json_t *jtracks = NULL;
+    if (fmt == FMT_TEXT) {
         printf("%zu tracks match \"%s\"\n", l.count, query);
-    else if (fmt == FMT_TSV)
+    } else if (fmt == FMT_TSV) {
         tsv_header();
-    else {
-        printf("{\n  \"query\": ");
-        json_string(query);
-        printf(",\n  \"tracks\": [");
+    } else {
+        jtracks = json_must(json_array());
+        *doc = json_must(json_pack("{s:o, s:o}", "query", json_text0(query), "tracks", jtracks));
     }
     for (size_t i = 0; i < l.count; i++) {
         const struct catalog_track *t = &l.items[i];
@@ -229,11 +225,9 @@ static int search(struct catalog *cat, const char *query, enum format fmt)
         } else if (fmt == FMT_TSV) {
             tsv_track(t);
         } else {
-            json_track(t, i ? ",\n    " : "\n    ", true);
+            json_append(jtracks, json_track(t, true));
         }
     }
-    if (fmt == FMT_JSON)
-        printf("\n  ]\n}\n");
     catalog_track_list_free(&l);
     return 0;
 }
@@ -305,10 +299,15 @@ int chorusd_catalog_main(int argc, char **argv)
     } else if ((ret = catalog_open(path, &cat)) < 0) {
         fprintf(stderr, "chorusd catalog: cannot open %s: %s\n", path, catalog_strerror(ret));
     } else {
-        ret = query ? search(cat, query, fmt) : list_all(cat, fmt);
-        if (ret < 0)
+        json_t *doc = NULL;
+        ret = query ? search(cat, query, fmt, &doc) : list_all(cat, fmt, &doc);
+        if (ret < 0) {
             fprintf(stderr, "chorusd catalog: %s (%s)\n", catalog_strerror(ret),
                     catalog_errmsg(cat));
+        } else if (doc && (ret = json_write_line(stdout, doc, true)) < 0) {
+            fprintf(stderr, "chorusd catalog: cannot write the JSON: %s\n", strerror(-ret));
+        }
+        json_decref(doc);
     }
     catalog_free(cat);
     free(path);

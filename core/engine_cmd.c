@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/xmalloc.h"
 #include "engine_internal.h"
 
@@ -38,7 +39,7 @@ static void finish(struct engine *e, struct cmd *c, int status, const char *mess
 /* Text from the catalog (tags) as JSON, valid whatever its bytes. */
 static json_t *text_json(const char *s)
 {
-    return remote_json_text(s ? s : "", s ? strlen(s) : 0);
+    return json_text0(s ? s : "");
 }
 
 static json_t *track_json(const struct clientdb_track *t)

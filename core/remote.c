@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "base/fsutil.h"
+#include "base/json.h"
 #include "base/xmalloc.h"
 #include "core/queue.h"
 #include "remote_internal.h"
@@ -80,82 +81,10 @@ struct rwrite {
 
 /* ---- JSON ---- */
 
-json_t *remote_json_must(json_t *j)
-{
-    if (!j) {
-        fputs("chorus: out of memory (JSON)\n", stderr);
-        abort();
-    }
-    return j;
-}
-
-/* Length of the valid UTF-8 sequence at s (n bytes available), or 0. */
-static size_t utf8_valid_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF; /* range of the second byte */
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0)
-            lo = 0xA0; /* overlong */
-        else if (c == 0xED)
-            hi = 0x9F; /* surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0)
-            lo = 0x90; /* overlong */
-        else if (c == 0xF4)
-            hi = 0x8F; /* past U+10FFFF */
-    } else
-        return 0;
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return len;
-}
-
-json_t *remote_json_text(const char *s, size_t len)
-{
-    if (!s)
-        return json_null();
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, n;
-    while (i < len && (n = utf8_valid_seq(p + i, len - i)) > 0)
-        i += n;
-    if (i == len)
-        return remote_json_must(json_stringn(s, len));
-
-    static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
-    char *buf = xmalloc(3 * len), *o = buf;
-    memcpy(o, s, i);
-    o += i;
-    while (i < len) {
-        if ((n = utf8_valid_seq(p + i, len - i)) > 0) {
-            memcpy(o, p + i, n);
-            o += n;
-            i += n;
-        } else {
-            memcpy(o, replacement, 3);
-            o += 3;
-            i++;
-        }
-    }
-    json_t *j = remote_json_must(json_stringn(buf, (size_t)(o - buf)));
-    free(buf);
-    return j;
-}
-
 /* A NUL-terminated text of the snapshot, at most cap bytes. */
 static json_t *fixed_text(const char *s, size_t cap)
 {
-    return remote_json_text(s, strnlen(s, cap));
+    return json_text(s, strnlen(s, cap));
 }
 
 static json_t *json_u64(uint64_t v)
@@ -171,13 +100,13 @@ static json_t *seconds(int64_t ms)
 /* o[key] = v (a new reference, taken). */
 static void put(json_t *o, const char *key, json_t *v)
 {
-    json_object_set_new(o, key, remote_json_must(v));
+    json_object_set_new(o, key, json_must(v));
 }
 
 /* {key1: v1, key2: v2}, both taken. */
 static json_t *pair(const char *key1, json_t *v1, const char *key2, json_t *v2)
 {
-    json_t *o = remote_json_must(json_object());
+    json_t *o = json_must(json_object());
     put(o, key1, v1);
     put(o, key2, v2);
     return o;
@@ -221,7 +150,7 @@ static json_t *track_json(const struct mq_snapshot *s)
     if (!s->has_track)
         return json_null();
     const struct mq_track *t = &s->track;
-    json_t *o = remote_json_must(json_object());
+    json_t *o = json_must(json_object());
     put(o, "id", json_u64(t->id));
     put(o, "title", fixed_text(t->title, sizeof(t->title)));
     put(o, "artist", fixed_text(t->artist, sizeof(t->artist)));
@@ -232,7 +161,7 @@ static json_t *track_json(const struct mq_snapshot *s)
 
 json_t *remote_status_json(const struct mq_snapshot *s)
 {
-    json_t *st = remote_json_must(json_object());
+    json_t *st = json_must(json_object());
     put(st, "state", json_string(state_name(s->state)));
     put(st, "track", track_json(s));
     put(st, "position", seconds(s->position_ms));
@@ -252,7 +181,7 @@ json_t *remote_status_json(const struct mq_snapshot *s)
     put(st, "uploaded", json_u64(s->uploaded));
 
     uint64_t looked = s->cache_hits + s->cache_misses;
-    json_t *cache = remote_json_must(json_object());
+    json_t *cache = json_must(json_object());
     put(cache, "hit_rate", json_real(looked ? (double)s->cache_hits / (double)looked : 0.0));
     put(cache, "used", json_u64(s->cache_used));
     put(cache, "cap", json_u64(s->cache_cap));
@@ -262,7 +191,7 @@ json_t *remote_status_json(const struct mq_snapshot *s)
         pair("connected", json_integer(s->peers_connected), "max", json_integer(s->peers_max)));
     put(st, "slots",
         pair("used", json_integer(s->upload_slots_used), "max", json_integer(s->upload_slots_max)));
-    json_t *p2p = remote_json_must(json_object());
+    json_t *p2p = json_must(json_object());
     put(p2p, "listen",
         s->p2p_listen[0] ? fixed_text(s->p2p_listen, sizeof(s->p2p_listen)) : json_null());
     put(st, "p2p", p2p);
@@ -274,11 +203,11 @@ json_t *remote_status_json(const struct mq_snapshot *s)
 
 json_t *remote_peers_json(const struct mq_snapshot *s)
 {
-    json_t *conns = remote_json_must(json_array());
+    json_t *conns = json_must(json_array());
     int n = s->nconns < 0 ? 0 : s->nconns > MQ_MAX_CONNS ? MQ_MAX_CONNS : s->nconns;
     for (int i = 0; i < n; i++) {
         const struct mq_conn *c = &s->conns[i];
-        json_t *o = remote_json_must(json_object());
+        json_t *o = json_must(json_object());
         put(o, "address", fixed_text(c->address, sizeof(c->address)));
         put(o, "direction", json_string(c->inbound ? "in" : "out"));
         put(o, "state", fixed_text(c->state, sizeof(c->state)));
@@ -291,7 +220,7 @@ json_t *remote_peers_json(const struct mq_snapshot *s)
         put(o, "rtt_ms", c->rtt_ms >= 0 ? json_integer(c->rtt_ms) : json_null());
         json_array_append_new(conns, o);
     }
-    json_t *out = remote_json_must(json_object());
+    json_t *out = json_must(json_object());
     put(out, "connections", conns);
     return out;
 }
@@ -299,9 +228,9 @@ json_t *remote_peers_json(const struct mq_snapshot *s)
 /* {"ok": true, "message": ..., "data": ...}; data is borrowed. */
 static json_t *reply_ok(const char *message, const json_t *data)
 {
-    json_t *reply = remote_json_must(json_pack("{s:b}", "ok", 1));
+    json_t *reply = json_must(json_pack("{s:b}", "ok", 1));
     if (message)
-        json_object_set_new(reply, "message", remote_json_text(message, strlen(message)));
+        json_object_set_new(reply, "message", json_text0(message));
     /* data is the command's, borrowed for the reply call: the reference
      * taken here is dropped before the call returns. */
     if (data)
@@ -312,8 +241,8 @@ static json_t *reply_ok(const char *message, const json_t *data)
 /* {"ok": false, "error": ..., "usage": ...}. */
 static json_t *reply_error(const char *error, bool usage)
 {
-    return remote_json_must(json_pack("{s:b, s:o, s:b}", "ok", 0, "error",
-                                      remote_json_text(error, strlen(error)), "usage", (int)usage));
+    return json_must(
+        json_pack("{s:b, s:o, s:b}", "ok", 0, "error", json_text0(error), "usage", (int)usage));
 }
 
 /* ---- clients ---- */

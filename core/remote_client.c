@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/json.h"
 #include "base/xmalloc.h"
 #include "remote_internal.h"
 
@@ -149,22 +150,18 @@ static void print_status(FILE *out, const json_t *st)
     fputc('\n', out);
 }
 
-/* v as JSON text (flags: JSON_COMPACT, JSON_INDENT(n)). */
-static void put_json(FILE *out, const json_t *v, size_t flags)
+/* v for a reader, within a line: a string as its text, anything else as
+ * compact JSON. */
+static void put_value(FILE *out, const json_t *v)
 {
-    char *text = json_dumps(v, flags | JSON_ENCODE_ANY);
-    if (text)
-        fputs(text, out);
-    free(text);
-}
-
-/* v for a reader: a string as its text, anything else as JSON. */
-static void put_value(FILE *out, const json_t *v, size_t flags)
-{
-    if (json_is_string(v))
+    if (json_is_string(v)) {
         put_text(out, json_string_value(v));
-    else
-        put_json(out, v, flags);
+    } else {
+        char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (text)
+            fputs(text, out);
+        free(text);
+    }
 }
 
 /* One line for an item of a list: "#ID  Artist — Title", its name, or its
@@ -193,11 +190,11 @@ static void print_item(FILE *out, json_t *item)
             fputs(sep, out);
             put_text(out, key);
             fputc(' ', out);
-            put_value(out, v, JSON_COMPACT);
+            put_value(out, v);
             sep = "  ";
         }
     } else {
-        put_value(out, item, JSON_COMPACT);
+        put_value(out, item);
     }
     fputc('\n', out);
 }
@@ -220,8 +217,12 @@ static void print_data(FILE *out, json_t *data)
         }
         return;
     }
-    put_value(out, data, JSON_INDENT(2));
-    fputc('\n', out);
+    if (json_is_string(data)) {
+        put_text(out, json_string_value(data));
+        fputc('\n', out);
+    } else {
+        json_write_line(out, data, true);
+    }
 }
 
 /* ---- one call ---- */
@@ -247,8 +248,7 @@ static int print_reply(const char *line, size_t len, bool json, bool is_status, 
         const char *message = json_string_value(json_object_get(reply, "message"));
         json_t *data = json_object_get(reply, "data");
         if (json && data) {
-            put_json(out, data, JSON_COMPACT);
-            fputc('\n', out);
+            json_write_line(out, data, false);
         } else if (!json && message) {
             put_text(out, message);
             fputc('\n', out);
@@ -267,14 +267,14 @@ static int print_reply(const char *line, size_t len, bool json, bool is_status, 
 /* {"argv": [...], "follow": follow} and its newline. */
 static char *request_line(int argc, char *const *argv, bool follow)
 {
-    json_t *words = remote_json_must(json_array());
+    json_t *words = json_must(json_array());
     for (int i = 0; i < argc; i++)
-        json_array_append_new(words, remote_json_text(argv[i], strlen(argv[i])));
-    json_t *req = remote_json_must(json_pack("{s:o, s:b}", "argv", words, "follow", (int)follow));
+        json_array_append_new(words, json_text0(argv[i]));
+    json_t *req = json_must(json_pack("{s:o, s:b}", "argv", words, "follow", (int)follow));
     char *text = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     if (!text)
-        remote_json_must(NULL); /* only out of memory makes it fail */
+        json_must(NULL); /* only out of memory makes it fail */
     char *line = xasprintf("%s\n", text);
     free(text);
     return line;

@@ -3,7 +3,6 @@
 #ifndef CHORUS_CORE_REMOTE_INTERNAL_H
 #define CHORUS_CORE_REMOTE_INTERNAL_H
 
-#include <jansson.h>
 #include <stdbool.h>
 
 #define REMOTE_LOG_MODULE "remote"
@@ -18,9 +17,5 @@ int remote_connect_path(const char *path, bool nonblock);
 /* The uid of the process at the other end of a connected UNIX socket
  * (SO_PEERCRED). Returns 0 and sets *uid, or -errno. */
 int remote_peer_uid(int fd, unsigned long *uid);
-
-/* j, or an abort when jansson could not allocate it: out of memory is not
- * recoverable (base/xmalloc.h), for what jansson allocates too. */
-json_t *remote_json_must(json_t *j);
 
 #endif

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <libavutil/log.h>
 
 #include "audio/import.h"
@@ -1065,6 +1066,155 @@ static void test_search(void **state)
     free(dir);
 }
 
+/* Every track of a `chorusd catalog --json` document, in order. */
+static void json_tracks(const json_t *doc, const json_t **out, size_t cap, size_t *n)
+{
+    size_t i, j, k;
+    const json_t *ar, *al, *t;
+    *n = 0;
+    json_array_foreach(json_object_get(doc, "artists"), i, ar)
+    {
+        json_array_foreach(json_object_get(ar, "albums"), j, al)
+        {
+            json_array_foreach(json_object_get(al, "tracks"), k, t)
+            {
+                assert_true(*n < cap);
+                out[(*n)++] = t;
+            }
+        }
+    }
+}
+
+/* Runs `chorusd catalog --data-dir data --json [search query]` and parses
+ * its output strictly (no NUL, no duplicate keys, nothing after it). */
+static json_t *catalog_json(const char *dir, const char *data, const char *query)
+{
+    char *prog = testutil_program("chorusd");
+    char *out = xasprintf("%s/out.json", dir), *err = xasprintf("%s/err.txt", dir);
+    char *argv[] = {prog,          "catalog", "--data-dir",
+                    (char *)data,  "--json",  query ? "search" : NULL,
+                    (char *)query, NULL};
+    assert_int_equal(run_chorusd(prog, argv, out, err), 0);
+    size_t len;
+    char *text = testutil_read_file(out, &len);
+    json_error_t e;
+    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &e);
+    if (!doc)
+        fail_msg("catalog --json: invalid JSON at line %d: %s", e.line, e.text);
+    assert_true(len > 0 && text[len - 1] == '\n');
+    free(text);
+    free(out);
+    free(err);
+    free(prog);
+    return doc;
+}
+
+/* Titles with quotes, backslashes, control characters and invalid UTF-8
+ * give valid JSON. Through an import the tags are cleaned (control
+ * characters become spaces, invalid UTF-8 is read as Latin-1): the JSON
+ * holds exactly what the catalog does. A catalog written otherwise (by
+ * an older Chorus, or by hand) may hold anything: control characters are
+ * kept (escaped) and invalid UTF-8 becomes U+FFFD. */
+static void test_catalog_json_text(void **state)
+{
+    (void)state;
+    char *dir = testutil_tempdir("import-json-text");
+    char *src = xasprintf("%s/src", dir), *data = xasprintf("%s/data", dir);
+    const struct fixture_tags tags = {
+        .title = "Say \"hi\"\n\\ caf\xe9 \x01", .artist = "The \"Quoted\"", .album = "A\tB\xff"};
+    char *p = mkpath(src, "odd.flac");
+    fixture_write(p, FIXTURE_FLAC, FIXTURE_SINE, 0.4, 44100, 1, &tags);
+    free(p);
+    struct importer *imp = open_importer(data, NULL);
+    assert_int_equal(run_import(imp, src).imported, 1);
+    struct catalog *cat = import_catalog(imp);
+    struct catalog_track stored;
+    assert_int_equal(catalog_get_track(cat, 1, &stored), 0);
+
+    struct catalog_track_info raw = {
+        .title = "raw \"q\"\n\x01\x1b[31m\\ \xc3( \xed\xa0\x80 end",
+        .artist = "bad \xff\xfe artist",
+        .album = "al\x7f\tbum \xc0\xaf",
+        .date = "2001",
+        .track_number = 3,
+        .duration_ms = 1234,
+    };
+    memset(&raw.file_id, 0x5a, sizeof(raw.file_id));
+    memset(raw.source_sha256, 0xa5, sizeof(raw.source_sha256));
+    int64_t raw_id;
+    assert_int_equal(catalog_add_track(cat, &raw, &raw_id, NULL), 0);
+    import_free(imp);
+
+#define FFFD "\xef\xbf\xbd"
+    const char *raw_title = "raw \"q\"\n\x01\x1b[31m\\ " FFFD "( " FFFD FFFD FFFD " end";
+    const char *raw_artist = "bad " FFFD FFFD " artist";
+    const char *raw_album = "al\x7f\tbum " FFFD FFFD;
+#undef FFFD
+
+    json_t *doc = catalog_json(dir, data, NULL);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "counts"), "tracks")),
+                     2);
+    const json_t *tracks[4];
+    size_t n;
+    json_tracks(doc, tracks, 4, &n);
+    assert_int_equal(n, 2);
+    bool seen_import = false, seen_raw = false;
+    for (size_t i = 0; i < n; i++) {
+        json_int_t id = json_integer_value(json_object_get(tracks[i], "id"));
+        const char *title = json_string_value(json_object_get(tracks[i], "title"));
+        const char *artist = json_string_value(json_object_get(tracks[i], "artist"));
+        assert_non_null(title);
+        assert_non_null(artist);
+        if (id == stored.id) {
+            assert_string_equal(title, stored.title);
+            assert_string_equal(artist, stored.artist);
+            assert_non_null(strstr(title, "Say \"hi\" \\ caf\xc3\xa9")); /* cleaned */
+            seen_import = true;
+        } else {
+            assert_int_equal(id, raw_id);
+            assert_string_equal(title, raw_title);
+            assert_string_equal(artist, raw_artist);
+            seen_raw = true;
+        }
+    }
+    assert_true(seen_import && seen_raw);
+    /* The albums' titles too. */
+    size_t i;
+    const json_t *ar;
+    bool seen_album = false;
+    json_array_foreach(json_object_get(doc, "artists"), i, ar)
+    {
+        const json_t *al = json_array_get(json_object_get(ar, "albums"), 0);
+        const char *title = json_string_value(json_object_get(al, "title"));
+        if (title && strcmp(title, raw_album) == 0)
+            seen_album = true;
+    }
+    assert_true(seen_album);
+    json_decref(doc);
+
+    /* Search results carry album and album artist; the query is text too. */
+    doc = catalog_json(dir, data, "raw");
+    assert_string_equal(json_string_value(json_object_get(doc, "query")), "raw");
+    const json_t *hits = json_object_get(doc, "tracks");
+    assert_int_equal(json_array_size(hits), 1);
+    const json_t *t = json_array_get(hits, 0);
+    assert_string_equal(json_string_value(json_object_get(t, "title")), raw_title);
+    assert_string_equal(json_string_value(json_object_get(t, "album")), raw_album);
+    assert_string_equal(json_string_value(json_object_get(t, "album_artist")), raw_artist);
+    assert_string_equal(json_string_value(json_object_get(t, "date")), "2001");
+    json_decref(doc);
+    doc = catalog_json(dir, data, "nothing\xff\"");
+    assert_string_equal(json_string_value(json_object_get(doc, "query")), "nothing\xef\xbf\xbd\"");
+    assert_int_equal(json_array_size(json_object_get(doc, "tracks")), 0);
+    json_decref(doc);
+
+    catalog_track_clear(&stored);
+    free(src);
+    free(data);
+    testutil_rmtree(dir);
+    free(dir);
+}
+
 /* ---- demo library ---- */
 
 static void test_demo_library(void **state)
@@ -1134,6 +1284,7 @@ int main(void)
          NULL},
         cmocka_unit_test(test_progress_bar),
         cmocka_unit_test(test_search),
+        cmocka_unit_test(test_catalog_json_text),
         cmocka_unit_test(test_demo_library),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

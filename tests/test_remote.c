@@ -1,10 +1,11 @@
 /* Tests for core/remote: the status and peers JSON (every field, parsed
- * back), the UTF-8 repair, and the socket end to end with a real uv loop
- * serving on its own thread and remote_run or raw sockets as clients:
- * replies (message, data, errors, a reply from a timer), hang-ups before
- * a reply, pipelining, follow, malformed lines, stale and live sockets,
- * unsafe directories and other users. The command table is not part of
- * this module: a small parser of a few words stands in for it. */
+ * back; the UTF-8 repair is base/json's: test_json), and the socket end
+ * to end with a real uv loop serving on its own thread and remote_run or
+ * raw sockets as clients: replies (message, data, errors, a reply from a
+ * timer), hang-ups before a reply, pipelining, follow, malformed lines,
+ * stale and live sockets, unsafe directories and other users. The command
+ * table is not part of this module: a small parser of a few words stands
+ * in for it. */
 #include "testutil.h"
 
 #include <errno.h>
@@ -739,48 +740,6 @@ static void test_peers_json_fields(void **state)
     json_decref(p);
 }
 
-static void test_json_text_repairs_utf8(void **state)
-{
-    (void)state;
-#define FFFD        "\xef\xbf\xbd"
-#define T(in, want) in, sizeof(in) - 1, want, sizeof(want) - 1
-    static const struct {
-        const char *in;
-        size_t len;
-        const char *want;
-        size_t want_len;
-    } cases[] = {
-        {T("plain", "plain")},
-        {T("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\xb5",
-           "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\xb5")},
-        {T("a\377b", "a" FFFD "b")},
-        {T("end\xc3", "end" FFFD)},
-        {T("\xc0\x80", FFFD FFFD)},                   /* overlong NUL */
-        {T("\xe0\x80\xaf", FFFD FFFD FFFD)},          /* overlong '/' */
-        {T("\xed\xa0\x80", FFFD FFFD FFFD)},          /* a surrogate */
-        {T("\xf4\x90\x80\x80", FFFD FFFD FFFD FFFD)}, /* past U+10FFFF */
-        {T("\xf8\x88\x80\x80\x80", FFFD FFFD FFFD FFFD FFFD)},
-        {T("\342\202x", FFFD FFFD "x")},         /* cut short */
-        {T("\x80\xbf", FFFD FFFD)},              /* lone continuations */
-        {T("x\0y", "x\0y")},                     /* NUL kept */
-        {T("\"\\\n\x1b[31m", "\"\\\n\x1b[31m")}, /* escaped by jansson */
-        {T("", "")},
-    };
-#undef T
-#undef FFFD
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        json_t *j = round_trip(remote_json_text(cases[i].in, cases[i].len));
-        assert_true(json_is_string(j));
-        if (json_string_length(j) != cases[i].want_len ||
-            memcmp(json_string_value(j), cases[i].want, cases[i].want_len) != 0)
-            fail_msg("case %zu: wrong repair", i);
-        json_decref(j);
-    }
-    json_t *null = remote_json_text(NULL, 3);
-    assert_true(json_is_null(null));
-    json_decref(null);
-}
-
 static void test_default_path(void **state)
 {
     (void)state;
@@ -1395,7 +1354,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_json_fields),
         cmocka_unit_test(test_peers_json_fields),
-        cmocka_unit_test(test_json_text_repairs_utf8),
         cmocka_unit_test(test_default_path),
         cmocka_unit_test(test_strerror_names_codes),
         cmocka_unit_test(test_commands_end_to_end),

@@ -123,14 +123,6 @@ json_t *remote_status_json(const struct mq_snapshot *s);
 /* {"connections": [...]} of `chorus remote peers --json`. New reference. */
 json_t *remote_peers_json(const struct mq_snapshot *s);
 
-/* A JSON string of len bytes of s that is always valid: every byte that
- * is not part of a valid UTF-8 sequence (overlong forms, surrogates and
- * code points past U+10FFFF included) becomes U+FFFD; NUL and control
- * characters are kept (jansson escapes them). NULL s gives a JSON null.
- * For every text from outside (tags, peers' strings, the command line)
- * that goes into JSON. New reference. */
-json_t *remote_json_text(const char *s, size_t len);
-
 /* ---- client (`chorus remote`) ---- */
 
 /* Sends argv (the command's words, e.g. {"seek", "+10"}) to the engine at
