@@ -195,29 +195,6 @@ static void close_fixture(struct fixture *f)
     free(f->dir);
 }
 
-static int64_t sql_int(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return v;
-}
-
-static void sql_exec(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    char *err = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("%s: %s", sql, err);
-    sqlite3_close(db);
-}
-
 static int64_t devices_of(struct account_db *db, const char *user)
 {
     int64_t n = -1;
@@ -286,7 +263,8 @@ static void test_device_credentials(void **state)
     assert_int_equal(sqlite3_column_int(st, 5), 0);
     sqlite3_finalize(st);
     sqlite3_close(raw);
-    assert_int_equal(sql_int(f.path, "SELECT count(*) FROM devices WHERE last_used IS NULL"), 0);
+    assert_int_equal(
+        testutil_sql_int(f.path, "SELECT count(*) FROM devices WHERE last_used IS NULL"), 0);
 
     /* revoke: idempotent, and only the user's own */
     assert_int_equal(account_device_revoke(db, "bob", c1, sizeof(c1)), 0);
@@ -325,8 +303,9 @@ static void test_device_credentials(void **state)
 
     /* deleting a user (there is no command yet: by hand) takes its
      * credentials along; a new user of that name does not inherit them */
-    sql_exec(f.path, "DELETE FROM users WHERE name = 'bob'");
-    assert_int_equal(sql_int(f.path, "SELECT count(*) FROM devices WHERE user = 'bob'"), 0);
+    testutil_sql_exec(f.path, "DELETE FROM users WHERE name = 'bob'");
+    assert_int_equal(testutil_sql_int(f.path, "SELECT count(*) FROM devices WHERE user = 'bob'"),
+                     0);
     assert_int_equal(account_add(db, "bob", "pw", &fast), 0);
     assert_int_equal(account_device_check(db, "bob", cb, sizeof(cb), kb), ACCOUNT_EDENIED);
     close_fixture(&f);
@@ -343,13 +322,14 @@ static void test_migration(void **state)
     assert_int_equal(account_add(f.db, "alice", "old password", &fast), 0);
     account_close(f.db);
     /* take version 2's objects away: exactly what the old code left */
-    sql_exec(f.path, "DROP TRIGGER devices_user_deleted; DROP TRIGGER devices_user_changed;"
-                     " DROP TABLE devices; PRAGMA user_version = 0;");
-    assert_int_equal(sql_int(f.path, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'dev%'"),
-                     0);
+    testutil_sql_exec(f.path,
+                      "DROP TRIGGER devices_user_deleted; DROP TRIGGER devices_user_changed;"
+                      " DROP TABLE devices; PRAGMA user_version = 0;");
+    assert_int_equal(
+        testutil_sql_int(f.path, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'dev%'"), 0);
 
     assert_int_equal(account_open(f.path, &f.db), 0);
-    assert_int_equal(sql_int(f.path, "PRAGMA user_version"), 2);
+    assert_int_equal(testutil_sql_int(f.path, "PRAGMA user_version"), 2);
     assert_int_equal(account_verify(f.db, "alice", "old password"), 0);
     uint8_t key[TLS_KEY_LEN], cred[ACCOUNT_CRED_LEN];
     key_of(key, 3);
@@ -364,7 +344,7 @@ static void test_migration(void **state)
     assert_int_equal(account_verify(f.db, "alice", "new password"), 0);
     account_close(f.db);
 
-    sql_exec(f.path, "PRAGMA user_version = 99");
+    testutil_sql_exec(f.path, "PRAGMA user_version = 99");
     size_t before_len, after_len;
     void *before = testutil_read_file(f.path, &before_len);
     struct account_db *db = NULL;
@@ -372,7 +352,7 @@ static void test_migration(void **state)
     void *after = testutil_read_file(f.path, &after_len);
     assert_int_equal(before_len, after_len);
     assert_memory_equal(before, after, before_len);
-    assert_int_equal(sql_int(f.path, "PRAGMA user_version"), 99);
+    assert_int_equal(testutil_sql_int(f.path, "PRAGMA user_version"), 99);
     free(before);
     free(after);
     f.db = NULL;

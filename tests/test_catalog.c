@@ -70,30 +70,6 @@ static void close_fixture(struct fixture *f)
     free(f->dir);
 }
 
-/* One integer from raw SQL on a separate connection. */
-static int64_t sql_int(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return v;
-}
-
-static void sql_exec(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    char *err = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("%s: %s", sql, err);
-    sqlite3_close(db);
-}
-
 /* A small library: two artists, three albums, a compilation. */
 static void fill_library(struct catalog *cat)
 {
@@ -123,7 +99,7 @@ static void fill_library(struct catalog *cat)
 static void test_schema_created(void **state)
 {
     struct fixture f = open_fixture("cat_schema");
-    assert_int_equal(sql_int(f.path, "PRAGMA user_version"), CATALOG_SCHEMA_VERSION);
+    assert_int_equal(testutil_sql_int(f.path, "PRAGMA user_version"), CATALOG_SCHEMA_VERSION);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f.path, &db), SQLITE_OK);
     sqlite3_stmt *s;
@@ -140,7 +116,7 @@ static void test_schema_created(void **state)
     /* Reopening an up-to-date database changes nothing. */
     catalog_free(f.cat);
     assert_int_equal(catalog_open(f.path, &f.cat), 0);
-    assert_int_equal(sql_int(f.path, "PRAGMA user_version"), CATALOG_SCHEMA_VERSION);
+    assert_int_equal(testutil_sql_int(f.path, "PRAGMA user_version"), CATALOG_SCHEMA_VERSION);
     close_fixture(&f);
 }
 
@@ -432,19 +408,20 @@ static void test_index_follows_sql_edits(void **state)
 {
     struct fixture f = open_fixture("cat_edits");
     fill_library(f.cat);
-    sql_exec(f.path, "DELETE FROM tracks WHERE title = 'Hells Bells'");
+    testutil_sql_exec(f.path, "DELETE FROM tracks WHERE title = 'Hells Bells'");
     expect_search(f.cat, "hells", "");
-    sql_exec(f.path, "UPDATE artists SET name = 'Knowles' WHERE name = 'Beyoncé'");
+    testutil_sql_exec(f.path, "UPDATE artists SET name = 'Knowles' WHERE name = 'Beyoncé'");
     expect_search(f.cat, "beyonce", "");
     expect_search(f.cat, "knowles baby", "Baby Boy");
-    sql_exec(f.path, "UPDATE albums SET title = 'Compilation' WHERE title = 'Rock Hits'");
+    testutil_sql_exec(f.path, "UPDATE albums SET title = 'Compilation' WHERE title = 'Rock Hits'");
     expect_search(f.cat, "rock hits", "");
     expect_search(f.cat, "compilation", "Whole Lotta Rosie");
-    sql_exec(f.path, "UPDATE tracks SET title = 'Renamed' WHERE title = 'Baby Boy'");
+    testutil_sql_exec(f.path, "UPDATE tracks SET title = 'Renamed' WHERE title = 'Baby Boy'");
     expect_search(f.cat, "baby", "");
     expect_search(f.cat, "renamed", "Renamed");
     /* FTS5's own consistency check against the content. */
-    sql_exec(f.path, "INSERT INTO tracks_fts(tracks_fts, rank) VALUES('integrity-check', 1)");
+    testutil_sql_exec(f.path,
+                      "INSERT INTO tracks_fts(tracks_fts, rank) VALUES('integrity-check', 1)");
     close_fixture(&f);
 }
 
@@ -456,21 +433,22 @@ static void test_migrates_old_database(void **state)
     fill_library(f.cat);
     catalog_free(f.cat);
     /* Take version 2's objects away: exactly what version 1 left. */
-    sql_exec(f.path, "DROP TRIGGER tracks_fts_ai; DROP TRIGGER tracks_fts_ad;"
-                     "DROP TRIGGER tracks_fts_au; DROP TRIGGER artists_fts_au;"
-                     "DROP TRIGGER albums_fts_au; DROP TABLE tracks_fts;"
-                     "DROP VIEW tracks_fts_source; PRAGMA user_version = 1;");
-    assert_int_equal(sql_int(f.path, "SELECT count(*) FROM sqlite_schema WHERE name LIKE '%fts%'"),
-                     0);
+    testutil_sql_exec(f.path, "DROP TRIGGER tracks_fts_ai; DROP TRIGGER tracks_fts_ad;"
+                              "DROP TRIGGER tracks_fts_au; DROP TRIGGER artists_fts_au;"
+                              "DROP TRIGGER albums_fts_au; DROP TABLE tracks_fts;"
+                              "DROP VIEW tracks_fts_source; PRAGMA user_version = 1;");
+    assert_int_equal(
+        testutil_sql_int(f.path, "SELECT count(*) FROM sqlite_schema WHERE name LIKE '%fts%'"), 0);
 
     assert_int_equal(catalog_open(f.path, &f.cat), 0);
-    assert_int_equal(sql_int(f.path, "PRAGMA user_version"), 2);
+    assert_int_equal(testutil_sql_int(f.path, "PRAGMA user_version"), 2);
     expect_search(f.cat, "hells", "Hells Bells");
     expect_search(f.cat, "beyonce naughty", "Naughty Girl");
     struct catalog_track_info t = info_for("New Song", "New Band", "New Album", 0, 1, 77);
     add(f.cat, t);
     expect_search(f.cat, "new song", "New Song");
-    sql_exec(f.path, "INSERT INTO tracks_fts(tracks_fts, rank) VALUES('integrity-check', 1)");
+    testutil_sql_exec(f.path,
+                      "INSERT INTO tracks_fts(tracks_fts, rank) VALUES('integrity-check', 1)");
     close_fixture(&f);
 }
 
@@ -480,7 +458,7 @@ static void test_refuses_newer_and_broken(void **state)
     fill_library(f.cat);
     catalog_free(f.cat);
     f.cat = NULL;
-    sql_exec(f.path, "PRAGMA user_version = 99");
+    testutil_sql_exec(f.path, "PRAGMA user_version = 99");
 
     size_t before_len, after_len;
     void *before = testutil_read_file(f.path, &before_len);
@@ -490,7 +468,7 @@ static void test_refuses_newer_and_broken(void **state)
     void *after = testutil_read_file(f.path, &after_len);
     assert_int_equal(before_len, after_len);
     assert_memory_equal(before, after, before_len); /* untouched */
-    assert_int_equal(sql_int(f.path, "PRAGMA user_version"), 99);
+    assert_int_equal(testutil_sql_int(f.path, "PRAGMA user_version"), 99);
     free(before);
     free(after);
 

@@ -97,30 +97,6 @@ static size_t log_lines(const struct fixture *f, const char *needle, size_t *wit
     return lines;
 }
 
-/* One integer from raw SQL on a separate connection. */
-static int64_t sql_int(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return v;
-}
-
-static void sql_exec(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    char *err = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("%s: %s", sql, err);
-    sqlite3_close(db);
-}
-
 static mode_t file_mode(const char *path)
 {
     struct stat st;
@@ -168,7 +144,7 @@ static void test_file_mode_and_schema(void **state)
     mode_t old = umask(022); /* SQLite alone would make 0644 under it */
     struct fixture f = open_fixture("cdb_mode");
     assert_int_equal(file_mode(f.path), 0600);
-    assert_int_equal(sql_int(f.path, "PRAGMA user_version"), 1);
+    assert_int_equal(testutil_sql_int(f.path, "PRAGMA user_version"), 1);
     /* WAL, and the -wal and -shm files (they hold the same secrets) are
      * private too while the database is open. */
     put_file_seed(f.db, 1);
@@ -282,7 +258,7 @@ static void test_login(void **state)
     assert_string_equal(got.user, "grace");
     assert_int_equal(got.credential_len, 8);
     clientdb_login_clear(&got);
-    assert_int_equal(sql_int(f.path, "SELECT count(*) FROM login"), 1);
+    assert_int_equal(testutil_sql_int(f.path, "SELECT count(*) FROM login"), 1);
 
     must(clientdb_forget_login(f.db), "forget");
     assert_int_equal(clientdb_get_login(f.db, &got), CLIENTDB_ENOTFOUND);
@@ -363,7 +339,7 @@ static void test_tracks(void **state)
 
     assert_int_equal(clientdb_get_track(f.db, 424242, &t), CLIENTDB_ENOTFOUND);
     assert_null(t.title);
-    assert_int_equal(sql_int(f.path, "SELECT count(*) FROM tracks"), 3);
+    assert_int_equal(testutil_sql_int(f.path, "SELECT count(*) FROM tracks"), 3);
     close_fixture(&f);
 }
 
@@ -406,7 +382,7 @@ static void test_files(void **state)
     assert_int_equal(mlen, 32);
     assert_memory_equal(got_key.bytes, key2.bytes, CONTENT_KEY_LEN);
     free(m);
-    assert_int_equal(sql_int(f.path, "SELECT count(*) FROM files"), 1);
+    assert_int_equal(testutil_sql_int(f.path, "SELECT count(*) FROM files"), 1);
     close_fixture(&f);
 }
 
@@ -512,9 +488,10 @@ static void assert_playlist(struct clientdb *db, const char *name, const uint64_
 /* Positions are exactly 0..count-1 in every playlist. */
 static void assert_dense(const char *path)
 {
-    assert_int_equal(sql_int(path, "SELECT count(*) FROM (SELECT playlist_id FROM playlist_items"
-                                   " GROUP BY playlist_id"
-                                   " HAVING min(pos) <> 0 OR max(pos) <> count(*) - 1)"),
+    assert_int_equal(testutil_sql_int(path,
+                                      "SELECT count(*) FROM (SELECT playlist_id FROM playlist_items"
+                                      " GROUP BY playlist_id"
+                                      " HAVING min(pos) <> 0 OR max(pos) <> count(*) - 1)"),
                      0);
 }
 
@@ -609,7 +586,7 @@ static void test_playlists(void **state)
     /* Deleting takes the items along (foreign keys are on). */
     must(clientdb_playlist_delete(f.db, "Classic Rock"), "delete");
     assert_int_equal(clientdb_playlist_delete(f.db, "Classic Rock"), CLIENTDB_ENOTFOUND);
-    assert_int_equal(sql_int(f.path, "SELECT count(*) FROM playlist_items"), 1);
+    assert_int_equal(testutil_sql_int(f.path, "SELECT count(*) FROM playlist_items"), 1);
     must(clientdb_playlists(f.db, &p, &n), "list");
     assert_int_equal(n, 2);
     clientdb_playlists_free(p, n);
@@ -719,7 +696,7 @@ static void test_queue(void **state)
     assert_stored_queue(f.db, &shuffled);
 
     /* A damaged shuffle order (edited by hand) loads as none. */
-    sql_exec(f.path, "UPDATE queue SET perm = 0");
+    testutil_sql_exec(f.path, "UPDATE queue SET perm = 0");
     shuffled.order = NULL;
     assert_stored_queue(f.db, &shuffled);
     size_t warned;
@@ -742,7 +719,7 @@ static void test_queue(void **state)
     struct clientdb_queue empty = {.cursor = -1};
     must(clientdb_save_queue(f.db, &empty), "save empty");
     assert_stored_queue(f.db, &empty);
-    assert_int_equal(sql_int(f.path, "SELECT count(*) FROM queue"), 0);
+    assert_int_equal(testutil_sql_int(f.path, "SELECT count(*) FROM queue"), 0);
     close_fixture(&f);
 }
 
@@ -844,7 +821,7 @@ static void test_newer_schema_refused(void **state)
     f.db = NULL;
     /* Out of WAL too, as a newer build might leave it: switching it back
      * would already be a write. */
-    sql_exec(f.path, "PRAGMA journal_mode = DELETE; PRAGMA user_version = 2");
+    testutil_sql_exec(f.path, "PRAGMA journal_mode = DELETE; PRAGMA user_version = 2");
 
     size_t before_len, after_len;
     void *before = testutil_read_file(f.path, &before_len);
@@ -860,7 +837,7 @@ static void test_newer_schema_refused(void **state)
     size_t with;
     assert_int_equal(log_lines(&f, "schema version 2 is newer", &with), lines + 1);
     assert_int_equal(with, 1);
-    assert_int_equal(sql_int(f.path, "PRAGMA user_version"), 2);
+    assert_int_equal(testutil_sql_int(f.path, "PRAGMA user_version"), 2);
     close_fixture(&f);
 }
 

@@ -15,18 +15,6 @@
 #include "base/json.h"
 #include "base/xmalloc.h"
 
-/* Dumps and parses again, as a client would see it. */
-static json_t *round_trip(json_t *j)
-{
-    char *text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-    assert_non_null(text);
-    json_decref(j);
-    json_t *back = json_loads(text, JSON_ALLOW_NUL | JSON_DECODE_ANY, NULL);
-    assert_non_null(back);
-    free(text);
-    return back;
-}
-
 static void test_text_repairs_utf8(void **state)
 {
     (void)state;
@@ -57,7 +45,7 @@ static void test_text_repairs_utf8(void **state)
 #undef T
 #undef FFFD
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        json_t *j = round_trip(json_text(cases[i].in, cases[i].len));
+        json_t *j = testutil_json_round_trip(json_text(cases[i].in, cases[i].len));
         assert_true(json_is_string(j));
         if (json_string_length(j) != cases[i].want_len ||
             memcmp(json_string_value(j), cases[i].want, cases[i].want_len) != 0)
@@ -72,7 +60,7 @@ static void test_text_repairs_utf8(void **state)
 static void test_text0(void **state)
 {
     (void)state;
-    json_t *j = round_trip(json_text0("say \"hi\"\tnow\xff"));
+    json_t *j = testutil_json_round_trip(json_text0("say \"hi\"\tnow\xff"));
     assert_string_equal(json_string_value(j), "say \"hi\"\tnow\xef\xbf\xbd");
     json_decref(j);
     j = json_text0("");

@@ -567,18 +567,6 @@ static const char *state_of(const json_t *reply_obj)
 
 /* ---- JSON ---- */
 
-/* Dumps and parses again, as a client would see it. */
-static json_t *round_trip(json_t *j)
-{
-    char *text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-    assert_non_null(text);
-    json_decref(j);
-    json_t *back = json_loads(text, JSON_ALLOW_NUL | JSON_DECODE_ANY, NULL);
-    assert_non_null(back);
-    free(text);
-    return back;
-}
-
 static const json_t *get(const json_t *o, const char *key)
 {
     const json_t *v = json_object_get(o, key);
@@ -622,7 +610,7 @@ static void test_status_json_fields(void **state)
     (void)state;
     struct mq_snapshot s;
     fill_snapshot(&s);
-    json_t *st = round_trip(remote_status_json(&s));
+    json_t *st = testutil_json_round_trip(remote_status_json(&s));
     assert_int_equal(json_object_size(st), 17);
     expect_str(st, "state", "playing");
     const json_t *track = expect_obj(st, "track", 5);
@@ -672,7 +660,7 @@ static void test_status_json_fields(void **state)
     s.service = MQ_SERVICE_OFFLINE;
     s.cache_hits = s.cache_misses = 0;
     s.p2p_listen[0] = '\0';
-    st = round_trip(remote_status_json(&s));
+    st = testutil_json_round_trip(remote_status_json(&s));
     assert_int_equal(json_object_size(st), 17);
     expect_str(st, "state", "stopped");
     assert_true(json_is_null(get(st, "track")));
@@ -711,7 +699,7 @@ static void test_peers_json_fields(void **state)
     (void)state;
     struct mq_snapshot s;
     fill_snapshot(&s);
-    json_t *p = round_trip(remote_peers_json(&s));
+    json_t *p = testutil_json_round_trip(remote_peers_json(&s));
     assert_int_equal(json_object_size(p), 1);
     const json_t *conns = get(p, "connections");
     assert_true(json_is_array(conns));

@@ -1,6 +1,8 @@
 /* testutil: temp dirs and file helpers shared by the test programs. */
 #include "testutil.h"
 
+#include <sqlite3.h>
+
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
@@ -176,4 +178,38 @@ uint64_t testutil_now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int64_t testutil_sql_int(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+void testutil_sql_exec(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *err = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("%s: %s", sql, err);
+    sqlite3_close(db);
+}
+
+json_t *testutil_json_round_trip(json_t *j)
+{
+    char *text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    assert_non_null(text);
+    json_decref(j);
+    json_t *back = json_loads(text, JSON_ALLOW_NUL | JSON_DECODE_ANY, NULL);
+    assert_non_null(back);
+    free(text);
+    return back;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 /* Skipping. A test that cannot run here says why (print_message) and
  * calls skip(), cmocka's, counted here; the program then exits with
@@ -56,6 +57,16 @@ struct testutil_small_fs *testutil_small_fs_new(const char *name, size_t size, b
 
 /* Unmounts the tmpfs or removes the hook, then removes dir. NULL is ignored. */
 void testutil_small_fs_free(struct testutil_small_fs *fs);
+
+/* One integer from raw SQL on a connection of its own (a test looking
+ * under a module's SQLite file), and a statement run the same way; both
+ * fail the test on any SQLite error. */
+int64_t testutil_sql_int(const char *path, const char *sql);
+void testutil_sql_exec(const char *path, const char *sql);
+
+/* Dumps j (taking the reference) and parses the text again, as a client
+ * of a JSON answer would see it. New reference. */
+json_t *testutil_json_round_trip(json_t *j);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t testutil_now_ns(void);
