@@ -76,11 +76,11 @@ void engine_track_info(const struct clientdb_track *t, struct mq_track *out)
 static void fill_chunk_map(struct engine *e, struct mq_snapshot *s)
 {
     s->chunk_count = s->ncells = s->chunks_per_cell = 0;
-    if (!e->cur.has_file)
+    if (!e->cur.track.has_file)
         return;
     uint8_t *bits = NULL;
     uint32_t count = 0;
-    if (cache_chunk_map(e->cache, &e->cur.file, &bits, &count) < 0)
+    if (cache_chunk_map(e->cache, &e->cur.track.file, &bits, &count) < 0)
         return;
     uint32_t per = (count + MQ_MAX_CELLS - 1) / MQ_MAX_CELLS;
     if (per == 0)

@@ -30,8 +30,6 @@ struct engine_current {
     bool valid;
     struct clientdb_track track; /* owned */
     struct mq_track info;
-    bool has_file;
-    struct content_id file;
     int64_t start_ms;     /* where it starts (a restored resume point, a seek before play) */
     uint8_t *map_at_open; /* its chunks present when it was opened (the chunk map) */
     uint32_t map_count;

@@ -67,8 +67,6 @@ bool engine_load_current(struct engine *e, long pos)
     if (clientdb_get_track(e->db, queue_at(e->queue, (size_t)pos), &e->cur.track) < 0)
         return false;
     e->cur.valid = true;
-    e->cur.has_file = e->cur.track.has_file;
-    e->cur.file = e->cur.track.file;
     engine_track_info(&e->cur.track, &e->cur.info);
     return true;
 }
@@ -117,8 +115,8 @@ static void remember_map(struct engine *e)
     free(e->cur.map_at_open);
     e->cur.map_at_open = NULL;
     e->cur.map_count = 0;
-    if (e->cur.has_file)
-        cache_chunk_map(e->cache, &e->cur.file, &e->cur.map_at_open, &e->cur.map_count);
+    if (e->cur.track.has_file)
+        cache_chunk_map(e->cache, &e->cur.track.file, &e->cur.map_at_open, &e->cur.map_count);
 }
 
 int engine_play_cursor(struct engine *e, int64_t start_ms)
