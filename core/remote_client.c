@@ -171,11 +171,15 @@ static void print_item(FILE *out, json_t *item)
     const char *title = json_string_value(json_object_get(item, "title"));
     const char *name = title ? title : json_string_value(json_object_get(item, "name"));
     if (name) {
+        /* the queue marks the track it is on, as rtorrent marks its row */
+        if (json_is_boolean(json_object_get(item, "current")))
+            fputs(json_is_true(json_object_get(item, "current")) ? "* " : "  ", out);
         const json_t *id = json_object_get(item, "id");
         if (json_is_integer(id))
             fprintf(out, "#%" JSON_INTEGER_FORMAT "  ", json_integer_value(id));
+        /* an artist (browse) is its own title: not "Name — Name" */
         const char *artist = title ? member_text(item, "artist") : "";
-        if (*artist) {
+        if (*artist && strcmp(artist, name) != 0) {
             put_text(out, artist);
             fputs(" \u2014 ", out);
         }
