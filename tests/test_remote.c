@@ -48,8 +48,9 @@ static int test_parse(int argc, char *const *argv, struct cmd **out, char **erro
         enum cmd_id id;
         int nargs;
     } words[] = {
-        {"pause", CMD_PAUSE, 0}, {"next", CMD_NEXT, 0},     {"status", CMD_STATUS, 0},
-        {"peers", CMD_PEERS, 0}, {"search", CMD_SEARCH, 1}, {"volume", CMD_VOLUME, 1},
+        {"pause", CMD_PAUSE, 0},      {"next", CMD_NEXT, 0},     {"status", CMD_STATUS, 0},
+        {"peers", CMD_PEERS, 0},      {"search", CMD_SEARCH, 1}, {"volume", CMD_VOLUME, 1},
+        {"queue", CMD_QUEUE_LIST, 1},
     };
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
         if (strcmp(argv[0], words[i].name) != 0)
@@ -154,6 +155,12 @@ static void test_exec(void *ctx, struct cmd *c)
         reply(c, 0, NULL,
               json_pack("[{s:i, s:s, s:s}, {s:i, s:s, s:s}]", "id", 7, "title", c->text, "artist",
                         "Tester", "id", 8, "title", "Second", "artist", "Tester"));
+        break;
+    case CMD_QUEUE_LIST:
+        reply(c, 0, NULL,
+              json_pack("[{s:i, s:s, s:s, s:b}, {s:i, s:s, s:s, s:b}]", "id", 1, "title", "A",
+                        "artist", "B", "current", 1, "id", 2, "title", "C", "artist", "C",
+                        "current", 0));
         break;
     case CMD_VOLUME:
         if (c->a > 200)
@@ -808,6 +815,9 @@ static void test_commands_end_to_end(void **state)
                "[{\"id\":7,\"title\":\"Blue Song\",\"artist\":\"Tester\"},"
                "{\"id\":8,\"title\":\"Second\",\"artist\":\"Tester\"}]\n",
                "");
+    /* the queue marks its current track; an artist named as its title once */
+    expect_run(RUN(sock, false, "queue", "list"), REMOTE_EXIT_OK,
+               "* #1  B \xe2\x80\x94 A\n  #2  C\n", "");
     expect_run(RUN(sock, false, "peers"), REMOTE_EXIT_OK,
                "address 10.0.0.2:4100  direction in  state ready  rate_down 100  rate_up 200  "
                "bytes_down 300  bytes_up 400  requests_in_flight 5  chunks_served 6  rtt_ms 12\n"
