@@ -44,6 +44,7 @@
 #ifndef CHORUS_NET_SVC_H
 #define CHORUS_NET_SVC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -68,6 +69,44 @@
 #define SVC_FD_RESERVE          128u   /* descriptors kept for everything but clients */
 #define SVC_ACCEPT_PAUSE_MS     1000u  /* out of descriptors: accept nothing for this long */
 
+/* Limits per source address and per account (chorusd(8), LIMITS). An IPv6
+ * address counts by its /64 prefix (what one host usually gets). Loopback
+ * addresses (127.0.0.0/8, ::1) are exempt from the per-address caps and
+ * from the back-offs keyed by address unless limit_loopback is set: the
+ * tests, the demo and the benchmarks run dozens of engines on 127.0.0.1.
+ *
+ * Back-off: after N failed logins for a key, each further attempt of that
+ * key is answered ERROR BUSY at once (no check is queued, so a guesser
+ * gets no answer about the password) until a delay has passed since the
+ * last failure; the delay starts at backoff_ms and doubles with each
+ * further failure up to its cap. Three keys: (account, address) — the
+ * strict one, which slows a guesser without touching the real user
+ * elsewhere; address — for one address spraying many accounts; account
+ * alone — looser and capped low (account_backoff_max_ms), for guessing
+ * from many addresses, so a stranger can hold a real user's password
+ * logins back by at most that long per attempt. Account back-offs count
+ * and gate password LOGINs only: a device credential (how engines log in
+ * after `chorus login`) cannot be guessed, and a stranger's guesses must
+ * not lock out a user's devices. A success resets the account's counters
+ * (not the address's: a guesser with an account of their own could reset
+ * it). Failures are forgotten failure_memory_ms after the last one.
+ *
+ * A LOGIN or LOGIN_DEVICE on a connection that is already logged in is
+ * answered ERROR WIRE_ERR_BAD_REQUEST and counts as a failure of that
+ * connection (towards SVC_MAX_LOGIN_FAILURES): nothing legitimate does it
+ * (an engine logs in on a new connection), and accepting it let one
+ * account keep the password checks busy. So does an attempt refused for a
+ * back-off. */
+#define SVC_MAX_CONNS_PER_ADDR     100u    /* connections at once from one address */
+#define SVC_MAX_LOGINS_PER_ADDR    8u      /* logins queued or running from one address */
+#define SVC_LOGIN_FAILURES         5u      /* per (account, address), then back-off */
+#define SVC_ADDR_FAILURES          20u     /* per address (any account), then back-off */
+#define SVC_ACCOUNT_FAILURES       50u     /* per account (any address), then back-off */
+#define SVC_BACKOFF_MS             1000u   /* first delay; doubles per further failure */
+#define SVC_BACKOFF_MAX_MS         300000u /* cap of the address and (account, address) delays */
+#define SVC_ACCOUNT_BACKOFF_MAX_MS 60000u  /* cap of the per-account delay */
+#define SVC_FAILURE_MEMORY_MS      900000u /* failures are forgotten after this long */
+
 struct svc_config {
     const char *data_dir;          /* required */
     const char *listen_addr;       /* IPv4 or IPv6 literal; NULL: "0.0.0.0" */
@@ -78,7 +117,18 @@ struct svc_config {
     uint64_t login_timeout_ms;     /* 0: SVC_LOGIN_TIMEOUT_MS */
     uint64_t send_timeout_ms;      /* 0: SVC_SEND_TIMEOUT_MS */
     unsigned max_clients;          /* 0: SVC_MAX_CLIENTS; lowered to fit RLIMIT_NOFILE */
-    struct clog *log;              /* borrowed, may be NULL */
+    /* limits (see above); 0: the default */
+    unsigned max_conns_per_addr;     /* SVC_MAX_CONNS_PER_ADDR */
+    unsigned max_logins_per_addr;    /* SVC_MAX_LOGINS_PER_ADDR */
+    unsigned login_failures;         /* SVC_LOGIN_FAILURES */
+    unsigned addr_failures;          /* SVC_ADDR_FAILURES */
+    unsigned account_failures;       /* SVC_ACCOUNT_FAILURES */
+    uint64_t backoff_ms;             /* SVC_BACKOFF_MS */
+    uint64_t backoff_max_ms;         /* SVC_BACKOFF_MAX_MS */
+    uint64_t account_backoff_max_ms; /* SVC_ACCOUNT_BACKOFF_MAX_MS */
+    uint64_t failure_memory_ms;      /* SVC_FAILURE_MEMORY_MS */
+    bool limit_loopback;             /* false: loopback addresses are exempt */
+    struct clog *log;                /* borrowed, may be NULL */
 };
 
 struct svc_stats {
@@ -86,6 +136,8 @@ struct svc_stats {
     uint64_t clients_total;   /* accepted since start */
     uint64_t max_clients;     /* the cap in force (max_clients, or less for RLIMIT_NOFILE) */
     uint64_t clients_refused; /* hung up at once: the cap was reached */
+    uint64_t addr_refused;    /* hung up at once: their address's cap was reached */
+    uint64_t logins_held;     /* login attempts answered BUSY: back-off or pending cap */
     uint64_t send_timeouts;   /* closed: took none of their replies for send_timeout_ms */
     uint64_t accept_pauses;   /* times accepting paused: out of file descriptors */
     uint64_t logins_ok, logins_failed, tickets_refused; /* logins: by password */
