@@ -77,7 +77,9 @@ struct client_wait {
  * account (its failures from any address) and an account at an address
  * (its failures from there, and its logins waiting in the queue). An
  * entry lives while a client or a login job holds it, or while it
- * remembers failures (failure_memory_ms). */
+ * remembers failures (failure_memory_ms). Entries for accounts are made
+ * for any name a client sends, so their number is bounded by the rate of
+ * password checks (the login queue) times failure_memory_ms. */
 enum ent_kind { ENT_ADDR, ENT_ACCOUNT, ENT_ACCOUNT_AT };
 
 #define ADDR_KEY_LEN 17u /* family + 16 bytes */
@@ -1294,8 +1296,8 @@ static bool login_held(struct client *cl, const char *user, bool device, uint32_
 {
     struct svc *s = cl->svc;
     struct ent *a = cl->ent;
-    s->st.logins_held++;
     if (!a->exempt && a->pending >= s->max_logins_per_addr) {
+        s->st.logins_held++;
         clog_debug(s->log, MOD, "%s: login held: %u pending from this address", cl->addr,
                    a->pending);
         send_error(cl, rid, WIRE_ERR_BUSY, "too many logins pending from this address");
@@ -1309,10 +1311,9 @@ static bool login_held(struct client *cl, const char *user, bool device, uint32_
         w = backoff_left(ent_lookup(s, ENT_ACCOUNT, cl, user, false), s->account_failures, now);
         wait = w > wait ? w : wait;
     }
-    if (wait == 0) {
-        s->st.logins_held--;
+    if (wait == 0)
         return false;
-    }
+    s->st.logins_held++;
     char why[80];
     snprintf(why, sizeof(why), "too many failed logins: try again in %llu s",
              (unsigned long long)((wait + 999) / 1000));

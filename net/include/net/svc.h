@@ -19,16 +19,22 @@
  * Fairness: every disk and database access runs on the libuv threadpool;
  * scrypt checks (at most SVC_MAX_LOGINS at once; device-credential checks
  * are cheap and do not wait for them) and catalog queries (one
- * per catalog connection) wait in queues of their own, served one client
- * at a time in turn, so they never take the whole pool and one client's
- * pile of searches delays another's by one search at most; each client has
+ * per catalog connection) wait in queues of their own, so they never take
+ * the whole pool. Catalog queries are served one client at a time in
+ * turn: one client's pile of searches delays another's by one search at
+ * most. Password checks take turns by source address, then by account
+ * within the address, then by connection: a flood of logins from one
+ * address or for one account delays another address's login by one check
+ * per address with logins waiting (see the limits below); each client has
  * at most SVC_READS_PER_CLIENT chunk reads in flight and only as much data
  * queued as its connection drains, so one slow or hostile client costs the
  * others nothing but its share.
  *
  * Limits on what one client can hold: frames longer than the largest
  * request are refused from their header; a connection goes when it has
- * not logged in after login_timeout_ms or has left its replies unread for
+ * not logged in after login_timeout_ms (counted from the connection or
+ * from the end of its last login; never while a login of it waits in the
+ * queue or is checked) or has left its replies unread for
  * send_timeout_ms; at most max_clients connections, lowered to what
  * RLIMIT_NOFILE leaves after SVC_FD_RESERVE. Out of descriptors all the
  * same, the service stops accepting for SVC_ACCEPT_PAUSE_MS rather than
@@ -63,7 +69,7 @@
 #define SVC_MAX_JOBS_PER_CLIENT 32u /* other requests in flight per client */
 #define SVC_READS_PER_CLIENT    8u  /* chunk reads in flight per client */
 #define SVC_MAX_LOGINS          2u  /* scrypt checks at once, whole service */
-#define SVC_MAX_LOGIN_FAILURES  5u  /* LOGIN and LOGIN_DEVICE; then the connection is closed */
+#define SVC_MAX_LOGIN_FAILURES  5u  /* failed, refused or held logins; then the connection goes */
 #define SVC_CATALOG_CONNECTIONS 2u
 #define SVC_SEND_TIMEOUT_MS     60000u /* a client that takes none of its replies goes after this */
 #define SVC_FD_RESERVE          128u   /* descriptors kept for everything but clients */
@@ -79,7 +85,11 @@
  * key is answered ERROR BUSY at once (no check is queued, so a guesser
  * gets no answer about the password) until a delay has passed since the
  * last failure; the delay starts at backoff_ms and doubles with each
- * further failure up to its cap. Three keys: (account, address) — the
+ * further failure up to its cap; while a key is held back, one check of
+ * it runs at a time. A refusal rather than a delayed answer: delaying
+ * would cost the service a connection and memory per attempt and gain
+ * nothing (a guesser opens more connections), and a held attempt counts
+ * as a failure of its connection. Three keys: (account, address) — the
  * strict one, which slows a guesser without touching the real user
  * elsewhere; address — for one address spraying many accounts; account
  * alone — looser and capped low (account_backoff_max_ms), for guessing
