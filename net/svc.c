@@ -130,7 +130,6 @@ struct client {
     struct ent *ent;            /* its address's entry */
     uint8_t akey[ADDR_KEY_LEN]; /* its address as a key (an IPv6 address by its /64) */
     uint64_t login_clock; /* the login timeout runs from here: connected, or the last login done */
-    uint64_t connected_at;
     uint64_t order;
     uint64_t chunks_sent;
 };
@@ -181,7 +180,8 @@ struct job {
 /* Jobs that may not take the whole threadpool: at most max run at once,
  * and the rest wait their turn round robin by client — each turn starts
  * the oldest waiting job of the next client in the ring, so a client that
- * queued many jobs delays another's by at most one job per turn. */
+ * queued many jobs delays another's by at most one job per turn. The
+ * login queue takes turns by address first (login_enqueue). */
 struct job_queue {
     unsigned running, max;
     struct client *ring_head, *ring_tail; /* clients with jobs waiting */
@@ -1730,7 +1730,7 @@ static void on_connection(uv_stream_t *server, int status)
     cl->ent->refs++;
     bool over = !cl->ent->exempt && cl->ent->conns >= s->max_conns_per_addr;
     cl->ent->conns++;
-    cl->connected_at = cl->login_clock = now_ms(s);
+    cl->login_clock = now_ms(s);
     cl->next = s->clients;
     if (s->clients)
         s->clients->prev = cl;
