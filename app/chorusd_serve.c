@@ -1,6 +1,7 @@
 /* chorusd serve: runs the service (net/svc.h) until SIGINT or SIGTERM.
  *
- * Reads chorusd.conf ([serve] and [log] keys, documented in chorusd(8)),
+ * Reads chorusd.conf ([serve], [limits] and [log] keys, documented in
+ * chorusd(8)),
  * opens the log file, raises the open-files limit for max-clients, starts
  * the service on one libuv loop and stops it cleanly on a signal: listener
  * closed, every client closed, work in flight finished, databases closed.
@@ -34,9 +35,17 @@ struct serve_conf {
     int login_timeout;   /* seconds */
     int send_timeout;    /* seconds */
     int max_clients;
-    int log_level; /* enum clog_level */
+    /* [limits] (chorusd(8), LIMITS) */
+    int conns_per_addr, logins_per_addr;
+    int failures, addr_failures, account_failures;
+    int backoff, backoff_max, account_backoff_max, forget; /* seconds */
+    int loopback;                                          /* LOOPBACK_* */
+    int log_level;                                         /* enum clog_level */
     char *log_file;
 };
+
+enum { LOOPBACK_EXEMPT, LOOPBACK_APPLY };
+static const char *const loopback_words[] = {"exempt", "apply", NULL};
 
 #define S struct serve_conf
 static const struct config_key serve_schema[] = {
@@ -52,6 +61,26 @@ static const struct config_key serve_schema[] = {
                    "seconds a client may leave its replies unread before it is dropped"),
     CONFIG_INT_KEY("serve", "max-clients", S, max_clients, 1, 1000000, "10000",
                    "connections served at once"),
+    CONFIG_INT_KEY("limits", "connections-per-address", S, conns_per_addr, 1, 1000000, "100",
+                   "connections at once from one address"),
+    CONFIG_INT_KEY("limits", "logins-per-address", S, logins_per_addr, 1, 100000, "8",
+                   "logins waiting or being checked at once from one address"),
+    CONFIG_INT_KEY("limits", "failures", S, failures, 1, 100000, "5",
+                   "failed logins of one account from one address before the back-off"),
+    CONFIG_INT_KEY("limits", "address-failures", S, addr_failures, 1, 1000000, "20",
+                   "failed logins from one address before the back-off"),
+    CONFIG_INT_KEY("limits", "account-failures", S, account_failures, 1, 1000000, "50",
+                   "failed logins of one account from anywhere before the back-off"),
+    CONFIG_INT_KEY("limits", "backoff", S, backoff, 1, 3600, "1",
+                   "seconds of the first back-off; each further failure doubles it"),
+    CONFIG_INT_KEY("limits", "backoff-max", S, backoff_max, 1, 86400, "300",
+                   "seconds: the longest back-off of an address or an account at an address"),
+    CONFIG_INT_KEY("limits", "account-backoff-max", S, account_backoff_max, 1, 3600, "60",
+                   "seconds: the longest back-off of an account from anywhere"),
+    CONFIG_INT_KEY("limits", "forget", S, forget, 1, 604800, "900",
+                   "seconds after the last failed login when failures are forgotten"),
+    CONFIG_ENUM_KEY("limits", "loopback", S, loopback, loopback_words, "exempt",
+                    "whether the per-address limits apply to loopback addresses"),
     CONFIG_ENUM_KEY("log", "level", S, log_level, clog_level_names, "info",
                     "least severe message written to the log"),
     CONFIG_STRING_KEY("log", "file", S, log_file, NULL,
@@ -198,6 +227,16 @@ static int serve(const char *data_dir, const char *addr, uint16_t port,
         .login_timeout_ms = (uint64_t)conf->login_timeout * 1000,
         .send_timeout_ms = (uint64_t)conf->send_timeout * 1000,
         .max_clients = (unsigned)conf->max_clients,
+        .max_conns_per_addr = (unsigned)conf->conns_per_addr,
+        .max_logins_per_addr = (unsigned)conf->logins_per_addr,
+        .login_failures = (unsigned)conf->failures,
+        .addr_failures = (unsigned)conf->addr_failures,
+        .account_failures = (unsigned)conf->account_failures,
+        .backoff_ms = (uint64_t)conf->backoff * 1000,
+        .backoff_max_ms = (uint64_t)conf->backoff_max * 1000,
+        .account_backoff_max_ms = (uint64_t)conf->account_backoff_max * 1000,
+        .failure_memory_ms = (uint64_t)conf->forget * 1000,
+        .limit_loopback = conf->loopback == LOOPBACK_APPLY,
         .log = log,
     };
     struct serve sv = {.log = log};

@@ -238,10 +238,13 @@ int svc_client_new(uv_loop_t *loop, const struct svc_client_opts *opts, struct s
     if (!opts->identity || !opts->host || (!opts->service_key && !opts->pin_file) ||
         (opts->ticket_len > WIRE_MAX_TICKET))
         return CLIENT_EINVAL;
-    struct sockaddr_storage addr;
+    struct sockaddr_storage addr, from;
     int rc = resolve(opts->host, opts->port, &addr);
     if (rc < 0)
         return rc;
+    if (opts->bind_addr && uv_ip4_addr(opts->bind_addr, 0, (struct sockaddr_in *)&from) != 0 &&
+        uv_ip6_addr(opts->bind_addr, 0, (struct sockaddr_in6 *)&from) != 0)
+        return CLIENT_EADDR;
     struct svc_client *c = xcalloc(1, sizeof(*c));
     if (opts->service_key) {
         memcpy(c->expect, opts->service_key, TLS_KEY_LEN);
@@ -268,8 +271,9 @@ int svc_client_new(uv_loop_t *loop, const struct svc_client_opts *opts, struct s
         memcpy(c->ticket, opts->ticket, opts->ticket_len);
         c->ticket_len = opts->ticket_len;
     }
-    rc = conn_connect(loop, (const struct sockaddr *)&addr, c->ctx, c->pinned ? c->expect : NULL,
-                      &callbacks, c, &c->conn);
+    rc = conn_connect_from(loop, opts->bind_addr ? (const struct sockaddr *)&from : NULL,
+                           (const struct sockaddr *)&addr, c->ctx, c->pinned ? c->expect : NULL,
+                           &callbacks, c, &c->conn);
     if (rc < 0) {
         tls_ctx_free(c->ctx);
         free(c->pin_file);

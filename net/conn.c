@@ -592,8 +592,18 @@ int conn_connect(uv_loop_t *loop, const struct sockaddr *addr, struct tls_ctx *c
                  const uint8_t *expect_key, const struct conn_callbacks *cb, void *arg,
                  struct conn **out)
 {
+    return conn_connect_from(loop, NULL, addr, ctx, expect_key, cb, arg, out);
+}
+
+int conn_connect_from(uv_loop_t *loop, const struct sockaddr *from, const struct sockaddr *addr,
+                      struct tls_ctx *ctx, const uint8_t *expect_key,
+                      const struct conn_callbacks *cb, void *arg, struct conn **out)
+{
     struct conn *c = conn_alloc(loop, ctx, expect_key, cb, arg);
-    return finish_create(c, uv_tcp_connect(&c->connect_req, &c->tcp, addr, connect_cb), out);
+    int rc = from ? uv_tcp_bind(&c->tcp, from, 0) : 0;
+    if (rc == 0)
+        rc = uv_tcp_connect(&c->connect_req, &c->tcp, addr, connect_cb);
+    return finish_create(c, rc, out);
 }
 
 void conn_set_handshake_timeout(struct conn *c, uint64_t ms)

@@ -71,11 +71,48 @@ struct client_wait {
     bool in_ring;
 };
 
+/* ---- what the service keeps per source address and per account ----
+ * Entries of three kinds in one hash table: an address (its connections,
+ * its pending logins, its failures, and its place in the login queue), an
+ * account (its failures from any address) and an account at an address
+ * (its failures from there, and its logins waiting in the queue). An
+ * entry lives while a client or a login job holds it, or while it
+ * remembers failures (failure_memory_ms). Entries for accounts are made
+ * for any name a client sends, so their number is bounded by the rate of
+ * password checks (the login queue) times failure_memory_ms. */
+enum ent_kind { ENT_ADDR, ENT_ACCOUNT, ENT_ACCOUNT_AT };
+
+#define ADDR_KEY_LEN 17u /* family + 16 bytes */
+#define ENT_KEY_MAX  (ADDR_KEY_LEN + WIRE_MAX_USER)
+#define ENT_BUCKETS  4096u
+
+struct ent {
+    struct ent *hnext; /* in its hash bucket */
+    uint8_t kind;
+    uint8_t klen;
+    uint8_t key[ENT_KEY_MAX];
+    bool exempt;               /* ENT_ADDR, ENT_ACCOUNT_AT: a loopback address, not limited */
+    unsigned refs;             /* clients (ENT_ADDR) and login jobs holding it */
+    unsigned conns;            /* ENT_ADDR: connections now */
+    unsigned refused;          /* ENT_ADDR: connections refused (for the log) */
+    unsigned pending;          /* logins queued or running */
+    unsigned failures;         /* failed logins not yet forgotten */
+    uint64_t last_fail, until; /* loop ms: the last failure; no attempt before until */
+    /* the login queue: an address in the queue's ring holds the ring of
+     * its accounts with logins waiting; an account at an address holds
+     * its waiting jobs (one per connection) */
+    struct ent *turn_next;
+    bool in_ring;
+    struct ent *ring_head, *ring_tail;
+    struct job *head, *tail;
+};
+
 struct client {
     struct svc *svc;
     struct conn *conn; /* NULL once closed */
     struct client *prev, *next;
-    char addr[64];
+    char addr[64]; /* address and port, for the log */
+    char host[64]; /* the address alone */
     uint8_t family, ip[16];
     uint8_t key[TLS_KEY_LEN];
     bool hello, authed;
@@ -90,7 +127,9 @@ struct client {
     bool login_busy;
     struct client_wait wait[NQUEUES];
     unsigned login_failures;
-    uint64_t connected_at;
+    struct ent *ent;            /* its address's entry */
+    uint8_t akey[ADDR_KEY_LEN]; /* its address as a key (an IPv6 address by its /64) */
+    uint64_t login_clock; /* the login timeout runs from here: connected, or the last login done */
     uint64_t order;
     uint64_t chunks_sent;
 };
@@ -134,15 +173,19 @@ struct job {
     uint8_t *frame;
     size_t frame_len;
     uint32_t chunk_count;
+    /* login jobs: the entries they count as pending in (NULL: none) */
+    struct ent *addr, *account, *account_at;
 };
 
 /* Jobs that may not take the whole threadpool: at most max run at once,
  * and the rest wait their turn round robin by client — each turn starts
  * the oldest waiting job of the next client in the ring, so a client that
- * queued many jobs delays another's by at most one job per turn. */
+ * queued many jobs delays another's by at most one job per turn. The
+ * login queue takes turns by address first (login_enqueue). */
 struct job_queue {
     unsigned running, max;
     struct client *ring_head, *ring_tail; /* clients with jobs waiting */
+    struct ent *addr_head, *addr_tail;    /* Q_LOGIN: addresses with logins waiting */
 };
 
 struct file_slot {
@@ -161,7 +204,13 @@ struct svc {
     char *data_dir;
     uint64_t ticket_lifetime_s, login_timeout_ms, handshake_timeout_ms, send_timeout_ms;
     unsigned max_clients;
-    size_t max_body; /* the largest request body */
+    /* limits (svc.h) */
+    unsigned max_conns_per_addr, max_logins_per_addr;
+    unsigned login_failures, addr_failures, account_failures;
+    uint64_t backoff_ms, backoff_max_ms, account_backoff_max_ms, failure_memory_ms;
+    bool limit_loopback;
+    struct ent **ents; /* ENT_BUCKETS hash chains */
+    size_t max_body;   /* the largest request body */
     struct tls_identity *id;
     struct tls_ctx *ctx;
     uint8_t pub[TLS_KEY_LEN];
@@ -312,6 +361,149 @@ static void set_authed(struct client *cl, const char *user)
         cl->tp = tracker_peer_add(s->tracker, cl->family, cl->ip, cl->key, now_ms(s));
 }
 
+/* ---- per-address and per-account entries ---- */
+
+static struct ent **ent_bucket(struct svc *s, uint8_t kind, const uint8_t *key, size_t len)
+{
+    uint32_t h = 2166136261u ^ kind; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ key[i]) * 16777619u;
+    return &s->ents[h % ENT_BUCKETS];
+}
+
+/* The entry of kind for cl's address and/or user (NULL user: ""); made
+ * when missing if create, else NULL then. */
+static struct ent *ent_lookup(struct svc *s, enum ent_kind kind, const struct client *cl,
+                              const char *user, bool create)
+{
+    uint8_t key[ENT_KEY_MAX];
+    size_t n = 0, ulen = user ? strnlen(user, WIRE_MAX_USER) : 0;
+    if (kind != ENT_ACCOUNT) {
+        memcpy(key, cl->akey, ADDR_KEY_LEN);
+        n = ADDR_KEY_LEN;
+    }
+    if (kind != ENT_ADDR) {
+        memcpy(key + n, user, ulen);
+        n += ulen;
+    }
+    struct ent **b = ent_bucket(s, (uint8_t)kind, key, n);
+    for (struct ent *e = *b; e; e = e->hnext)
+        if (e->kind == kind && e->klen == n && memcmp(e->key, key, n) == 0)
+            return e;
+    if (!create)
+        return NULL;
+    struct ent *e = xcalloc(1, sizeof(*e));
+    e->kind = (uint8_t)kind;
+    e->klen = (uint8_t)n;
+    memcpy(e->key, key, n);
+    /* 127.0.0.0/8 and ::1 (v4-mapped loopback arrives as family 4) */
+    static const uint8_t v6_loopback[16] = {[15] = 1};
+    bool loopback =
+        cl->akey[0] == 4 ? cl->akey[1] == 127 : memcmp(cl->akey + 1, v6_loopback, 16) == 0;
+    e->exempt = kind != ENT_ACCOUNT && loopback && !s->limit_loopback;
+    e->hnext = *b;
+    *b = e;
+    return e;
+}
+
+/* Frees e when nothing holds it and it remembers no failure. */
+static void ent_maybe_free(struct svc *s, struct ent *e)
+{
+    if (e->refs || e->in_ring || e->failures)
+        return;
+    struct ent **pp = ent_bucket(s, e->kind, e->key, e->klen);
+    while (*pp != e)
+        pp = &(*pp)->hnext;
+    *pp = e->hnext;
+    free(e);
+}
+
+static void ent_unref(struct svc *s, struct ent *e)
+{
+    if (!e)
+        return;
+    e->refs--;
+    ent_maybe_free(s, e);
+}
+
+/* Forgets failures older than failure_memory_ms, and entries left with
+ * nothing to remember. */
+static void ents_expire(struct svc *s, uint64_t now)
+{
+    for (size_t i = 0; i < ENT_BUCKETS; i++) {
+        struct ent *e = s->ents[i];
+        while (e) {
+            struct ent *next = e->hnext;
+            if (e->failures && now - e->last_fail >= s->failure_memory_ms) {
+                e->failures = 0;
+                e->until = 0;
+                ent_maybe_free(s, e);
+            }
+            e = next;
+        }
+    }
+}
+
+/* Milliseconds e's back-off holds a new attempt back (0: none). While in
+ * back-off, one check at a time: the guesser cannot queue a burst before
+ * the failures are counted. */
+static uint64_t backoff_left(const struct ent *e, unsigned threshold, uint64_t now)
+{
+    if (!e || e->exempt || e->failures < threshold)
+        return 0;
+    if (e->until > now)
+        return e->until - now;
+    return e->pending ? 1 : 0;
+}
+
+/* A failed login for e: counted, and past threshold the next attempt
+ * waits backoff_ms doubled per further failure, up to cap; each new delay
+ * is logged once. */
+static void note_failure(struct svc *s, struct ent *e, unsigned threshold, uint64_t cap,
+                         const char *what, uint64_t now)
+{
+    if (!e || e->exempt)
+        return;
+    e->failures++;
+    e->last_fail = now;
+    if (e->failures < threshold)
+        return;
+    unsigned step = e->failures - threshold;
+    uint64_t delay = step < 40 ? s->backoff_ms << step : cap;
+    if (delay > cap)
+        delay = cap;
+    bool grew = step == 0 || step >= 40 || (s->backoff_ms << (step - 1)) < cap;
+    e->until = now + delay;
+    if (grew)
+        clog_warn(s->log, MOD, "%s: %u failed logins: next attempt in %llu ms at the earliest",
+                  what, e->failures, (unsigned long long)delay);
+}
+
+static void ent_reset(struct svc *s, struct ent *e)
+{
+    if (!e)
+        return;
+    e->failures = 0;
+    e->until = 0;
+    ent_maybe_free(s, e);
+}
+
+/* A login job counts as pending in (and holds) e. */
+static struct ent *ent_pend(struct ent *e)
+{
+    e->refs++;
+    e->pending++;
+    return e;
+}
+
+static void ent_unpend(struct svc *s, struct ent *e)
+{
+    if (!e)
+        return;
+    e->pending--;
+    ent_unref(s, e);
+}
+
 /* ---- jobs ---- */
 
 static void job_work(uv_work_t *w);
@@ -363,6 +555,63 @@ static void ring_append(struct job_queue *q, struct client *cl, int qi)
     q->ring_tail = cl;
 }
 
+static void ent_ring_append(struct ent **head, struct ent **tail, struct ent *e)
+{
+    e->turn_next = NULL;
+    e->in_ring = true;
+    if (*tail)
+        (*tail)->turn_next = e;
+    else
+        *head = e;
+    *tail = e;
+}
+
+static struct ent *ent_ring_pop(struct ent **head, struct ent **tail)
+{
+    struct ent *e = *head;
+    *head = e->turn_next;
+    if (!*head)
+        *tail = NULL;
+    e->in_ring = false;
+    return e;
+}
+
+/* The login queue takes turns by address, then by account within the
+ * address, then by connection (each has one login at most): a flood from
+ * one address or for one account delays another address's login by at
+ * most one check per address with logins waiting. */
+static void login_enqueue(struct job_queue *q, struct job *j)
+{
+    struct ent *g = j->account_at, *a = j->addr;
+    if (g->tail)
+        g->tail->next = j;
+    else
+        g->head = j;
+    g->tail = j;
+    if (!g->in_ring)
+        ent_ring_append(&a->ring_head, &a->ring_tail, g);
+    if (!a->in_ring)
+        ent_ring_append(&q->addr_head, &q->addr_tail, a);
+}
+
+static struct job *login_pop(struct job_queue *q)
+{
+    if (!q->addr_head)
+        return NULL;
+    struct ent *a = ent_ring_pop(&q->addr_head, &q->addr_tail);
+    struct ent *g = ent_ring_pop(&a->ring_head, &a->ring_tail);
+    struct job *j = g->head;
+    g->head = j->next;
+    if (!g->head)
+        g->tail = NULL;
+    j->next = NULL;
+    if (g->head)
+        ent_ring_append(&a->ring_head, &a->ring_tail, g);
+    if (a->ring_head)
+        ent_ring_append(&q->addr_head, &q->addr_tail, a);
+    return j;
+}
+
 static void job_submit(struct job *j)
 {
     int qi = queue_of(j->kind);
@@ -374,6 +623,10 @@ static void job_submit(struct job *j)
     if (q->running < q->max) {
         q->running++;
         job_start(j);
+        return;
+    }
+    if (qi == Q_LOGIN) {
+        login_enqueue(q, j);
         return;
     }
     struct client_wait *w = &j->cl->wait[qi];
@@ -397,6 +650,9 @@ static void wipe_free(void *p, size_t n)
 
 static void job_free(struct job *j)
 {
+    ent_unpend(j->svc, j->addr);
+    ent_unpend(j->svc, j->account);
+    ent_unpend(j->svc, j->account_at);
     free(j->user);
     wipe_free(j->password, j->password ? strlen(j->password) : 0);
     wipe_free(j->cred, j->cred_len);
@@ -785,6 +1041,8 @@ static void done_stat(struct client *cl, struct job *j)
 static struct job *queue_pop(struct svc *s, int qi)
 {
     struct job_queue *q = &s->queues[qi];
+    if (qi == Q_LOGIN)
+        return login_pop(q);
     struct client *cl = q->ring_head;
     if (!cl)
         return NULL;
@@ -832,6 +1090,41 @@ static void start_queued(struct svc *s, int qi)
     }
 }
 
+/* A login attempt of cl failed or was refused: answered, and after
+ * SVC_MAX_LOGIN_FAILURES of them the connection goes. */
+static void login_failed(struct client *cl, uint32_t rid, uint16_t code, const char *why)
+{
+    cl->login_failures++;
+    send_error(cl, rid, code, why);
+    if (cl->conn && cl->login_failures >= SVC_MAX_LOGIN_FAILURES)
+        conn_close_after_flush(cl->conn, 0);
+}
+
+/* Counts a login's outcome in its entries: a wrong password or credential
+ * is a failure of the address (and, for a password, of the account there
+ * and everywhere); a success clears the account's. */
+static void note_login(struct svc *s, struct job *j)
+{
+    if (j->code == 0) {
+        ent_reset(s, j->account);
+        ent_reset(s, j->account_at);
+        return;
+    }
+    if (j->code != WIRE_ERR_LOGIN)
+        return;
+    uint64_t now = now_ms(s);
+    char what[WIRE_MAX_USER + 96];
+    const char *host = j->cl->host;
+    snprintf(what, sizeof(what), "address %s", host);
+    note_failure(s, j->addr, s->addr_failures, s->backoff_max_ms, what, now);
+    if (j->kind != JOB_LOGIN)
+        return;
+    snprintf(what, sizeof(what), "account '%s' from %s", j->user, host);
+    note_failure(s, j->account_at, s->login_failures, s->backoff_max_ms, what, now);
+    snprintf(what, sizeof(what), "account '%s'", j->user);
+    note_failure(s, j->account, s->account_failures, s->account_backoff_max_ms, what, now);
+}
+
 /* LOGIN and LOGIN_DEVICE: failures of both count towards one limit. */
 static void done_login(struct client *cl, struct job *j)
 {
@@ -840,8 +1133,10 @@ static void done_login(struct client *cl, struct job *j)
     const char *how = device ? " with a device credential" : "";
     cl->jobs--;
     cl->login_busy = false;
+    note_login(s, j);
     if (!cl->conn)
         return;
+    cl->login_clock = now_ms(s);
     if (j->code == 0) {
         if (device)
             s->st.device_logins_ok++;
@@ -857,16 +1152,13 @@ static void done_login(struct client *cl, struct job *j)
         s->st.device_logins_failed++;
     else
         s->st.logins_failed++;
-    cl->login_failures++;
     if (j->code == WIRE_ERR_INTERNAL)
         clog_error(s->log, MOD, "%s: login of '%s'%s: %s", cl->addr, j->user, how,
                    svc_strerror(j->err));
     else
         clog_warn(s->log, MOD, "%s: login of '%s'%s refused (%u failures)", cl->addr, j->user, how,
-                  cl->login_failures);
-    send_error(cl, j->rid, j->code, j->why);
-    if (cl->login_failures >= SVC_MAX_LOGIN_FAILURES)
-        conn_close_after_flush(cl->conn, 0);
+                  cl->login_failures + 1);
+    login_failed(cl, j->rid, j->code, j->why);
 }
 
 /* What a job of this kind does, for the log. */
@@ -995,19 +1287,70 @@ static void handle_hello(struct client *cl, struct wire_msg *m)
     send_msg(cl, &r);
 }
 
+/* The per-address cap on pending logins and the back-offs: true when
+ * the attempt was answered ERROR BUSY without a check. An attempt held
+ * by a back-off counts as a failure of the connection (a guesser's
+ * connection goes after a few); one held by the cap does not (it is
+ * not that connection's doing). */
+static bool login_held(struct client *cl, const char *user, bool device, uint32_t rid)
+{
+    struct svc *s = cl->svc;
+    struct ent *a = cl->ent;
+    if (!a->exempt && a->pending >= s->max_logins_per_addr) {
+        s->st.logins_held++;
+        clog_debug(s->log, MOD, "%s: login held: %u pending from this address", cl->addr,
+                   a->pending);
+        send_error(cl, rid, WIRE_ERR_BUSY, "too many logins pending from this address");
+        return true;
+    }
+    uint64_t now = now_ms(s), wait = backoff_left(a, s->addr_failures, now);
+    if (!device) {
+        uint64_t w =
+            backoff_left(ent_lookup(s, ENT_ACCOUNT_AT, cl, user, false), s->login_failures, now);
+        wait = w > wait ? w : wait;
+        w = backoff_left(ent_lookup(s, ENT_ACCOUNT, cl, user, false), s->account_failures, now);
+        wait = w > wait ? w : wait;
+    }
+    if (wait == 0)
+        return false;
+    s->st.logins_held++;
+    char why[80];
+    snprintf(why, sizeof(why), "too many failed logins: try again in %llu s",
+             (unsigned long long)((wait + 999) / 1000));
+    clog_debug(s->log, MOD, "%s: login of '%s' held back: %s", cl->addr, user, why);
+    login_failed(cl, rid, WIRE_ERR_BUSY, why);
+    return true;
+}
+
 /* LOGIN (scrypt, in the login queue) and LOGIN_DEVICE (a cheap lookup
- * that starts at once): one at a time per connection. */
+ * that starts at once): one at a time per connection, none on a
+ * connection already logged in. */
 static void handle_login(struct client *cl, struct wire_msg *m)
 {
+    struct svc *s = cl->svc;
+    bool device = m->type == WIRE_LOGIN_DEVICE;
+    const char *user = device ? m->u.device.user : m->u.login.user;
+    if (!user)
+        user = "";
+    if (cl->authed) {
+        clog_warn(s->log, MOD, "%s %s: %s on a logged-in connection refused", cl->addr, cl->user,
+                  wire_type_name(m->type));
+        login_failed(cl, m->rid, WIRE_ERR_BAD_REQUEST, "already logged in on this connection");
+        return;
+    }
     if (cl->login_busy) {
         send_error(cl, m->rid, WIRE_ERR_BUSY, "a login is already in progress");
         return;
     }
-    if (!take_job_slot(cl, m->rid))
+    if (login_held(cl, user, device, m->rid) || !take_job_slot(cl, m->rid))
         return;
     cl->login_busy = true;
-    bool device = m->type == WIRE_LOGIN_DEVICE;
     struct job *j = job_new(cl, device ? JOB_DEVICE_LOGIN : JOB_LOGIN, m->rid);
+    j->addr = ent_pend(cl->ent);
+    if (!device) {
+        j->account = ent_pend(ent_lookup(s, ENT_ACCOUNT, cl, user, true));
+        j->account_at = ent_pend(ent_lookup(s, ENT_ACCOUNT_AT, cl, user, true));
+    }
     if (device) {
         j->user = m->u.device.user;
         j->cred = m->u.device.cred;
@@ -1285,6 +1628,9 @@ static void on_close(struct conn *c, int err, void *arg)
     if (cl->next)
         cl->next->prev = cl->prev;
     s->st.clients--;
+    cl->ent->conns--;
+    ent_unref(s, cl->ent);
+    cl->ent = NULL;
     if (cl->tp)
         tracker_peer_remove(s->tracker, cl->tp);
     cl->tp = NULL;
@@ -1307,6 +1653,26 @@ static void reject_closed(uv_handle_t *h)
 }
 
 static void pause_accepting(struct svc *s, int err);
+
+/* cl's address as an entry key: an IPv4 address (also one mapped into
+ * IPv6) whole, an IPv6 address by its /64 prefix. */
+static void set_addr_key(struct client *cl)
+{
+    static const uint8_t v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
+    memset(cl->akey, 0, sizeof(cl->akey));
+    if (cl->family == 6 && memcmp(cl->ip, v4_mapped, 12) == 0) {
+        cl->akey[0] = 4;
+        memcpy(cl->akey + 1, cl->ip + 12, 4);
+    } else if (cl->family == 6) {
+        static const uint8_t loopback[16] = {[15] = 1};
+        cl->akey[0] = 6;
+        /* ::1 whole, so that it is told from the rest of ::/64 */
+        memcpy(cl->akey + 1, cl->ip, memcmp(cl->ip, loopback, 16) == 0 ? 16 : 8);
+    } else {
+        cl->akey[0] = 4;
+        memcpy(cl->akey + 1, cl->ip, 4);
+    }
+}
 
 static void on_connection(uv_stream_t *server, int status)
 {
@@ -1348,21 +1714,38 @@ static void on_connection(uv_stream_t *server, int status)
         if (ss.ss_family == AF_INET) {
             cl->family = 4;
             memcpy(cl->ip, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+            uv_ip4_name((struct sockaddr_in *)&ss, cl->host, sizeof(cl->host));
         } else {
             cl->family = 6;
             memcpy(cl->ip, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+            uv_ip6_name((struct sockaddr_in6 *)&ss, cl->host, sizeof(cl->host));
         }
     } else {
         snprintf(cl->addr, sizeof(cl->addr), "?");
+        snprintf(cl->host, sizeof(cl->host), "?");
         cl->family = 4;
     }
-    cl->connected_at = now_ms(s);
+    set_addr_key(cl);
+    cl->ent = ent_lookup(s, ENT_ADDR, cl, NULL, true);
+    cl->ent->refs++;
+    bool over = !cl->ent->exempt && cl->ent->conns >= s->max_conns_per_addr;
+    cl->ent->conns++;
+    cl->login_clock = now_ms(s);
     cl->next = s->clients;
     if (s->clients)
         s->clients->prev = cl;
     s->clients = cl;
     s->st.clients++;
     s->st.clients_total++;
+    if (over) {
+        /* hung up before TLS; the client's own cleanup runs in on_close */
+        s->st.addr_refused++;
+        if (cl->ent->refused++ % 1000 == 0)
+            clog_warn(s->log, MOD, "%s: refusing connections: %u from this address (%u refused)",
+                      cl->host, cl->ent->conns - 1, cl->ent->refused);
+        conn_close(cl->conn, 0);
+        return;
+    }
     clog_debug(s->log, MOD, "%s: connected", cl->addr);
 }
 
@@ -1374,12 +1757,14 @@ static void sweep_cb(uv_timer_t *t)
     struct svc *s = t->data;
     uint64_t now = now_ms(s);
     size_t gone = tracker_expire(s->tracker, now);
+    ents_expire(s, now);
     if (gone)
         clog_debug(s->log, MOD, "tracker: %zu entries of silent peers expired", gone);
     for (struct client *cl = s->clients; cl; cl = cl->next) {
         if (!cl->conn || conn_closing(cl->conn))
             continue;
-        if (!cl->authed && now - cl->connected_at > s->login_timeout_ms) {
+        /* a login waiting in the queue or being checked is not timed out */
+        if (!cl->authed && !cl->login_busy && now - cl->login_clock > s->login_timeout_ms) {
             clog_info(s->log, MOD, "%s: closing: no login within %llu ms", cl->addr,
                       (unsigned long long)s->login_timeout_ms);
             conn_close(cl->conn, CONN_ETIMEOUT);
@@ -1567,6 +1952,13 @@ static void free_parts(struct svc *s)
         catalog_free(s->cats[i]);
     store_free(s->store);
     tracker_free(s->tracker);
+    for (size_t i = 0; s->ents && i < ENT_BUCKETS; i++)
+        while (s->ents[i]) {
+            struct ent *e = s->ents[i];
+            s->ents[i] = e->hnext;
+            free(e);
+        }
+    free(s->ents);
     free(s->files);
     free(s->data_dir);
     free(s);
@@ -1595,6 +1987,19 @@ int svc_new(uv_loop_t *loop, const struct svc_config *cfg, struct svc **out)
     s->send_timeout_ms = cfg->send_timeout_ms ? cfg->send_timeout_ms : SVC_SEND_TIMEOUT_MS;
     s->max_clients = fd_cap(s, cfg->max_clients ? cfg->max_clients : SVC_MAX_CLIENTS);
     s->st.max_clients = s->max_clients;
+#define OR(v, def) ((v) ? (v) : (def))
+    s->max_conns_per_addr = OR(cfg->max_conns_per_addr, SVC_MAX_CONNS_PER_ADDR);
+    s->max_logins_per_addr = OR(cfg->max_logins_per_addr, SVC_MAX_LOGINS_PER_ADDR);
+    s->login_failures = OR(cfg->login_failures, SVC_LOGIN_FAILURES);
+    s->addr_failures = OR(cfg->addr_failures, SVC_ADDR_FAILURES);
+    s->account_failures = OR(cfg->account_failures, SVC_ACCOUNT_FAILURES);
+    s->backoff_ms = OR(cfg->backoff_ms, SVC_BACKOFF_MS);
+    s->backoff_max_ms = OR(cfg->backoff_max_ms, SVC_BACKOFF_MAX_MS);
+    s->account_backoff_max_ms = OR(cfg->account_backoff_max_ms, SVC_ACCOUNT_BACKOFF_MAX_MS);
+    s->failure_memory_ms = OR(cfg->failure_memory_ms, SVC_FAILURE_MEMORY_MS);
+#undef OR
+    s->limit_loopback = cfg->limit_loopback;
+    s->ents = xcalloc(ENT_BUCKETS, sizeof(*s->ents));
     s->max_body = max_request_body();
     s->tracker = tracker_new(cfg->tracker_silence_ms);
     s->files = xcalloc(FILE_CACHE_SLOTS, sizeof(*s->files));

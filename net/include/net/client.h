@@ -47,7 +47,8 @@ struct svc_client_opts {
     const char *pin_file;  /* without service_key: key file, written on first contact */
     const uint8_t *ticket; /* shown in HELLO (copied); NULL: log in with a password */
     size_t ticket_len;
-    uint8_t role; /* WIRE_ROLE_CLIENT (0 means that) or WIRE_ROLE_PEER */
+    uint8_t role;          /* WIRE_ROLE_CLIENT (0 means that) or WIRE_ROLE_PEER */
+    const char *bind_addr; /* local IP literal to connect from (tests: 127.0.0.x); NULL: any */
 };
 
 struct svc_client;

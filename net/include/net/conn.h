@@ -89,6 +89,11 @@ int conn_accept(uv_stream_t *server, struct tls_ctx *ctx, const struct conn_call
 int conn_connect(uv_loop_t *loop, const struct sockaddr *addr, struct tls_ctx *ctx,
                  const uint8_t *expect_key, const struct conn_callbacks *cb, void *arg,
                  struct conn **out);
+/* The same from the local address from (port 0: any; NULL: as
+ * conn_connect); a bind error is returned at once. */
+int conn_connect_from(uv_loop_t *loop, const struct sockaddr *from, const struct sockaddr *addr,
+                      struct tls_ctx *ctx, const uint8_t *expect_key,
+                      const struct conn_callbacks *cb, void *arg, struct conn **out);
 
 /* Encodes m and queues it. Returns 0, a WIRE_E* encode error, or
  * CONN_ECLOSED when the connection is closing. Messages queued before the

@@ -19,16 +19,22 @@
  * Fairness: every disk and database access runs on the libuv threadpool;
  * scrypt checks (at most SVC_MAX_LOGINS at once; device-credential checks
  * are cheap and do not wait for them) and catalog queries (one
- * per catalog connection) wait in queues of their own, served one client
- * at a time in turn, so they never take the whole pool and one client's
- * pile of searches delays another's by one search at most; each client has
+ * per catalog connection) wait in queues of their own, so they never take
+ * the whole pool. Catalog queries are served one client at a time in
+ * turn: one client's pile of searches delays another's by one search at
+ * most. Password checks take turns by source address, then by account
+ * within the address, then by connection: a flood of logins from one
+ * address or for one account delays another address's login by one check
+ * per address with logins waiting (see the limits below); each client has
  * at most SVC_READS_PER_CLIENT chunk reads in flight and only as much data
  * queued as its connection drains, so one slow or hostile client costs the
  * others nothing but its share.
  *
  * Limits on what one client can hold: frames longer than the largest
  * request are refused from their header; a connection goes when it has
- * not logged in after login_timeout_ms or has left its replies unread for
+ * not logged in after login_timeout_ms (counted from the connection or
+ * from the end of its last login; never while a login of it waits in the
+ * queue or is checked) or has left its replies unread for
  * send_timeout_ms; at most max_clients connections, lowered to what
  * RLIMIT_NOFILE leaves after SVC_FD_RESERVE. Out of descriptors all the
  * same, the service stops accepting for SVC_ACCEPT_PAUSE_MS rather than
@@ -44,6 +50,7 @@
 #ifndef CHORUS_NET_SVC_H
 #define CHORUS_NET_SVC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -62,11 +69,53 @@
 #define SVC_MAX_JOBS_PER_CLIENT 32u /* other requests in flight per client */
 #define SVC_READS_PER_CLIENT    8u  /* chunk reads in flight per client */
 #define SVC_MAX_LOGINS          2u  /* scrypt checks at once, whole service */
-#define SVC_MAX_LOGIN_FAILURES  5u  /* LOGIN and LOGIN_DEVICE; then the connection is closed */
+#define SVC_MAX_LOGIN_FAILURES  5u  /* failed, refused or held logins; then the connection goes */
 #define SVC_CATALOG_CONNECTIONS 2u
 #define SVC_SEND_TIMEOUT_MS     60000u /* a client that takes none of its replies goes after this */
 #define SVC_FD_RESERVE          128u   /* descriptors kept for everything but clients */
 #define SVC_ACCEPT_PAUSE_MS     1000u  /* out of descriptors: accept nothing for this long */
+
+/* Limits per source address and per account (chorusd(8), LIMITS). An IPv6
+ * address counts by its /64 prefix (what one host usually gets). Loopback
+ * addresses (127.0.0.0/8, ::1) are exempt from the per-address caps and
+ * from the back-offs keyed by address unless limit_loopback is set: the
+ * tests, the demo and the benchmarks run dozens of engines on 127.0.0.1.
+ *
+ * Back-off: after N failed logins for a key, each further attempt of that
+ * key is answered ERROR BUSY at once (no check is queued, so a guesser
+ * gets no answer about the password) until a delay has passed since the
+ * last failure; the delay starts at backoff_ms and doubles with each
+ * further failure up to its cap; while a key is held back, one check of
+ * it runs at a time. A refusal rather than a delayed answer: delaying
+ * would cost the service a connection and memory per attempt and gain
+ * nothing (a guesser opens more connections), and a held attempt counts
+ * as a failure of its connection. Three keys: (account, address) — the
+ * strict one, which slows a guesser without touching the real user
+ * elsewhere; address — for one address spraying many accounts; account
+ * alone — looser and capped low (account_backoff_max_ms), for guessing
+ * from many addresses, so a stranger can hold a real user's password
+ * logins back by at most that long per attempt. Account back-offs count
+ * and gate password LOGINs only: a device credential (how engines log in
+ * after `chorus login`) cannot be guessed, and a stranger's guesses must
+ * not lock out a user's devices. A success resets the account's counters
+ * (not the address's: a guesser with an account of their own could reset
+ * it). Failures are forgotten failure_memory_ms after the last one.
+ *
+ * A LOGIN or LOGIN_DEVICE on a connection that is already logged in is
+ * answered ERROR WIRE_ERR_BAD_REQUEST and counts as a failure of that
+ * connection (towards SVC_MAX_LOGIN_FAILURES): nothing legitimate does it
+ * (an engine logs in on a new connection), and accepting it let one
+ * account keep the password checks busy. So does an attempt refused for a
+ * back-off. */
+#define SVC_MAX_CONNS_PER_ADDR     100u    /* connections at once from one address */
+#define SVC_MAX_LOGINS_PER_ADDR    8u      /* logins queued or running from one address */
+#define SVC_LOGIN_FAILURES         5u      /* per (account, address), then back-off */
+#define SVC_ADDR_FAILURES          20u     /* per address (any account), then back-off */
+#define SVC_ACCOUNT_FAILURES       50u     /* per account (any address), then back-off */
+#define SVC_BACKOFF_MS             1000u   /* first delay; doubles per further failure */
+#define SVC_BACKOFF_MAX_MS         300000u /* cap of the address and (account, address) delays */
+#define SVC_ACCOUNT_BACKOFF_MAX_MS 60000u  /* cap of the per-account delay */
+#define SVC_FAILURE_MEMORY_MS      900000u /* failures are forgotten after this long */
 
 struct svc_config {
     const char *data_dir;          /* required */
@@ -78,7 +127,18 @@ struct svc_config {
     uint64_t login_timeout_ms;     /* 0: SVC_LOGIN_TIMEOUT_MS */
     uint64_t send_timeout_ms;      /* 0: SVC_SEND_TIMEOUT_MS */
     unsigned max_clients;          /* 0: SVC_MAX_CLIENTS; lowered to fit RLIMIT_NOFILE */
-    struct clog *log;              /* borrowed, may be NULL */
+    /* limits (see above); 0: the default */
+    unsigned max_conns_per_addr;     /* SVC_MAX_CONNS_PER_ADDR */
+    unsigned max_logins_per_addr;    /* SVC_MAX_LOGINS_PER_ADDR */
+    unsigned login_failures;         /* SVC_LOGIN_FAILURES */
+    unsigned addr_failures;          /* SVC_ADDR_FAILURES */
+    unsigned account_failures;       /* SVC_ACCOUNT_FAILURES */
+    uint64_t backoff_ms;             /* SVC_BACKOFF_MS */
+    uint64_t backoff_max_ms;         /* SVC_BACKOFF_MAX_MS */
+    uint64_t account_backoff_max_ms; /* SVC_ACCOUNT_BACKOFF_MAX_MS */
+    uint64_t failure_memory_ms;      /* SVC_FAILURE_MEMORY_MS */
+    bool limit_loopback;             /* false: loopback addresses are exempt */
+    struct clog *log;                /* borrowed, may be NULL */
 };
 
 struct svc_stats {
@@ -86,6 +146,8 @@ struct svc_stats {
     uint64_t clients_total;   /* accepted since start */
     uint64_t max_clients;     /* the cap in force (max_clients, or less for RLIMIT_NOFILE) */
     uint64_t clients_refused; /* hung up at once: the cap was reached */
+    uint64_t addr_refused;    /* hung up at once: their address's cap was reached */
+    uint64_t logins_held;     /* login attempts answered BUSY: back-off or pending cap */
     uint64_t send_timeouts;   /* closed: took none of their replies for send_timeout_ms */
     uint64_t accept_pauses;   /* times accepting paused: out of file descriptors */
     uint64_t logins_ok, logins_failed, tickets_refused; /* logins: by password */
