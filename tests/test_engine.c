@@ -237,6 +237,12 @@ static bool is_service(json_t *st, const void *want)
     return strcmp(str_of(st, "service"), want) == 0;
 }
 
+static bool at_one_second(json_t *st, const void *arg)
+{
+    (void)arg;
+    return fabs(pos_of(st) - 1.0) < 0.1;
+}
+
 static bool past(json_t *st, const void *secs)
 {
     return is_state(st, "playing") && pos_of(st) >= *(const double *)secs;
@@ -405,7 +411,8 @@ static void test_resume_after_restart(void **state)
     ok(&x, "shuffle off");
     ok(&x, "repeat all");
     ok(&x, "volume 30");
-    json_t *before = status(&x);
+    /* the decoder seeks on its own thread: wait until it has */
+    json_t *before = wait_status(&x, at_one_second, NULL, "the seek to 0:01");
     engine_free(x.e);
 
     eng_start(&x);
