@@ -1,13 +1,14 @@
 /* svc: the service's loop side — clients, requests, chunk pumping, tracker.
  *
  * Owns the listener, a sweep timer, a timer that brings the listener back
- * after an accept pause, every client and its connection, the
+ * after an accept pause, the generation re-check timer, every client and
+ * its connection, the
  * open store, catalog connections, accounts database, tracker and the
  * service identity. Runs on one libuv loop thread; the only code that runs
- * elsewhere is the work function of a job (struct job) on the threadpool,
- * which touches the store, a catalog connection it was handed, the
- * accounts database and its own job record — never a client, the tracker
- * or the loop. Results come back in the job's after-work callback on the
+ * elsewhere is the work function of a job (struct job) or of the
+ * generation re-check (struct gen_check) on the threadpool, which touches
+ * the store, a catalog connection it was handed, the accounts database
+ * and its own record — never a client, the tracker or the loop. Results come back in the job's after-work callback on the
  * loop. A client whose connection closes while jobs are out is kept
  * (refs) until the last one returns; the service itself finishes closing
  * only when no job is out.
