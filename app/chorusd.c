@@ -9,6 +9,7 @@ static const struct cli_command commands[] = {
     {"demo-library", "synthesize and import a demo library", chorusd_demo_library_main},
     {"serve", "serve players: login, catalog, files, keys and tracker", chorusd_serve_main},
     {"useradd", "add a user (or change a password) for logging in", chorusd_useradd_main},
+    {"revoke", "end every ticket and device credential of a user", chorusd_revoke_main},
     {NULL, NULL, NULL},
 };
 

@@ -9,6 +9,7 @@ int chorusd_catalog_main(int argc, char **argv);
 int chorusd_demo_library_main(int argc, char **argv);
 int chorusd_serve_main(int argc, char **argv);
 int chorusd_useradd_main(int argc, char **argv);
+int chorusd_revoke_main(int argc, char **argv);
 
 /* Shared by import, catalog and demo-library (defined in chorusd_import.c). */
 struct importer;

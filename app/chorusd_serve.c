@@ -51,7 +51,7 @@ static const char *const loopback_words[] = {"exempt", "apply", NULL};
 static const struct config_key serve_schema[] = {
     CONFIG_STRING_KEY("serve", "listen", S, listen, "0.0.0.0:4170",
                       "address and port to accept clients on"),
-    CONFIG_INT_KEY("serve", "ticket-lifetime", S, ticket_lifetime, 60, 31536000, "86400",
+    CONFIG_INT_KEY("serve", "ticket-lifetime", S, ticket_lifetime, 60, 31536000, "3600",
                    "seconds a login ticket stays valid"),
     CONFIG_INT_KEY("serve", "tracker-silence", S, tracker_silence, 5, 86400, "600",
                    "seconds of silence after which a peer's tracker entries go"),

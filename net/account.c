@@ -26,7 +26,7 @@
 
 #define SALT_LEN       16
 #define HASH_LEN       32
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 const struct account_params account_default_params = {15, 8, 1};
 
@@ -60,6 +60,16 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     " BEGIN DELETE FROM devices WHERE user = OLD.name; END;"
     "CREATE TRIGGER devices_user_changed AFTER UPDATE OF name, hash ON users"
     " BEGIN DELETE FROM devices WHERE user = OLD.name; END;",
+    /* 3: credential generations. A new password (by chorusd or by hand)
+     * or account_revoke moves the user's generation on; tickets and
+     * device credentials of an older one are refused, and the second
+     * trigger drops such credentials so they hold no device slot. */
+    "ALTER TABLE users ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TRIGGER users_hash_changed AFTER UPDATE OF hash ON users"
+    " WHEN NEW.generation = OLD.generation"
+    " BEGIN UPDATE users SET generation = OLD.generation + 1 WHERE name = NEW.name; END;"
+    "CREATE TRIGGER devices_generation_changed AFTER UPDATE OF generation ON users"
+    " BEGIN DELETE FROM devices WHERE user = NEW.name AND generation < NEW.generation; END;",
 };
 
 struct account_db {
@@ -279,8 +289,10 @@ int account_set_password(struct account_db *db, const char *name, const char *pa
     return rc;
 }
 
-int account_verify(struct account_db *db, const char *name, const char *password)
+int account_verify(struct account_db *db, const char *name, const char *password,
+                   uint32_t *generation)
 {
+    uint32_t gen = 0;
     uint8_t salt[SALT_LEN], stored[HASH_LEN], hash[HASH_LEN];
     struct account_params params = account_default_params;
     bool found = false;
@@ -288,8 +300,9 @@ int account_verify(struct account_db *db, const char *name, const char *password
 
     pthread_mutex_lock(&db->lock);
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db->db, "SELECT salt, hash, log2_n, r, p FROM users WHERE name=?1", -1,
-                           &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db->db,
+                           "SELECT salt, hash, log2_n, r, p, generation FROM users WHERE name=?1",
+                           -1, &st, NULL) != SQLITE_OK) {
         rc = ACCOUNT_EDB;
     } else {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
@@ -302,6 +315,7 @@ int account_verify(struct account_db *db, const char *name, const char *password
             params.log2_n = (unsigned)sqlite3_column_int(st, 2);
             params.r = (unsigned)sqlite3_column_int(st, 3);
             params.p = (unsigned)sqlite3_column_int(st, 4);
+            gen = (uint32_t)sqlite3_column_int64(st, 5);
         } else if (step != SQLITE_ROW && step != SQLITE_DONE) {
             rc = ACCOUNT_EDB;
         }
@@ -325,6 +339,8 @@ int account_verify(struct account_db *db, const char *name, const char *password
     rc = scrypt_hash(password, salt, &params, hash);
     if (rc == 0 && (CRYPTO_memcmp(hash, stored, HASH_LEN) != 0 || !found))
         rc = ACCOUNT_EDENIED;
+    if (rc == 0 && generation)
+        *generation = gen;
     OPENSSL_cleanse(hash, sizeof(hash));
     OPENSSL_cleanse(stored, sizeof(stored));
     return rc;
@@ -361,8 +377,9 @@ static int sha256(const uint8_t *data, size_t len, uint8_t out[HASH_LEN])
     return EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL) == 1 ? 0 : ACCOUNT_ECRYPTO;
 }
 
-int account_device_add(struct account_db *db, const char *user, const uint8_t key[TLS_KEY_LEN],
-                       const char *label, uint8_t cred_out[ACCOUNT_CRED_LEN])
+int account_device_add(struct account_db *db, const char *user, uint32_t generation,
+                       const uint8_t key[TLS_KEY_LEN], const char *label,
+                       uint8_t cred_out[ACCOUNT_CRED_LEN])
 {
     if (!label)
         label = "";
@@ -381,12 +398,12 @@ int account_device_add(struct account_db *db, const char *user, const uint8_t ke
     sqlite3_stmt *st = NULL;
     bool refused = false;
     rc = ACCOUNT_EDB;
-    /* One statement checks and inserts, so a user deleted meanwhile (by
-     * another process) cannot be left with a credential. */
+    /* One statement checks and inserts, so a user deleted or revoked
+     * meanwhile (by another process) cannot be left with a credential. */
     if (sqlite3_prepare_v2(db->db,
-                           "INSERT INTO devices(user, hash, key, label, created)"
-                           " SELECT ?1, ?2, ?3, ?4, strftime('%s','now')"
-                           " WHERE EXISTS (SELECT 1 FROM users WHERE name = ?1)"
+                           "INSERT INTO devices(user, hash, key, label, created, generation)"
+                           " SELECT ?1, ?2, ?3, ?4, strftime('%s','now'), ?6"
+                           " WHERE EXISTS (SELECT 1 FROM users WHERE name = ?1 AND generation = ?6)"
                            " AND (SELECT count(*) FROM devices WHERE user = ?1) < ?5",
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, user, -1, SQLITE_TRANSIENT);
@@ -394,6 +411,7 @@ int account_device_add(struct account_db *db, const char *user, const uint8_t ke
         sqlite3_bind_blob(st, 3, key, TLS_KEY_LEN, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 4, label, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int(st, 5, (int)ACCOUNT_MAX_DEVICES);
+        sqlite3_bind_int64(st, 6, generation);
         if (sqlite3_step(st) == SQLITE_DONE) {
             rc = 0;
             refused = sqlite3_changes(db->db) == 0;
@@ -403,10 +421,10 @@ int account_device_add(struct account_db *db, const char *user, const uint8_t ke
     pthread_mutex_unlock(&db->lock);
     OPENSSL_cleanse(hash, sizeof(hash));
     if (refused) { /* which condition failed */
-        int64_t users = 0;
-        rc = count_rows(db, "SELECT count(*) FROM users WHERE name = ?1", user, &users);
+        int64_t held = 0;
+        rc = count_rows(db, "SELECT count(*) FROM devices WHERE user = ?1", user, &held);
         if (rc == 0)
-            rc = users ? ACCOUNT_EDEVICES : ACCOUNT_EDENIED;
+            rc = held >= ACCOUNT_MAX_DEVICES ? ACCOUNT_EDEVICES : ACCOUNT_EDENIED;
     }
     if (rc == 0)
         memcpy(cred_out, cred, sizeof(cred));
@@ -415,8 +433,9 @@ int account_device_add(struct account_db *db, const char *user, const uint8_t ke
 }
 
 int account_device_check(struct account_db *db, const char *user, const uint8_t *cred, size_t len,
-                         const uint8_t key[TLS_KEY_LEN])
+                         const uint8_t key[TLS_KEY_LEN], uint32_t *generation)
 {
+    uint32_t gen = 0;
     uint8_t hash[HASH_LEN];
     int rc = sha256(cred, len, hash);
     if (rc < 0)
@@ -425,8 +444,12 @@ int account_device_check(struct account_db *db, const char *user, const uint8_t 
     pthread_mutex_lock(&db->lock);
     sqlite3_stmt *st = NULL;
     rc = ACCOUNT_EDB;
-    if (sqlite3_prepare_v2(db->db, "SELECT id, hash, key FROM devices WHERE user = ?1", -1, &st,
-                           NULL) == SQLITE_OK) {
+    /* Only credentials of the user's current generation count. */
+    if (sqlite3_prepare_v2(db->db,
+                           "SELECT d.id, d.hash, d.key, u.generation FROM devices d"
+                           " JOIN users u ON u.name = d.user"
+                           " WHERE d.user = ?1 AND d.generation = u.generation",
+                           -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, user, -1, SQLITE_TRANSIENT);
         int step;
         /* Every row is compared in full, the hash and the key both: no
@@ -437,8 +460,10 @@ int account_device_check(struct account_db *db, const char *user, const uint8_t 
                 continue;
             int differ = CRYPTO_memcmp(hash, sqlite3_column_blob(st, 1), HASH_LEN) |
                          CRYPTO_memcmp(key, sqlite3_column_blob(st, 2), TLS_KEY_LEN);
-            if (differ == 0)
+            if (differ == 0) {
                 match = sqlite3_column_int64(st, 0);
+                gen = (uint32_t)sqlite3_column_int64(st, 3);
+            }
         }
         if (step == SQLITE_DONE)
             rc = match >= 0 ? 0 : ACCOUNT_EDENIED;
@@ -458,6 +483,8 @@ int account_device_check(struct account_db *db, const char *user, const uint8_t 
     }
     pthread_mutex_unlock(&db->lock);
     OPENSSL_cleanse(hash, sizeof(hash));
+    if (rc == 0 && generation)
+        *generation = gen;
     return rc;
 }
 
@@ -486,4 +513,51 @@ int account_device_revoke(struct account_db *db, const char *user, const uint8_t
 int account_device_count(struct account_db *db, const char *user, int64_t *out)
 {
     return count_rows(db, "SELECT count(*) FROM devices WHERE user = ?1", user, out);
+}
+
+/* Reads name's generation under the lock held by the caller. */
+static int read_generation(struct account_db *db, const char *name, uint32_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = ACCOUNT_EDB;
+    if (sqlite3_prepare_v2(db->db, "SELECT generation FROM users WHERE name = ?1", -1, &st, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW) {
+            *out = (uint32_t)sqlite3_column_int64(st, 0);
+            rc = 0;
+        } else if (step == SQLITE_DONE) {
+            rc = ACCOUNT_EDENIED;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int account_generation(struct account_db *db, const char *name, uint32_t *out)
+{
+    pthread_mutex_lock(&db->lock);
+    int rc = read_generation(db, name, out);
+    pthread_mutex_unlock(&db->lock);
+    return rc;
+}
+
+int account_revoke(struct account_db *db, const char *name, uint32_t *generation)
+{
+    pthread_mutex_lock(&db->lock);
+    sqlite3_stmt *st = NULL;
+    int rc = ACCOUNT_EDB;
+    if (sqlite3_prepare_v2(db->db, "UPDATE users SET generation = generation + 1 WHERE name = ?1",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_DONE)
+            rc = sqlite3_changes(db->db) ? 0 : ACCOUNT_EDENIED;
+    }
+    sqlite3_finalize(st);
+    uint32_t gen = 0;
+    if (rc == 0 && (rc = read_generation(db, name, &gen)) == 0 && generation)
+        *generation = gen;
+    pthread_mutex_unlock(&db->lock);
+    return rc;
 }

@@ -1,13 +1,14 @@
 /* svc: the service's loop side — clients, requests, chunk pumping, tracker.
  *
  * Owns the listener, a sweep timer, a timer that brings the listener back
- * after an accept pause, every client and its connection, the
+ * after an accept pause, the generation re-check timer, every client and
+ * its connection, the
  * open store, catalog connections, accounts database, tracker and the
  * service identity. Runs on one libuv loop thread; the only code that runs
- * elsewhere is the work function of a job (struct job) on the threadpool,
- * which touches the store, a catalog connection it was handed, the
- * accounts database and its own job record — never a client, the tracker
- * or the loop. Results come back in the job's after-work callback on the
+ * elsewhere is the work function of a job (struct job) or of the
+ * generation re-check (struct gen_check) on the threadpool, which touches
+ * the store, a catalog connection it was handed, the accounts database
+ * and its own record — never a client, the tracker or the loop. Results come back in the job's after-work callback on the
  * loop. A client whose connection closes while jobs are out is kept
  * (refs) until the last one returns; the service itself finishes closing
  * only when no job is out.
@@ -118,6 +119,7 @@ struct client {
     bool hello, authed;
     bool by_password; /* authed by a LOGIN on this connection (not a ticket or credential) */
     char user[WIRE_MAX_USER + 1];
+    uint32_t generation; /* the user's credential generation at login */
     struct tracker_peer *tp;
     struct chunk_req *reqs;
     unsigned nreqs;
@@ -137,6 +139,7 @@ struct client {
 enum job_kind {
     JOB_LOGIN,         /* LOGIN: scrypt, in the login queue */
     JOB_DEVICE_LOGIN,  /* LOGIN_DEVICE: a SQLite lookup, starts at once */
+    JOB_TICKET,        /* HELLO's ticket: its user's generation, starts at once */
     JOB_DEVICE_ADD,    /* GET_DEVICE */
     JOB_DEVICE_REVOKE, /* REVOKE_DEVICE */
     JOB_BROWSE,
@@ -163,6 +166,7 @@ struct job {
     uint8_t *cred; /* device credential (LOGIN_DEVICE, REVOKE_DEVICE) */
     size_t cred_len;
     uint8_t key[TLS_KEY_LEN]; /* the client's TLS key */
+    uint32_t generation;      /* the user's credential generation (in, or out of a login) */
     uint8_t browse_kind;
     uint64_t parent;
     uint32_t offset, limit;
@@ -199,6 +203,8 @@ struct svc {
     uv_tcp_t listener;
     uv_timer_t sweep;
     uv_timer_t relisten;           /* accepting again after a pause (out of descriptors) */
+    uv_timer_t recheck;            /* logged-in users' generations */
+    bool recheck_busy;             /* a generation check is out */
     struct sockaddr_storage bound; /* where the listener listens */
     struct clog *log;
     char *data_dir;
@@ -781,8 +787,9 @@ static void work_login(struct job *j)
 {
     struct svc *s = j->svc;
     int rc = j->kind == JOB_LOGIN
-                 ? account_verify(s->accounts, j->user, j->password)
-                 : account_device_check(s->accounts, j->user, j->cred, j->cred_len, j->key);
+                 ? account_verify(s->accounts, j->user, j->password, &j->generation)
+                 : account_device_check(s->accounts, j->user, j->cred, j->cred_len, j->key,
+                                        &j->generation);
     if (rc < 0) {
         j->err = rc;
         j->code = rc == ACCOUNT_EDENIED ? WIRE_ERR_LOGIN : WIRE_ERR_INTERNAL;
@@ -796,6 +803,7 @@ static void work_login(struct job *j)
     memcpy(t.key, j->key, TLS_KEY_LEN);
     t.issued = (uint64_t)time(NULL);
     t.expires = t.issued + s->ticket_lifetime_s;
+    t.generation = j->generation;
     uint8_t *buf;
     size_t len;
     if ((rc = ticket_sign(s->id, &t, &buf, &len)) < 0) {
@@ -822,7 +830,7 @@ static void work_device(struct job *j)
     if (j->kind == JOB_DEVICE_REVOKE) {
         rc = account_device_revoke(db, j->user, j->cred, j->cred_len);
     } else {
-        rc = account_device_add(db, j->user, j->key, j->label, cred);
+        rc = account_device_add(db, j->user, j->generation, j->key, j->label, cred);
         m.type = WIRE_DEVICE;
         m.u.device.issued = (uint64_t)time(NULL);
         m.u.device.cred = cred;
@@ -832,9 +840,9 @@ static void work_device(struct job *j)
         job_reply(j, &m);
     } else {
         j->err = rc;
-        if (rc == ACCOUNT_EDENIED) { /* the account was deleted after this login */
+        if (rc == ACCOUNT_EDENIED) { /* deleted or revoked after this login */
             j->code = WIRE_ERR_AUTH_REQUIRED;
-            j->why = "the account no longer exists";
+            j->why = "the account no longer exists or its credentials were revoked";
         } else if (rc == ACCOUNT_EDEVICES || rc == ACCOUNT_ELABEL) {
             j->code = WIRE_ERR_BAD_REQUEST;
             j->why = account_strerror(rc);
@@ -931,6 +939,15 @@ static void job_work(uv_work_t *w)
     case JOB_DEVICE_REVOKE:
         work_device(j);
         break;
+    case JOB_TICKET: {
+        uint32_t now_gen = 0;
+        j->err = account_generation(j->svc->accounts, j->user, &now_gen);
+        if (j->err == 0 && now_gen != j->generation)
+            j->err = TICKET_EREVOKED;
+        else if (j->err == ACCOUNT_EDENIED)
+            j->err = TICKET_EREVOKED; /* the user is gone */
+        break;
+    }
     case JOB_BROWSE:
     case JOB_SEARCH:
         work_catalog(j);
@@ -1143,6 +1160,7 @@ static void done_login(struct client *cl, struct job *j)
         else
             s->st.logins_ok++;
         set_authed(cl, j->user);
+        cl->generation = j->generation;
         cl->by_password = !device;
         clog_info(s->log, MOD, "%s: %s logged in%s", cl->addr, j->user, how);
         send_frame(cl, j, CONN_PRIO_CONTROL, 0);
@@ -1200,6 +1218,8 @@ static void done_reply(struct client *cl, struct job *j)
     }
 }
 
+static void done_ticket(struct client *cl, struct job *j);
+
 static void job_done(uv_work_t *w, int status)
 {
     (void)status;
@@ -1226,6 +1246,9 @@ static void job_done(uv_work_t *w, int status)
     case JOB_DEVICE_LOGIN:
         done_login(cl, j);
         break;
+    case JOB_TICKET:
+        done_ticket(cl, j);
+        break;
     default:
         done_reply(cl, j);
         break;
@@ -1247,6 +1270,43 @@ static bool take_job_slot(struct client *cl, uint32_t rid)
     }
     cl->jobs++;
     return true;
+}
+
+static void send_hello(struct client *cl)
+{
+    struct wire_msg r = {.type = WIRE_HELLO};
+    r.u.hello.version = WIRE_VERSION;
+    r.u.hello.role = WIRE_ROLE_SERVICE;
+    r.u.hello.flags = cl->authed ? WIRE_HELLO_AUTHENTICATED : 0;
+    send_msg(cl, &r);
+}
+
+static void refuse_ticket(struct client *cl, int err)
+{
+    cl->svc->st.tickets_refused++;
+    clog_warn(cl->svc->log, MOD, "%s: ticket refused: %s", cl->addr, ticket_strerror(err));
+    send_error(cl, 0, err == TICKET_EEXPIRED ? WIRE_ERR_TICKET_EXPIRED : WIRE_ERR_TICKET,
+               ticket_strerror(err));
+}
+
+/* HELLO's ticket checked against the accounts: then HELLO is answered. */
+static void done_ticket(struct client *cl, struct job *j)
+{
+    struct svc *s = cl->svc;
+    cl->login_busy = false;
+    if (!cl->conn)
+        return;
+    if (j->err == 0) {
+        set_authed(cl, j->user);
+        cl->generation = j->generation;
+        clog_info(s->log, MOD, "%s: %s resumed with a ticket", cl->addr, j->user);
+    } else if (errcode_in_block(j->err, TICKET_EFORMAT)) {
+        refuse_ticket(cl, j->err);
+    } else {
+        clog_error(s->log, MOD, "%s: checking a ticket: %s", cl->addr, svc_strerror(j->err));
+        send_error(cl, 0, WIRE_ERR_INTERNAL, NULL);
+    }
+    send_hello(cl);
 }
 
 static void handle_hello(struct client *cl, struct wire_msg *m)
@@ -1271,20 +1331,18 @@ static void handle_hello(struct client *cl, struct wire_msg *m)
         int rc = ticket_verify(m->u.hello.ticket, m->u.hello.ticket_len, s->pub, cl->key,
                                (uint64_t)time(NULL), &t);
         if (rc == 0) {
-            set_authed(cl, t.user);
-            clog_info(s->log, MOD, "%s: %s resumed with a ticket", cl->addr, t.user);
-        } else {
-            s->st.tickets_refused++;
-            clog_warn(s->log, MOD, "%s: ticket refused: %s", cl->addr, ticket_strerror(rc));
-            send_error(cl, 0, rc == TICKET_EEXPIRED ? WIRE_ERR_TICKET_EXPIRED : WIRE_ERR_TICKET,
-                       ticket_strerror(rc));
+            /* Its generation needs the database: the answer waits for
+             * the job, and a LOGIN meanwhile is busy. */
+            struct job *j = job_new(cl, JOB_TICKET, 0);
+            j->user = xstrdup(t.user);
+            j->generation = t.generation;
+            cl->login_busy = true;
+            job_submit(j);
+            return;
         }
+        refuse_ticket(cl, rc);
     }
-    struct wire_msg r = {.type = WIRE_HELLO};
-    r.u.hello.version = WIRE_VERSION;
-    r.u.hello.role = WIRE_ROLE_SERVICE;
-    r.u.hello.flags = cl->authed ? WIRE_HELLO_AUTHENTICATED : 0;
-    send_msg(cl, &r);
+    send_hello(cl);
 }
 
 /* The per-address cap on pending logins and the back-offs: true when
@@ -1382,6 +1440,7 @@ static void handle_device(struct client *cl, struct wire_msg *m)
         return;
     struct job *j = job_new(cl, add ? JOB_DEVICE_ADD : JOB_DEVICE_REVOKE, m->rid);
     j->user = xstrdup(cl->user);
+    j->generation = cl->generation;
     memcpy(j->key, cl->key, TLS_KEY_LEN);
     j->label = m->u.device.label;
     j->cred = m->u.device.cred;
@@ -1778,6 +1837,107 @@ static void sweep_cb(uv_timer_t *t)
     }
 }
 
+/* ---- the generation re-check ----
+ * One job for the whole service: the distinct users logged in now (sorted,
+ * so each is read once and found again by bsearch), read on the
+ * threadpool; back on the loop, connections whose user's generation moved
+ * on, or whose user is gone, are closed. */
+
+struct gen_check {
+    uv_work_t work;
+    struct svc *svc;
+    size_t n;
+    char (*users)[WIRE_MAX_USER + 1];
+    uint32_t *gens;
+    bool *known; /* false: no such user (or the read failed: see err) */
+    int err;
+};
+
+static int cmp_user(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static void gen_check_work(uv_work_t *w)
+{
+    struct gen_check *g = w->data;
+    for (size_t i = 0; i < g->n; i++) {
+        int rc = account_generation(g->svc->accounts, g->users[i], &g->gens[i]);
+        g->known[i] = rc == 0;
+        if (rc < 0 && rc != ACCOUNT_EDENIED)
+            g->err = rc;
+    }
+}
+
+static void gen_check_free(struct gen_check *g)
+{
+    free(g->users);
+    free(g->gens);
+    free(g->known);
+    free(g);
+}
+
+static void gen_check_done(uv_work_t *w, int status)
+{
+    (void)status;
+    struct gen_check *g = w->data;
+    struct svc *s = g->svc;
+    s->jobs--;
+    s->recheck_busy = false;
+    if (g->err) /* a database fault is no reason to drop anyone */
+        clog_error(s->log, MOD, "re-checking credentials: %s", svc_strerror(g->err));
+    for (struct client *cl = s->clients; cl && !s->closing && !g->err; cl = cl->next) {
+        if (!cl->authed || !cl->conn || conn_closing(cl->conn))
+            continue;
+        char(*u)[WIRE_MAX_USER + 1] =
+            bsearch(cl->user, g->users, g->n, sizeof(*g->users), cmp_user);
+        if (!u) /* logged in after the check began */
+            continue;
+        size_t i = (size_t)(u - g->users);
+        if (g->known[i] && g->gens[i] == cl->generation)
+            continue;
+        clog_info(s->log, MOD, "%s %s: closing: credentials revoked (%s)", cl->addr, cl->user,
+                  g->known[i] ? "password changed or chorusd revoke" : "user deleted");
+        send_error(cl, 0, WIRE_ERR_TICKET, ticket_strerror(TICKET_EREVOKED));
+        conn_close_after_flush(cl->conn, 0);
+    }
+    gen_check_free(g);
+    maybe_finish_close(s);
+}
+
+static void recheck_cb(uv_timer_t *t)
+{
+    struct svc *s = t->data;
+    if (s->recheck_busy || s->closing)
+        return;
+    size_t n = 0;
+    for (struct client *cl = s->clients; cl; cl = cl->next)
+        n += cl->authed && cl->conn;
+    if (n == 0)
+        return;
+    struct gen_check *g = xcalloc(1, sizeof(*g));
+    g->svc = s;
+    g->work.data = g;
+    g->users = xcalloc(n, sizeof(*g->users));
+    for (struct client *cl = s->clients; cl; cl = cl->next)
+        if (cl->authed && cl->conn)
+            memcpy(g->users[g->n++], cl->user, sizeof(cl->user));
+    qsort(g->users, g->n, sizeof(*g->users), cmp_user);
+    size_t distinct = 0;
+    for (size_t i = 0; i < g->n; i++)
+        if (distinct == 0 || strcmp(g->users[i], g->users[distinct - 1]) != 0)
+            memmove(g->users[distinct++], g->users[i], sizeof(*g->users));
+    g->n = distinct;
+    g->gens = xcalloc(distinct, sizeof(*g->gens));
+    g->known = xcalloc(distinct, sizeof(*g->known));
+    if (uv_queue_work(s->loop, &g->work, gen_check_work, gen_check_done) < 0) {
+        gen_check_free(g);
+        return;
+    }
+    s->recheck_busy = true;
+    s->jobs++;
+}
+
 /* The sweep runs once a second, or more often when a timeout is shorter
  * (tests), so no deadline is overrun by more than about a quarter. */
 static uint64_t sweep_period(const struct svc *s, uint64_t tracker_silence_ms)
@@ -2008,8 +2168,9 @@ int svc_new(uv_loop_t *loop, const struct svc_config *cfg, struct svc **out)
     uv_tcp_init(loop, &s->listener);
     uv_timer_init(loop, &s->sweep);
     uv_timer_init(loop, &s->relisten);
-    s->listener.data = s->sweep.data = s->relisten.data = s;
-    s->handles_open = 3;
+    uv_timer_init(loop, &s->recheck);
+    s->listener.data = s->sweep.data = s->relisten.data = s->recheck.data = s;
+    s->handles_open = 4;
     s->listening = true;
 
     int rc = open_parts(s);
@@ -2019,10 +2180,14 @@ int svc_new(uv_loop_t *loop, const struct svc_config *cfg, struct svc **out)
         uv_close((uv_handle_t *)&s->listener, handle_closed);
         uv_close((uv_handle_t *)&s->sweep, handle_closed);
         uv_close((uv_handle_t *)&s->relisten, handle_closed);
+        uv_close((uv_handle_t *)&s->recheck, handle_closed);
         return rc;
     }
     uint64_t period = sweep_period(s, cfg->tracker_silence_ms);
     uv_timer_start(&s->sweep, sweep_cb, period, period);
+    uint64_t recheck =
+        cfg->generation_check_ms ? cfg->generation_check_ms : SVC_GENERATION_CHECK_MS;
+    uv_timer_start(&s->recheck, recheck_cb, recheck, recheck);
     *out = s;
     return 0;
 }
@@ -2079,6 +2244,7 @@ void svc_close(struct svc *s, void (*cb)(struct svc *s, void *arg), void *arg)
     s->listening = false;
     uv_close((uv_handle_t *)&s->sweep, handle_closed);
     uv_close((uv_handle_t *)&s->relisten, handle_closed);
+    uv_close((uv_handle_t *)&s->recheck, handle_closed);
     for (int qi = 0; qi < NQUEUES; qi++)
         drop_queued(s, qi);
     for (struct client *cl = s->clients; cl; cl = cl->next)

@@ -15,18 +15,18 @@
 
 static const uint8_t magic[4] = {'C', 'H', 'T', 'K'};
 
-static void put_u64(uint8_t *p, uint64_t v)
+static void put_be(uint8_t *p, uint64_t v, int n)
 {
-    for (int i = 7; i >= 0; i--) {
+    for (int i = n - 1; i >= 0; i--) {
         p[i] = (uint8_t)v;
         v >>= 8;
     }
 }
 
-static uint64_t get_u64(const uint8_t *p)
+static uint64_t get_be(const uint8_t *p, int n)
 {
     uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < n; i++)
         v = v << 8 | p[i];
     return v;
 }
@@ -37,16 +37,18 @@ int ticket_sign(const struct tls_identity *service, const struct ticket *t, uint
     size_t ulen = strnlen(t->user, sizeof(t->user));
     if (ulen == 0 || ulen > WIRE_MAX_USER)
         return TICKET_EFORMAT;
-    size_t body = 4 + 1 + 8 + 8 + 1 + ulen + TLS_KEY_LEN;
+    size_t body = 4 + 1 + 8 + 8 + 4 + 1 + ulen + TLS_KEY_LEN;
     uint8_t *buf = xmalloc(body + TLS_SIG_LEN);
     uint8_t *p = buf;
     memcpy(p, magic, 4);
     p += 4;
     *p++ = TICKET_VERSION;
-    put_u64(p, t->issued);
+    put_be(p, t->issued, 8);
     p += 8;
-    put_u64(p, t->expires);
+    put_be(p, t->expires, 8);
     p += 8;
+    put_be(p, t->generation, 4);
+    p += 4;
     *p++ = (uint8_t)ulen;
     memcpy(p, t->user, ulen);
     p += ulen;
@@ -64,7 +66,7 @@ int ticket_sign(const struct tls_identity *service, const struct ticket *t, uint
 int ticket_verify(const uint8_t *buf, size_t len, const uint8_t service_key[TLS_KEY_LEN],
                   const uint8_t *peer_key, uint64_t now, struct ticket *out)
 {
-    const size_t fixed = 4 + 1 + 8 + 8 + 1;
+    const size_t fixed = 4 + 1 + 8 + 8 + 4 + 1;
     if (!buf || len < fixed + 1 + TLS_KEY_LEN + TLS_SIG_LEN || len > TICKET_MAX_LEN ||
         memcmp(buf, magic, 4) != 0 || buf[4] != TICKET_VERSION)
         return TICKET_EFORMAT;
@@ -77,8 +79,9 @@ int ticket_verify(const uint8_t *buf, size_t len, const uint8_t service_key[TLS_
         return TICKET_ESIG;
     struct ticket t;
     memset(&t, 0, sizeof(t));
-    t.issued = get_u64(buf + 5);
-    t.expires = get_u64(buf + 13);
+    t.issued = get_be(buf + 5, 8);
+    t.expires = get_be(buf + 13, 8);
+    t.generation = (uint32_t)get_be(buf + 21, 4);
     memcpy(t.user, buf + fixed, ulen);
     memcpy(t.key, buf + fixed + ulen, TLS_KEY_LEN);
     if (now >= t.expires)
@@ -103,6 +106,8 @@ const char *ticket_strerror(int err)
         return "ticket belongs to another key";
     case TICKET_ECRYPTO:
         return "cannot sign ticket";
+    case TICKET_EREVOKED:
+        return "ticket revoked (password changed or user revoked)";
     default:
         return "unknown ticket error";
     }

@@ -5,7 +5,9 @@
  * thread. Covered: login with good and bad passwords, tickets (reuse,
  * expired, forged, stolen), device credentials (issued after a password
  * login, logging in a new connection of the same identity only, revoked,
- * void after a password change, malformed requests), catalog browse and
+ * void after a password change, malformed requests), revocation (chorusd
+ * revoke and a new password end tickets at HELLO, stored credentials and
+ * logged-in connections at the re-check), catalog browse and
  * search, manifest + key +
  * every chunk reassembling into exactly the stored file, an urgent request
  * overtaking bulk, cancel, the tracker's rules, 200 concurrent clients,
@@ -23,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -326,7 +330,7 @@ static void test_login(void **state)
     uint64_t expires;
     const uint8_t *t = svc_client_ticket(a.c, &tlen, &expires);
     assert_non_null(t);
-    assert_true(expires > (uint64_t)time(NULL) + 3600);
+    assert_true(expires + 60 > (uint64_t)time(NULL) + SVC_TICKET_LIFETIME_S);
     struct ticket parsed;
     uint8_t akey[TLS_KEY_LEN];
     tls_identity_public_key(a.id, akey);
@@ -1156,6 +1160,121 @@ static void test_device_credentials(void **state)
     assert_int_equal(srv->final.logins_failed, 1);
 }
 
+/* Runs `chorusd revoke --data-dir D.dir user`: its exit status, and its
+ * standard error in err (the caller frees). */
+static int run_revoke(const char *user, char **err)
+{
+    char *prog = testutil_program("chorusd");
+    char *errpath = xasprintf("%s/revoke.err", D.dir);
+    char *argv[] = {prog, "revoke", "--data-dir", D.dir, (char *)user, NULL};
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int e = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int o = open("/dev/null", O_WRONLY);
+        if (e < 0 || o < 0 || dup2(e, 2) < 0 || dup2(o, 1) < 0)
+            _exit(99);
+        execv(prog, argv);
+        _exit(98);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    size_t len;
+    char *text = testutil_read_file(errpath, &len);
+    *err = xrealloc(text, len + 1);
+    (*err)[len] = 0;
+    free(errpath);
+    free(prog);
+    return WEXITSTATUS(status);
+}
+
+/* A client with a ticket (and the identity it was issued to) whose HELLO
+ * is refused with code. */
+static void ticket_refused(uv_loop_t *loop, struct server *srv, struct client *cl,
+                           const uint8_t *ticket, size_t len, uint16_t code)
+{
+    assert_int_equal(client_open(loop, srv, cl, ticket, len), 0);
+    assert_false(svc_client_authenticated(cl->c));
+    struct wire_msg m;
+    assert_int_equal(svc_client_wait(cl->c, 0, &m, T_MS), 0);
+    assert_int_equal(m.type, WIRE_ERROR);
+    assert_int_equal(m.u.error.code, code);
+    wire_msg_clear(&m);
+    client_close(cl);
+}
+
+/* Logs a in with the password, keeps a copy of its ticket in *t and a
+ * new device credential in *cred. */
+static void login_with_device(uv_loop_t *loop, struct server *srv, struct client *a, uint8_t **t,
+                              size_t *tlen, uint8_t **cred, size_t *clen)
+{
+    client_login(loop, srv, a);
+    const uint8_t *tk = svc_client_ticket(a->c, tlen, NULL);
+    *t = xmalloc(*tlen);
+    memcpy(*t, tk, *tlen);
+    assert_int_equal(svc_client_get_device_sync(a->c, "laptop", cred, clen, NULL, T_MS), 0);
+}
+
+/* chorusd revoke (another process, the same accounts.db) and a new
+ * password: older tickets are refused at HELLO, stored credentials at
+ * once, and logged-in connections are closed by the re-check. */
+static void test_revocation(void **state)
+{
+    (void)state;
+    struct env e;
+    env_start_cfg(&e, (struct svc_config){.generation_check_ms = 100});
+    struct server *srv = &e.srv;
+    uv_loop_t *loop = &e.loop;
+
+    for (int round = 0; round < 2; round++) {
+        struct client a = {0}, b = {0}, c = {0};
+        uint8_t *t, *cred;
+        size_t tlen, clen;
+        login_with_device(loop, srv, &a, &t, &tlen, &cred, &clen);
+        b.id = a.id; /* the same device, resuming with the ticket */
+        assert_int_equal(client_open(loop, srv, &b, t, tlen), 0);
+        assert_true(svc_client_authenticated(b.c));
+        expect_ok(&b, svc_client_search(b.c, "morning", 10), WIRE_ITEMS);
+
+        if (round == 0) {
+            char *err;
+            assert_int_equal(run_revoke("alice", &err), 0);
+            free(err);
+        } else {
+            set_password("alice", "wonderland");
+        }
+        /* both connections are closed by the re-check, with the ticket code */
+        expect_closed(&a, WIRE_ERR_TICKET);
+        expect_closed(&b, WIRE_ERR_TICKET);
+        client_close(&a);
+        client_close(&b);
+        /* the ticket is refused at HELLO, the credential at LOGIN_DEVICE */
+        c.id = a.id;
+        ticket_refused(loop, srv, &c, t, tlen, WIRE_ERR_TICKET);
+        assert_int_equal(client_open(loop, srv, &c, NULL, 0), 0);
+        assert_int_equal(svc_client_login_device_sync(c.c, "alice", cred, clen, T_MS),
+                         CLIENT_EREFUSED);
+        assert_int_equal(svc_client_last_error_code(c.c), WIRE_ERR_LOGIN);
+        /* the password still logs in, and its new ticket works */
+        assert_int_equal(svc_client_login_sync(c.c, "alice", "wonderland", T_MS), 0);
+        expect_ok(&c, svc_client_search(c.c, "morning", 10), WIRE_ITEMS);
+        c.id = NULL; /* a's */
+        client_close(&c);
+        free(t);
+        free(cred);
+        client_free(&a);
+    }
+
+    /* an unknown user: exit 1 and a message */
+    char *err;
+    assert_int_equal(run_revoke("nobody", &err), 1);
+    assert_non_null(strstr(err, "no user 'nobody'"));
+    free(err);
+    env_stop(&e);
+    assert_int_equal(srv->final.tickets_refused, 2);
+}
+
 /* One login at a time, whatever its kind: a LOGIN_DEVICE sent while a
  * LOGIN is still checked is answered busy. */
 static void test_device_login_busy(void **state)
@@ -1546,6 +1665,7 @@ int main(void)
         cmocka_unit_test(test_device_credentials),
         cmocka_unit_test(test_device_login_busy),
         cmocka_unit_test(test_device_bad_input),
+        cmocka_unit_test(test_revocation),
         cmocka_unit_test(test_pinning),
         cmocka_unit_test(test_shutdown_with_work_in_flight),
         cmocka_unit_test(test_slow_clients),

@@ -1,5 +1,5 @@
 /* test_ticket: signing and every refusal of ticket_verify — forged,
- * expired, another holder's key, truncated and altered bytes. */
+ * expired, another holder's key, truncated and altered bytes, version 1. */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -40,7 +40,7 @@ static int teardown(void **state)
 static void make(struct keys *k, const struct tls_identity *signer, const char *user,
                  uint64_t expires, uint8_t **buf, size_t *len)
 {
-    struct ticket t = {.issued = 1000, .expires = expires};
+    struct ticket t = {.issued = 1000, .expires = expires, .generation = 0x01020304};
     snprintf(t.user, sizeof(t.user), "%s", user);
     memcpy(t.key, k->holder_pub, TLS_KEY_LEN);
     assert_int_equal(ticket_sign(signer, &t, buf, len), 0);
@@ -58,6 +58,9 @@ static void test_valid(void **state)
     assert_string_equal(t.user, "alice");
     assert_memory_equal(t.key, k->holder_pub, TLS_KEY_LEN);
     assert_true(t.issued == 1000 && t.expires == 5000);
+    assert_int_equal(t.generation, 0x01020304);
+    assert_int_equal(buf[4], 2); /* version 2: with the generation after expires */
+    assert_memory_equal(buf + 21, "\x01\x02\x03\x04", 4);
     /* without a peer key only signature and expiry are checked */
     assert_int_equal(ticket_verify(buf, len, k->service_pub, NULL, 10, NULL), 0);
     free(buf);
@@ -105,6 +108,20 @@ static void test_refusals(void **state)
     assert_int_equal(ticket_verify(longer, len + 1, k->service_pub, k->holder_pub, 10, NULL),
                      TICKET_EFORMAT);
     free(longer);
+    free(buf);
+
+    /* version 1 (before generations): refused, even re-signed by the
+     * service with its bytes in the old layout (no generation) */
+    make(k, k->service, "bob", 5000, &buf, &len);
+    size_t v1len = len - 4 - TLS_SIG_LEN;
+    uint8_t *v1 = xmalloc(v1len + TLS_SIG_LEN);
+    memcpy(v1, buf, 21);
+    memcpy(v1 + 21, buf + 25, len - 25 - TLS_SIG_LEN);
+    v1[4] = 1;
+    assert_int_equal(tls_identity_sign(k->service, v1, v1len, v1 + v1len), 0);
+    assert_int_equal(ticket_verify(v1, v1len + TLS_SIG_LEN, k->service_pub, NULL, 10, NULL),
+                     TICKET_EFORMAT);
+    free(v1);
     free(buf);
 
     /* forged: well-formed, signed by another key */

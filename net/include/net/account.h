@@ -17,6 +17,12 @@
  * rows, cheap enough to need no slowing down: credentials are random, not
  * guessable like passwords.
  *
+ * Credential generations: each user has one (a u32, 0 at first). A new
+ * password (account_set_password, or the hash changed by hand: a trigger)
+ * or account_revoke moves it on. Logins report the generation they
+ * checked, tickets carry it, and a device credential is issued at the
+ * user's generation and refused once the user's has moved on.
+ *
  * Schema versions (PRAGMA user_version): account_open brings an older file
  * (version 0: users only, from before versions were kept) up to date in
  * one transaction, and refuses a newer one.
@@ -83,8 +89,20 @@ int account_set_password(struct account_db *db, const char *name, const char *pa
                          const struct account_params *params);
 
 /* 0 when password is name's password, else ACCOUNT_EDENIED (or
- * ACCOUNT_EDB / ACCOUNT_ECRYPTO). Slow by design: not on a loop thread. */
-int account_verify(struct account_db *db, const char *name, const char *password);
+ * ACCOUNT_EDB / ACCOUNT_ECRYPTO). On success *generation (may be NULL) is
+ * the user's generation read with the hash. Slow by design: not on a loop
+ * thread. */
+int account_verify(struct account_db *db, const char *name, const char *password,
+                   uint32_t *generation);
+
+/* name's credential generation: 0, ACCOUNT_EDENIED (no such user) or
+ * ACCOUNT_EDB. One SQLite read. */
+int account_generation(struct account_db *db, const char *name, uint32_t *out);
+
+/* Moves name's generation on, ending every ticket and device credential
+ * issued before: 0 (*generation, may be NULL, gets the new one),
+ * ACCOUNT_EDENIED (no such user) or ACCOUNT_EDB. */
+int account_revoke(struct account_db *db, const char *name, uint32_t *generation);
 
 /* Number of users. */
 int account_count(struct account_db *db, int64_t *out);
@@ -92,24 +110,28 @@ int account_count(struct account_db *db, int64_t *out);
 /* ---- device credentials (all cheap: fine on the threadpool, not on a
  * loop thread, since each is a SQLite statement) ---- */
 
-/* Issues a credential for user, bound to key (the TLS public key of the
+/* Issues a credential for user at generation (the one the asking
+ * connection logged in at), bound to key (the TLS public key of the
  * connection that asks), with a label for people (label NULL means "";
  * any bytes but NUL). Writes ACCOUNT_CRED_LEN random bytes to cred_out,
  * the caller's buffer, which the caller should wipe once sent; only their
- * hash is stored. Returns 0, ACCOUNT_EDENIED (no such user),
+ * hash is stored. Returns 0, ACCOUNT_EDENIED (no such user, or its
+ * generation moved on),
  * ACCOUNT_EDEVICES, ACCOUNT_ELABEL, ACCOUNT_ECRYPTO or ACCOUNT_EDB. */
-int account_device_add(struct account_db *db, const char *user, const uint8_t key[TLS_KEY_LEN],
-                       const char *label, uint8_t cred_out[ACCOUNT_CRED_LEN]);
+int account_device_add(struct account_db *db, const char *user, uint32_t generation,
+                       const uint8_t key[TLS_KEY_LEN], const char *label,
+                       uint8_t cred_out[ACCOUNT_CRED_LEN]);
 
 /* 0 when cred (len bytes, only read) is a live credential of user issued
- * to key, and records the time as its last use; else ACCOUNT_EDENIED,
- * whatever the reason (unknown user, wrong or revoked credential, another
- * key), or ACCOUNT_EDB / ACCOUNT_ECRYPTO. The credential's hash is
+ * to key at the user's generation, and records the time as its last use
+ * (*generation, may be NULL, gets the generation); else ACCOUNT_EDENIED,
+ * whatever the reason (unknown user, wrong or revoked credential, an
+ * older generation, another key), or ACCOUNT_EDB / ACCOUNT_ECRYPTO. The credential's hash is
  * compared in constant time with each of the user's: how long it takes
  * depends on how many credentials the user holds, never on the bytes of
  * cred. */
 int account_device_check(struct account_db *db, const char *user, const uint8_t *cred, size_t len,
-                         const uint8_t key[TLS_KEY_LEN]);
+                         const uint8_t key[TLS_KEY_LEN], uint32_t *generation);
 
 /* Revokes user's credential cred (len bytes, only read): from now on it
  * logs in nobody. 0 also when there was no such credential (idempotent),

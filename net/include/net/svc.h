@@ -40,6 +40,13 @@
  * same, the service stops accepting for SVC_ACCEPT_PAUSE_MS rather than
  * letting libuv's accept loop spin.
  *
+ * Revocation: a login records the user's credential generation
+ * (net/account.h) and the ticket carries it. A ticket shown in HELLO is
+ * checked against the accounts database (on the threadpool; the HELLO
+ * answer waits for it), and every generation_check_ms one read per
+ * distinct logged-in user closes the connections whose user's generation
+ * moved on (chorusd revoke, a new password) or who no longer exists.
+ *
  * Chunks go out by urgency: control replies first, then chunks of the
  * request with the best (priority, deadline, arrival) — a request for the
  * playing track overtakes bulk requests queued before it.
@@ -61,8 +68,10 @@
 #define SVC_ACCOUNTS_NAME "accounts.db"
 #define SVC_KEY_NAME      "service.key"
 
-#define SVC_DEFAULT_PORT        4170u
-#define SVC_TICKET_LIFETIME_S   (24u * 3600u)
+#define SVC_DEFAULT_PORT      4170u
+#define SVC_TICKET_LIFETIME_S 3600u /* peers check tickets alone: a revoked user lasts this long */
+#define SVC_GENERATION_CHECK_MS                                                                    \
+    10000u /* logged-in connections' credentials re-checked this often */
 #define SVC_LOGIN_TIMEOUT_MS    60000u /* unauthenticated connections go after this */
 #define SVC_MAX_CLIENTS         10000u
 #define SVC_MAX_REQUESTS        64u /* chunk requests open per client */
@@ -127,6 +136,7 @@ struct svc_config {
     uint64_t login_timeout_ms;     /* 0: SVC_LOGIN_TIMEOUT_MS */
     uint64_t send_timeout_ms;      /* 0: SVC_SEND_TIMEOUT_MS */
     unsigned max_clients;          /* 0: SVC_MAX_CLIENTS; lowered to fit RLIMIT_NOFILE */
+    uint64_t generation_check_ms;  /* 0: SVC_GENERATION_CHECK_MS */
     /* limits (see above); 0: the default */
     unsigned max_conns_per_addr;     /* SVC_MAX_CONNS_PER_ADDR */
     unsigned max_logins_per_addr;    /* SVC_MAX_LOGINS_PER_ADDR */

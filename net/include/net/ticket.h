@@ -5,14 +5,18 @@
  * service, and to peers, who need no password to check it). Encoding, all
  * integers big-endian:
  *
- *   "CHTK" | u8 version (1) | u64 issued | u64 expires (unix seconds)
- *   | u8 user_len | user | 32-byte Ed25519 key of the holder
+ *   "CHTK" | u8 version (2) | u64 issued | u64 expires (unix seconds)
+ *   | u32 generation | u8 user_len | user | 32-byte Ed25519 key of the holder
  *   | 64-byte Ed25519 signature by the service over everything before it
  *
  * A ticket is accepted when it parses, its signature checks against the
  * service's key, now < expires, and its key is the key of the TLS
  * certificate in front of the checker (a ticket copied off the wire is
- * useless without the holder's private key).
+ * useless without the holder's private key). generation is the user's
+ * credential generation at login (net/account.h): the service also refuses
+ * a ticket whose generation is not the user's current one; peers cannot
+ * ask, so for them a ticket lives until it expires. Version 1 tickets
+ * (without a generation) are not a ticket any more: TICKET_EFORMAT.
  *
  * Pure functions over bytes; any thread. */
 #ifndef CHORUS_NET_TICKET_H
@@ -24,8 +28,8 @@
 #include "net/tls.h"
 #include "net/wire.h"
 
-#define TICKET_VERSION 1u
-#define TICKET_MAX_LEN (4u + 1u + 8u + 8u + 1u + WIRE_MAX_USER + TLS_KEY_LEN + TLS_SIG_LEN)
+#define TICKET_VERSION 2u
+#define TICKET_MAX_LEN (4u + 1u + 8u + 8u + 4u + 1u + WIRE_MAX_USER + TLS_KEY_LEN + TLS_SIG_LEN)
 
 enum {
     TICKET_EFORMAT = -6200,  /* not a ticket */
@@ -33,12 +37,14 @@ enum {
     TICKET_EEXPIRED = -6202, /* past its expiry */
     TICKET_EKEY = -6203,     /* names another key than the peer's */
     TICKET_ECRYPTO = -6204,  /* signing failed */
+    TICKET_EREVOKED = -6205, /* of an older generation (the service's check, not ticket_verify's) */
 };
 
 struct ticket {
     char user[WIRE_MAX_USER + 1]; /* 1..WIRE_MAX_USER bytes */
     uint8_t key[TLS_KEY_LEN];
     uint64_t issued, expires; /* unix seconds */
+    uint32_t generation;      /* the user's credential generation at login */
 };
 
 /* Encodes and signs t with the service's identity into a new buffer owned
