@@ -34,6 +34,10 @@ extern char **environ;
 
 static struct svcfix F;
 static char *chorus_bin;
+/* Every program started, so a failed test (cmocka leaves it midway)
+ * leaves no engine running behind it: the teardown kills what is left. */
+static pid_t spawned[256];
+static size_t nspawned;
 
 static int group_setup(void **state)
 {
@@ -47,6 +51,11 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
+    for (size_t i = 0; i < nspawned; i++)
+        if (waitpid(spawned[i], NULL, WNOHANG) == 0) {
+            kill(spawned[i], SIGKILL);
+            waitpid(spawned[i], NULL, 0);
+        }
     svcfix_free(&F);
     free(chorus_bin);
     return 0;
@@ -118,6 +127,8 @@ static pid_t spawn(struct box *b, const char *tag, const char *const *args)
     pid_t pid;
     assert_int_equal(posix_spawn(&pid, chorus_bin, &fa, NULL, (char *const *)argv, b->envp), 0);
     posix_spawn_file_actions_destroy(&fa);
+    if (nspawned < sizeof(spawned) / sizeof(spawned[0]))
+        spawned[nspawned++] = pid;
     free(out);
     free(err);
     return pid;
@@ -383,6 +394,8 @@ static pid_t start_chorusd(struct box *b)
     pid_t pid;
     assert_int_equal(posix_spawn(&pid, chorusd, &fa, NULL, (char *const *)full, environ), 0);
     posix_spawn_file_actions_destroy(&fa);
+    if (nspawned < sizeof(spawned) / sizeof(spawned[0]))
+        spawned[nspawned++] = pid;
     free(out);
     free(err);
     free(chorusd);
