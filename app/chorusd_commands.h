@@ -4,12 +4,23 @@
 #ifndef CHORUS_APP_CHORUSD_COMMANDS_H
 #define CHORUS_APP_CHORUSD_COMMANDS_H
 
+#include <stdbool.h>
+
 int chorusd_import_main(int argc, char **argv);
 int chorusd_catalog_main(int argc, char **argv);
 int chorusd_demo_library_main(int argc, char **argv);
 int chorusd_serve_main(int argc, char **argv);
 int chorusd_useradd_main(int argc, char **argv);
 int chorusd_revoke_main(int argc, char **argv);
+
+/* For useradd and revoke (chorusd_accounts.c): checks name, finds the data
+ * directory (data_opt as for chorusd_data_dir; made 0700 when create) and
+ * opens its accounts.db (without create, a missing one is an error, not
+ * made). Returns 0 with *db set (the caller closes it), or the exit status
+ * (2 a bad name, 1 otherwise) after a message naming cmd on stderr. */
+struct account_db;
+int chorusd_open_accounts(const char *cmd, const char *data_opt, const char *name, bool create,
+                          struct account_db **db);
 
 /* Shared by import, catalog and demo-library (defined in chorusd_import.c). */
 struct importer;

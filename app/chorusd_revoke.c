@@ -13,7 +13,6 @@
 #include "chorusd_commands.h"
 #include "base/xmalloc.h"
 #include "net/account.h"
-#include "net/svc.h"
 
 static void usage(FILE *out)
 {
@@ -56,21 +55,14 @@ int chorusd_revoke_main(int argc, char **argv)
         return 2;
     }
     const char *name = argv[optind];
-    if (!account_name_valid(name)) {
-        fprintf(stderr, "chorusd revoke: '%s': %s\n", name, account_strerror(ACCOUNT_ENAME));
-        return 2;
-    }
-    char *data = chorusd_data_dir(data_opt, "revoke");
-    if (!data)
-        return 1;
-    char *path = xasprintf("%s/%s", data, SVC_ACCOUNTS_NAME);
-    struct account_db *db = NULL;
-    int status = 1;
+    struct account_db *db;
+    int status = chorusd_open_accounts("revoke", data_opt, name, false, &db);
+    if (status != 0)
+        return status;
     uint32_t gen = 0;
-    int rc = account_open(path, &db);
-    if (rc < 0)
-        fprintf(stderr, "chorusd revoke: cannot open %s: %s\n", path, account_strerror(rc));
-    else if ((rc = account_revoke(db, name, &gen)) == ACCOUNT_EDENIED)
+    int rc = account_revoke(db, name, &gen);
+    status = 1;
+    if (rc == ACCOUNT_EDENIED)
         fprintf(stderr, "chorusd revoke: no user '%s'\n", name);
     else if (rc < 0)
         fprintf(stderr, "chorusd revoke: %s\n", account_strerror(rc));
@@ -79,7 +71,5 @@ int chorusd_revoke_main(int argc, char **argv)
         status = 0;
     }
     account_close(db);
-    free(path);
-    free(data);
     return status;
 }

@@ -10,10 +10,8 @@
 #include <string.h>
 
 #include "chorusd_commands.h"
-#include "base/fsutil.h"
 #include "base/xmalloc.h"
 #include "net/account.h"
-#include "net/svc.h"
 #include "password.h"
 
 static void usage(FILE *out)
@@ -74,27 +72,13 @@ int chorusd_useradd_main(int argc, char **argv)
         return 2;
     }
     const char *name = argv[optind];
-    if (!account_name_valid(name)) {
-        fprintf(stderr, "chorusd useradd: '%s': %s\n", name, account_strerror(ACCOUNT_ENAME));
-        return 2;
-    }
-    char *data = chorusd_data_dir(data_opt, "useradd");
-    if (!data)
-        return 1;
-    int rc = fs_mkdir_p(data, 0700);
-    if (rc < 0) {
-        fprintf(stderr, "chorusd useradd: cannot create %s: %s\n", data, fs_strerror(rc));
-        free(data);
-        return 1;
-    }
-    char *path = xasprintf("%s/%s", data, SVC_ACCOUNTS_NAME);
-    struct account_db *db = NULL;
-    int status = 1;
+    struct account_db *db;
+    int status = chorusd_open_accounts("useradd", data_opt, name, true, &db);
+    if (status != 0)
+        return status;
+    status = 1;
     char *pw = NULL;
-    if ((rc = account_open(path, &db)) < 0) {
-        fprintf(stderr, "chorusd useradd: cannot open %s: %s\n", path, account_strerror(rc));
-        goto out;
-    }
+    int rc;
     if (!(pw = get_password(name)))
         goto out;
     rc = update ? account_set_password(db, name, pw, NULL) : account_add(db, name, pw, NULL);
@@ -112,7 +96,5 @@ int chorusd_useradd_main(int argc, char **argv)
 out:
     password_wipe(pw);
     account_close(db);
-    free(path);
-    free(data);
     return status;
 }

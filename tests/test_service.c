@@ -131,12 +131,7 @@ static int group_setup(void **state)
 
     signal(SIGPIPE, SIG_IGN); /* clients hang up mid-write here on purpose */
     /* 200 clients plus the service's side of each */
-    struct rlimit rl;
-    getrlimit(RLIMIT_NOFILE, &rl);
-    if (rl.rlim_cur < 2048) {
-        rl.rlim_cur = rl.rlim_max < 2048 ? rl.rlim_max : 2048;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
+    testutil_raise_fd_limit(2048);
     return 0;
 }
 

@@ -46,12 +46,7 @@ static int group_setup(void **state)
     account_close(db);
     free(path);
     signal(SIGPIPE, SIG_IGN);
-    struct rlimit rl;
-    getrlimit(RLIMIT_NOFILE, &rl);
-    if (rl.rlim_cur < 2048) {
-        rl.rlim_cur = rl.rlim_max < 2048 ? rl.rlim_max : 2048;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
+    testutil_raise_fd_limit(2048);
     return 0;
 }
 

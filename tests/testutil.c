@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -212,4 +213,13 @@ json_t *testutil_json_round_trip(json_t *j)
     assert_non_null(back);
     free(text);
     return back;
+}
+
+void testutil_raise_fd_limit(unsigned long n)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= n)
+        return;
+    rl.rlim_cur = rl.rlim_max < n ? rl.rlim_max : n;
+    setrlimit(RLIMIT_NOFILE, &rl);
 }

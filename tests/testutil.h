@@ -68,6 +68,10 @@ void testutil_sql_exec(const char *path, const char *sql);
  * of a JSON answer would see it. New reference. */
 json_t *testutil_json_round_trip(json_t *j);
 
+/* Raises the soft open-files limit to at least n (as far as the hard
+ * limit allows), for tests that hold many connections. */
+void testutil_raise_fd_limit(unsigned long n);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t testutil_now_ns(void);
 
