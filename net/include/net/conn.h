@@ -37,6 +37,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "net/shaper.h"
 #include "net/tls.h"
 #include "net/wire.h"
 
@@ -146,6 +147,32 @@ void conn_set_handshake_timeout(struct conn *c, uint64_t ms);
  * (wire_parser_set_max_body): for a receiver that only takes small
  * messages. Default: each type's own maximum. */
 void conn_set_max_body(struct conn *c, size_t max);
+
+/* Link emulation and rate caps, under TLS (the bytes shaped are the ones
+ * on the socket). Outgoing bytes leave no sooner than every send shaper
+ * allows, plus send_delay_ms; incoming bytes reach TLS no sooner than
+ * every recv shaper allows, plus recv_delay_ms. While more than
+ * CONN_SHAPE_RECV_HOLD bytes received wait their time the socket is not
+ * read, so a capped download slows the sender through TCP itself. The
+ * write window shrinks to what the send shapers pass in
+ * CONN_SHAPE_WINDOW_MS (at least one largest frame), so an urgent frame
+ * still overtakes bulk data as it would on a real link. Tests and the
+ * benchmark set delays (a peer link whose two ends each add rtt/2 on
+ * receive has that round trip); the engine's rate caps set shapers only.
+ * NULL entries are ignored; the shapers must outlive the conn. Call right
+ * after creating the conn (before any byte moves). */
+#define CONN_SHAPE_RECV_HOLD (256u * 1024)
+#define CONN_SHAPE_WINDOW_MS 100u
+struct conn_shaping {
+    struct shaper *send[2], *recv[2];
+    uint32_t send_delay_ms, recv_delay_ms;
+};
+void conn_set_shaping(struct conn *c, const struct conn_shaping *s);
+
+/* Version gating (peer links): frames of types this codec does not know
+ * are skipped (counted) instead of closing the connection. */
+void conn_set_skip_unknown(struct conn *c, bool skip);
+uint64_t conn_skipped_frames(const struct conn *c);
 
 /* How long (ms, loop time) bytes have been waiting to go out without the
  * socket taking any: 0 while nothing waits. A peer that stopped reading

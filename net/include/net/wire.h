@@ -39,7 +39,8 @@
 #define WIRE_MAX_CHUNK  65536u /* data bytes in one CHUNK */
 #define WIRE_MAX_RANGE  4096u  /* chunks asked in one GET_CHUNKS */
 #define WIRE_MAX_IDS    1024u  /* file ids in one ANNOUNCE */
-#define WIRE_MAX_PEERS  10u    /* peers in one PEERS reply */
+#define WIRE_MAX_PEERS  10u    /* peers in one PEERS or FOUND */
+#define WIRE_MAX_HOPS   2u     /* FIND: how far a search is flooded (DESIGN §5) */
 /* A manifest travels whole in one frame. */
 #define WIRE_MAX_MANIFEST (WIRE_MAX_FRAME - 4u - WIRE_ID_LEN - 4u)
 
@@ -68,6 +69,8 @@ enum wire_type {
     WIRE_ANNOUNCE = 40,      /* tracker: files held complete (or withdrawn) -> OK */
     WIRE_LOOKUP = 41,        /* tracker: who holds a file -> PEERS */
     WIRE_PEERS = 42,         /* */
+    WIRE_FIND = 43,          /* peer -> peer: who holds this file? flooded WIRE_MAX_HOPS deep */
+    WIRE_FOUND = 44,         /* peer -> peer: holders, routed back the way the FIND came */
 };
 
 /* Roles announced in HELLO. */
@@ -121,6 +124,7 @@ enum {
 enum {
     WIRE_NEED_MORE = 0, /* every byte consumed, no complete frame yet */
     WIRE_MSG = 1,       /* one message decoded */
+    WIRE_SKIPPED = 2,   /* a frame of an unknown type was skipped (wire_parser_set_skip_unknown) */
 };
 
 struct wire_item {
@@ -139,7 +143,7 @@ struct wire_item {
 };
 
 struct wire_peer {
-    uint8_t family;   /* 4 or 6 */
+    uint8_t family;   /* 4 or 6 (FOUND also 0: see there) */
     uint8_t addr[16]; /* IPv4 in the first 4 bytes */
     uint16_t port;
     uint8_t key[WIRE_ID_LEN]; /* the peer's Ed25519 public key */
@@ -159,6 +163,9 @@ struct wire_msg {
             uint8_t flags; /* WIRE_HELLO_* */
             uint8_t *ticket;
             size_t ticket_len; /* 0: no ticket */
+            /* role WIRE_ROLE_PEER only (on the wire only then): the port
+             * this peer accepts peers on, 0 when it accepts none */
+            uint16_t listen_port;
         } hello;
         struct {
             uint16_t code; /* enum wire_error_code */
@@ -228,11 +235,21 @@ struct wire_msg {
             uint32_t count;
             uint8_t (*file_ids)[WIRE_ID_LEN];
         } announce;
+        /* PEERS (count 0..WIRE_MAX_PEERS) and FOUND (1..WIRE_MAX_PEERS;
+         * an entry of family 0 means "the sender of this frame, at its
+         * address as the receiver sees it": a holder answering a FIND
+         * does not know its own address) */
         struct {
             uint8_t file_id[WIRE_ID_LEN];
-            uint32_t count; /* 0..WIRE_MAX_PEERS */
+            uint64_t query_id; /* FOUND only */
+            uint32_t count;
             struct wire_peer peers[WIRE_MAX_PEERS];
         } peers;
+        struct {
+            uint64_t query_id; /* chosen at random by the asker; relays keep it */
+            uint8_t file_id[WIRE_ID_LEN];
+            uint8_t hops; /* 1..WIRE_MAX_HOPS: a receiver forwards with hops-1 while > 0 */
+        } find;
     } u;
 };
 
@@ -283,6 +300,25 @@ int wire_parser_feed(struct wire_parser *p, const uint8_t *buf, size_t len, size
  * no peer can make it buffer a 1 MiB body it would refuse anyway. 0 (the
  * default) leaves each type's maximum. */
 void wire_parser_set_max_body(struct wire_parser *p, size_t max);
+
+/* Frames of types this codec does not know are consumed and reported as
+ * WIRE_SKIPPED (their body is not kept; its declared length must still be
+ * within WIRE_MAX_FRAME and the parser's max body) instead of WIRE_ETYPE:
+ * for a link whose peer announced a newer protocol version. */
+void wire_parser_set_skip_unknown(struct wire_parser *p, bool skip);
+
+/* The protocol version that introduced type (1 for every type today); 0
+ * for an unknown type. A sender does not send a type the receiver's
+ * version lacks. */
+uint16_t wire_type_version(uint8_t type);
+
+/* True for the types a peer may send on a peer link: HELLO, ERROR, OK,
+ * PING, PONG, GET_CHUNKS, CHUNK, CANCEL, FIND, FOUND. */
+bool wire_peer_type(uint8_t type);
+
+/* The largest body of any type a peer may send (a full CHUNK): the cap
+ * peer links put on frames. */
+size_t wire_peer_max_body(void);
 
 /* Bytes of the current partial frame held by the parser. */
 size_t wire_parser_pending(const struct wire_parser *p);
