@@ -71,8 +71,27 @@ void engine_track_info(const struct clientdb_track *t, struct mq_track *out)
     out->duration_ms = t->duration_ms;
 }
 
-/* The chunk map of the playing file: cached (present before the play),
- * from the service (stored since), or missing. */
+/* Where chunk i of the playing file came from, as a map cell mark. */
+static uint8_t chunk_mark(struct engine *e, uint32_t i)
+{
+    switch (player_chunk_source(e->player, e->cur_tag, i)) {
+    case FETCH_CH_CACHE:
+        return MQ_CHUNK_CACHE;
+    case FETCH_CH_PEER:
+        return MQ_CHUNK_PEER;
+    case FETCH_CH_SERVICE:
+        return MQ_CHUNK_SERVICE;
+    default: /* the player let the file go: what was there at the start was cached */
+        return e->cur.map_at_open && i < e->cur.map_count &&
+                       (e->cur.map_at_open[i / 8] & (1u << (i % 8)))
+                   ? MQ_CHUNK_CACHE
+                   : MQ_CHUNK_SERVICE;
+    }
+}
+
+/* The chunk map of the playing file: a cell is missing when any of its
+ * chunks is, else marked by the farthest source of its chunks (cache <
+ * peers < service). */
 static void fill_chunk_map(struct engine *e, struct mq_snapshot *s)
 {
     s->chunk_count = s->ncells = s->chunks_per_cell = 0;
@@ -91,14 +110,13 @@ static void fill_chunk_map(struct engine *e, struct mq_snapshot *s)
     for (uint32_t c = 0; c < s->ncells; c++) {
         uint8_t mark = MQ_CHUNK_MISSING;
         for (uint32_t i = c * per; i < (c + 1) * per && i < count; i++) {
-            bool have = bits[i / 8] & (1u << (i % 8));
-            if (!have) {
+            if (!(bits[i / 8] & (1u << (i % 8)))) {
                 mark = MQ_CHUNK_MISSING;
                 break;
             }
-            bool before = e->cur.map_at_open && i < e->cur.map_count &&
-                          (e->cur.map_at_open[i / 8] & (1u << (i % 8)));
-            mark = before ? MQ_CHUNK_CACHE : MQ_CHUNK_SERVICE;
+            uint8_t m = chunk_mark(e, i);
+            if (m > mark)
+                mark = m;
         }
         s->cells[c] = mark;
     }
@@ -145,17 +163,27 @@ static void build_snapshot(struct engine *e, struct mq_snapshot *s)
     s->service_since = svclink_since(e->link);
     struct cache_stats cs;
     cache_stats(e->cache, &cs);
-    s->bytes_from_cache = cs.hit_bytes - e->base.hit_bytes;
-    s->bytes_from_service = cs.miss_bytes - e->base.miss_bytes;
+    uint64_t heard[FETCH_CH_COUNT], plays[FETCH_CH_COUNT];
+    player_heard(e->player, heard, plays);
+    s->bytes_from_cache = heard[FETCH_CH_CACHE];
+    s->bytes_from_peers = heard[FETCH_CH_PEER];
+    s->bytes_from_service = heard[FETCH_CH_SERVICE];
+    s->playbacks_from_cache = plays[FETCH_CH_CACHE];
+    s->playbacks_from_peers = plays[FETCH_CH_PEER];
+    s->playbacks_from_service = plays[FETCH_CH_SERVICE];
     s->cache_hits = cs.play_hits - e->base.play_hits;
     s->cache_misses = cs.play_misses - e->base.play_misses;
     s->cache_used = cs.used_bytes;
     s->cache_cap = cs.cap_bytes;
     struct fetch_stats fs;
     fetch_get_stats(e->fetch, &fs);
-    s->downloaded_service = fs.bytes_received;
-    s->peers_max = ENGINE_MAX_PEERS;
-    s->upload_slots_max = ENGINE_UPLOAD_SLOTS;
+    s->downloaded_service = fs.bytes_service;
+    s->downloaded_peers = fs.bytes_peers;
+    s->found_tracker = fs.found_tracker;
+    s->found_search = fs.found_search;
+    s->chunks_rejected = fs.bad_chunks;
+    s->peers_banned = fs.peers_banned;
+    engine_p2p_snapshot(e, s);
     fill_chunk_map(e, s);
 }
 
@@ -196,6 +224,7 @@ static void on_link(void *ctx, enum mq_service_state state, struct svc_client *c
 {
     struct engine *e = ctx;
     fetch_set_client(e->fetch, client);
+    engine_p2p_link(e, client);
     if (state == MQ_SERVICE_OFFLINE)
         /* What cannot play without the service fails now rather than
          * waiting for a link that may not come back for a minute. */
@@ -273,6 +302,11 @@ void engine_begin_stop(struct engine *e)
     e->parts_open += 4;
     player_close(e->player, part_closed, e);
     fetch_close(e->fetch, part_closed, e);
+    if (e->peers) {
+        e->parts_open++;
+        peers_close(e->peers, part_closed, e);
+        e->peers = NULL;
+    }
     svclink_close(e->link, part_closed, e);
     uv_close((uv_handle_t *)&e->tick, handle_closed);
     mq_close(e->mq);
@@ -389,7 +423,12 @@ int engine_new(const struct engine_config *cfg, struct engine **out, char **erro
     e->loop_ready = true;
 
     struct cache_config cc = {
-        .dir = e->cache_dir, .cap_bytes = s->cache_size, .loop = &e->loop, .log = e->log};
+        .dir = e->cache_dir,
+        .cap_bytes = s->cache_size,
+        .loop = &e->loop,
+        .log = e->log,
+        .on_event = engine_on_cache_event,
+        .event_ctx = e};
     if ((rc = cache_open(&cc, &e->cache)) < 0) {
         e->cache = NULL;
         if (rc == CACHE_ELOCKED) {
@@ -454,6 +493,9 @@ int engine_new(const struct engine_config *cfg, struct engine **out, char **erro
                               .lookup_ctx = e};
     if ((rc = fetch_new(&fc, &e->fetch)) < 0)
         return fail_new(e, rc, error, xasprintf("cannot start downloads: %s", fetch_strerror(rc)));
+    char *why = NULL;
+    if ((rc = engine_p2p_start(e, cfg, s, &why)) < 0)
+        return fail_new(e, rc, error, why);
     struct player_config pc = {
         .loop = &e->loop,
         .cache = e->cache,
@@ -513,6 +555,8 @@ void engine_free_parts(struct engine *e)
             e->parts_open++, player_close(e->player, part_closed, e);
         if (e->fetch)
             e->parts_open++, fetch_close(e->fetch, part_closed, e);
+        if (e->peers)
+            e->parts_open++, peers_close(e->peers, part_closed, e);
         if (e->link)
             e->parts_open++, svclink_close(e->link, part_closed, e);
         if (e->mq)
@@ -525,6 +569,7 @@ void engine_free_parts(struct engine *e)
         uv_run(&e->loop, UV_RUN_DEFAULT);
         uv_loop_close(&e->loop);
     }
+    engine_p2p_free_shapers(e); /* after every connection that used them */
     queue_free(e->queue);
     clientdb_close(e->db);
     aout_free(e->out);

@@ -18,12 +18,13 @@
 #include "core/player.h"
 #include "core/queue.h"
 #include "core/remote.h"
+#include "core/peers.h"
 #include "core/svclink.h"
+#include "net/shaper.h"
 #include "net/tls.h"
 
-/* DESIGN §5: what the P2P network will fill in; shown as n/60 and k/4. */
-#define ENGINE_MAX_PEERS    60
-#define ENGINE_UPLOAD_SLOTS 4
+/* Complete files announced to the tracker when the link comes up. */
+#define ENGINE_ANNOUNCE_MAX 1000u
 
 /* The track at the queue's cursor, as the engine knows it. */
 struct engine_current {
@@ -59,6 +60,11 @@ struct engine {
     struct svclink *link;
     struct remote *remote;
     struct queue *queue;
+    struct peers *peers; /* NULL until started (and after a failed start) */
+    bool upload;
+    /* shapers (NULL: none): the emulated access link, the rate caps */
+    struct shaper *emu_up, *emu_down, *cap_up, *cap_down;
+    struct conn_shaping peer_shaping, service_shaping;
     uv_timer_t tick;
     uint64_t saved_at;
 
@@ -94,6 +100,15 @@ void engine_save_position(struct engine *e);
 void engine_restore(struct engine *e);
 /* Loads queue position pos's track into e->cur (false when unknown). */
 bool engine_load_current(struct engine *e, long pos);
+
+/* engine_p2p.c: the swarm */
+int engine_p2p_start(struct engine *e, const struct engine_config *cfg,
+                     const struct chorus_settings *s, char **error);
+/* The service link is up (client) or down (NULL): tickets, announcements. */
+void engine_p2p_link(struct engine *e, struct svc_client *client);
+void engine_on_cache_event(void *ctx, enum cache_event ev, const struct content_id *id);
+void engine_p2p_snapshot(struct engine *e, struct mq_snapshot *s);
+void engine_p2p_free_shapers(struct engine *e);
 
 /* engine_cmd.c */
 /* Runs a command; takes ownership of c; its reply is called exactly once. */

@@ -42,6 +42,9 @@ struct ptrack {
     bool pinned;
     int64_t start_ms; /* where it starts (a restored position) */
     uint64_t want_ns; /* when its audio was wanted (for a start after a gap) */
+    uint32_t counted; /* chunks before this are counted in r.played_bytes */
+    bool counting;    /* counted is where it was heard from */
+    bool sought;      /* a seek: count from where it lands (the next tick's position) */
 };
 
 struct player {
@@ -54,6 +57,8 @@ struct player {
     int64_t start_ms; /* where the next dec_play of a fresh track starts */
     player_event_fn on_event;
     void *event_ctx;
+    uint64_t played[FETCH_CH_COUNT];    /* bytes heard, by where each chunk came from */
+    uint64_t playbacks[FETCH_CH_COUNT]; /* tracks heard, by where most of their bytes came from */
 
     struct ptrack **tr; /* every track given to the player, in order: a track's tag is its index */
     size_t n, cap;
@@ -110,11 +115,63 @@ static struct tstream *make_stream(struct player *p, struct ptrack *t, enum tstr
     return tstream_new(&cfg);
 }
 
+/* ---- what was heard, from where ---- */
+
+static uint32_t chunk_at(const struct ptrack *t, int64_t pos_ms, int64_t dur_ms)
+{
+    uint32_t n = t->ready.chunk_count;
+    if (n == 0 || dur_ms <= 0 || pos_ms <= 0)
+        return 0;
+    uint64_t at = (uint64_t)n * (uint64_t)pos_ms / (uint64_t)dur_ms;
+    return at < n ? (uint32_t)at : n;
+}
+
+/* Counts t's chunks heard up to (not including) chunk upto by source. */
+static void count_heard(struct player *p, struct ptrack *t, uint32_t upto)
+{
+    if (!t->fh || t->ready.chunk_count == 0)
+        return;
+    if (!t->counting) {
+        /* heard from its start, or from where it was resumed or sought */
+        t->counting = true;
+        t->counted = t->start_ms > 0 || t->sought ? upto : 0;
+    }
+    if (upto < t->counted) {
+        t->counted = upto; /* sought backwards */
+        return;
+    }
+    for (uint32_t i = t->counted; i < upto; i++) {
+        enum fetch_chunk_source src = fetch_chunk_source(t->fh, i);
+        uint64_t off = (uint64_t)i * t->ready.chunk_size;
+        uint64_t len = t->ready.file_size - off < t->ready.chunk_size ? t->ready.file_size - off
+                                                                      : t->ready.chunk_size;
+        t->r.played_bytes[src] += len;
+        p->played[src] += len;
+    }
+    t->counted = upto;
+}
+
+/* A track ends: what it played counts once, by its main source. */
+static void count_playback(struct player *p, struct ptrack *t)
+{
+    int best = FETCH_CH_MISSING;
+    for (int s = FETCH_CH_CACHE; s < FETCH_CH_COUNT; s++)
+        if (t->r.played_bytes[s] > t->r.played_bytes[best])
+            best = s;
+    if (best != FETCH_CH_MISSING)
+        p->playbacks[best]++;
+}
+
 /* ---- track states ---- */
 
 static void release_file(struct player *p, struct ptrack *t)
 {
     if (t->fh) {
+        int64_t dur = t->t.duration_ms;
+        if (t->counting)
+            count_heard(p, t, t->r.state == PLAYER_T_PLAYED ? t->ready.chunk_count
+                                                            : chunk_at(t, t->r.played_ms, dur));
+        count_playback(p, t);
         fetch_file_stats(t->fh, &t->r.fetch);
         fetch_release(t->fh);
         t->fh = NULL;
@@ -387,9 +444,44 @@ static void on_events(void *data, struct inbox_node *list)
     free_events(list);
 }
 
+/* Tells the fetch where playback is in t's file: the chunk heard, the
+ * audio a chunk holds, and whether the service may be asked. */
+static void steer(struct ptrack *t, int64_t pos_ms, int64_t dur_ms, bool service_ok)
+{
+    uint32_t n = t->ready.chunk_count;
+    if (!t->fh || n == 0)
+        return;
+    uint32_t chunk_ms = dur_ms > 0 ? (uint32_t)(dur_ms / n) : 0;
+    uint32_t at = chunk_at(t, pos_ms, dur_ms);
+    fetch_set_playhead(t->fh, at < n ? at : n - 1, chunk_ms, service_ok);
+}
+
+/* DESIGN §5: the track heard streams with the service allowed; the next
+ * one is fetched from peers only until PLAYER_NEXT_SERVICE_MS before it
+ * starts, then its start may come from the service. */
+static void steer_fetch(struct player *p)
+{
+    struct dec_status ds;
+    dec_get_status(p->dec, &ds);
+    struct ptrack *heard = NULL;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->tr[i]->st == T_GIVEN && ds.state != DEC_STOPPED && ds.tag == p->tr[i]->index)
+            heard = p->tr[i];
+    if (!heard)
+        return;
+    int64_t dur = ds.duration_ms > 0 ? ds.duration_ms : heard->t.duration_ms;
+    steer(heard, ds.position_ms, dur, true);
+    count_heard(p, heard, chunk_at(heard, ds.position_ms, dur));
+    struct ptrack *nx = next_after(p, heard->index);
+    if (nx && nx->fh)
+        steer(nx, 0, nx->t.duration_ms,
+              dur > 0 && dur - ds.position_ms <= (int64_t)PLAYER_NEXT_SERVICE_MS);
+}
+
 static void on_tick(uv_timer_t *timer)
 {
     maybe_prefetch(timer->data);
+    steer_fetch(timer->data);
 }
 
 /* ---- public ---- */
@@ -531,6 +623,8 @@ void player_seek(struct player *p, int64_t ms, bool relative)
     struct ptrack *t = p->tr[p->cur];
     if (t->st == T_GIVEN) {
         dec_seek(p->dec, ms, relative);
+        t->counting = false; /* what the seek jumps over is not heard */
+        t->sought = true;
     } else if (t->st != T_DONE) {
         /* not heard yet: it will start there */
         t->start_ms = relative ? t->start_ms + ms : ms;
@@ -586,6 +680,20 @@ void player_close(struct player *p, void (*cb)(void *arg), void *arg)
     p->close_arg = arg;
     free_events(inbox_close(&p->events, handle_closed));
     uv_close((uv_handle_t *)&p->timer, handle_closed);
+}
+
+void player_heard(const struct player *p, uint64_t bytes[FETCH_CH_COUNT],
+                  uint64_t playbacks[FETCH_CH_COUNT])
+{
+    memcpy(bytes, p->played, sizeof(p->played));
+    memcpy(playbacks, p->playbacks, sizeof(p->playbacks));
+}
+
+enum fetch_chunk_source player_chunk_source(const struct player *p, uint64_t tag, uint32_t index)
+{
+    if (tag >= p->n || !p->tr[tag]->fh)
+        return FETCH_CH_MISSING;
+    return fetch_chunk_source(p->tr[tag]->fh, index);
 }
 
 void player_get_status(struct player *p, struct player_status *out)

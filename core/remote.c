@@ -159,6 +159,41 @@ static json_t *track_json(const struct mq_snapshot *s)
     return o;
 }
 
+/* The swarm's totals, in status and in peers: connections n/60, upload
+ * slots k/4, bytes heard and playbacks by source, discovery answers,
+ * chunks refused. */
+static void put_swarm_totals(json_t *o, const struct mq_snapshot *s)
+{
+    json_t *bytes =
+        pair("cache", json_u64(s->bytes_from_cache), "peers", json_u64(s->bytes_from_peers));
+    put(bytes, "service", json_u64(s->bytes_from_service));
+    put(o, "bytes", bytes);
+    json_t *plays = pair("cache", json_u64(s->playbacks_from_cache), "peers",
+                         json_u64(s->playbacks_from_peers));
+    put(plays, "service", json_u64(s->playbacks_from_service));
+    put(o, "playbacks", plays);
+    put(o, "downloaded",
+        pair("peers", json_u64(s->downloaded_peers), "service", json_u64(s->downloaded_service)));
+    put(o, "uploaded", json_u64(s->uploaded));
+    put(o, "peers",
+        pair("connected", json_integer(s->peers_connected), "max", json_integer(s->peers_max)));
+    put(o, "slots",
+        pair("used", json_integer(s->upload_slots_used), "max", json_integer(s->upload_slots_max)));
+    put(o, "discovery",
+        pair("tracker", json_u64(s->found_tracker), "search", json_u64(s->found_search)));
+    json_t *chunks =
+        pair("rejected", json_u64(s->chunks_rejected), "served", json_u64(s->chunks_served));
+    put(chunks, "busy", json_u64(s->busy_replies));
+    put(o, "chunks", chunks);
+    json_t *p2p = json_must(json_object());
+    put(p2p, "listen",
+        s->p2p_listen[0] ? fixed_text(s->p2p_listen, sizeof(s->p2p_listen)) : json_null());
+    put(p2p, "banned", json_u64(s->peers_banned));
+    put(p2p, "rate_down", json_u64(s->rate_down_bps));
+    put(p2p, "rate_up", json_u64(s->rate_up_bps));
+    put(o, "p2p", p2p);
+}
+
 json_t *remote_status_json(const struct mq_snapshot *s)
 {
     json_t *st = json_must(json_object());
@@ -172,13 +207,7 @@ json_t *remote_status_json(const struct mq_snapshot *s)
     put(st, "service", json_string(service_name(s->service)));
     put(st, "service_since", json_integer(s->service_since));
 
-    json_t *bytes =
-        pair("cache", json_u64(s->bytes_from_cache), "peers", json_u64(s->bytes_from_peers));
-    put(bytes, "service", json_u64(s->bytes_from_service));
-    put(st, "bytes", bytes);
-    put(st, "downloaded",
-        pair("peers", json_u64(s->downloaded_peers), "service", json_u64(s->downloaded_service)));
-    put(st, "uploaded", json_u64(s->uploaded));
+    put_swarm_totals(st, s);
 
     uint64_t looked = s->cache_hits + s->cache_misses;
     json_t *cache = json_must(json_object());
@@ -186,15 +215,6 @@ json_t *remote_status_json(const struct mq_snapshot *s)
     put(cache, "used", json_u64(s->cache_used));
     put(cache, "cap", json_u64(s->cache_cap));
     put(st, "cache", cache);
-
-    put(st, "peers",
-        pair("connected", json_integer(s->peers_connected), "max", json_integer(s->peers_max)));
-    put(st, "slots",
-        pair("used", json_integer(s->upload_slots_used), "max", json_integer(s->upload_slots_max)));
-    json_t *p2p = json_must(json_object());
-    put(p2p, "listen",
-        s->p2p_listen[0] ? fixed_text(s->p2p_listen, sizeof(s->p2p_listen)) : json_null());
-    put(st, "p2p", p2p);
     put(st, "queue",
         pair("position", s->queue_pos >= 0 ? json_integer(s->queue_pos + 1) : json_null(), "length",
              json_u64(s->queue_len)));
@@ -222,6 +242,7 @@ json_t *remote_peers_json(const struct mq_snapshot *s)
     }
     json_t *out = json_must(json_object());
     put(out, "connections", conns);
+    put_swarm_totals(out, s);
     return out;
 }
 

@@ -40,6 +40,13 @@ const struct config_key settings_schema[] = {
                       "the user to log in as; unset: the login name ($USER)"),
     CONFIG_STRING_KEY("service", "key", S, service_key, NULL,
                       "the service's public key (64 hex digits); unset: pin on first contact"),
+    CONFIG_STRING_KEY("p2p", "listen", S, p2p_listen, "0.0.0.0:4171",
+                      "where peers connect, HOST:PORT (port 0: any free); off: accept none"),
+    CONFIG_BOOL_KEY("p2p", "upload", S, p2p_upload, "on", "serve cached files to other peers"),
+    CONFIG_SIZE_KEY("p2p", "upload_rate", S, p2p_upload_rate, 0, CONFIG_TIB, "0",
+                    "cap on peer upload, bytes per second; 0: none"),
+    CONFIG_SIZE_KEY("p2p", "download_rate", S, p2p_download_rate, 0, CONFIG_TIB, "0",
+                    "cap on peer download, bytes per second; 0: none"),
     CONFIG_STRING_KEY("remote", "socket", S, remote_socket, NULL,
                       "the engine's remote-control socket; unset: "
                       "$XDG_RUNTIME_DIR/chorus/remote.sock, else /tmp/chorus-$UID/remote.sock"),

@@ -10,6 +10,7 @@
  *   "portaudio" or "portaudio:DEVICE"  the default: PortAudio's default
  *                 output, or the first device whose name contains DEVICE
  *   "null"        discards the audio, paced in real time by its own thread
+ *   "null:SPEED"  the same SPEED (1..64) times as fast
  *   "wav:FILE"    writes a RIFF WAVE file as fast as the decoder produces
  *                 (unpaced; records exactly what would be played)
  *   NULL or ""    the same as "portaudio"

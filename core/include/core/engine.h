@@ -55,6 +55,13 @@ struct engine_config {
     const char *remote_socket; /* NULL: settings->remote_socket, else the default; "": none */
     struct clog *log;          /* borrowed; must outlive the engine; may be NULL */
     uint64_t seed;             /* shuffle seed for a new queue; 0: from the clock */
+    /* Tests and the benchmark only (no setting): an emulated access link
+     * for every link of this engine — a round trip of link_rtt_ms and
+     * link_rate bytes per second each way (0: unlimited) — and a peer
+     * that corrupts every chunk it serves. */
+    uint32_t link_rtt_ms;
+    uint64_t link_rate;
+    bool corrupt_uploads;
 };
 
 struct engine;

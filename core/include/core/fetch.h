@@ -1,37 +1,41 @@
-/* fetch: downloads files from the service into the chunk cache — the first
- * source behind the player's chunk pipeline (DESIGN.md §2, §5).
+/* fetch: downloads files into the chunk cache from the service and from
+ * peers — the source behind the player's chunk pipeline (DESIGN.md §2,
+ * §5). Its parts: a download per file (chunk states, checks, writes into
+ * the cache), sources (the service link and each peer link: request,
+ * cancel, measured rate, bytes in flight) and the scheduler choosing among
+ * them (core/sched.c says how; the numbers are below).
  *
  * The path of a chunk: the decoder thread reads a track stream over the
  * cache (audio/track_stream.h); a missing chunk is asked for with
- * fetch_request (thread-safe, never blocks); the core loop turns it into a
- * GET_CHUNKS to the service; the CHUNK that comes back is written to the
- * cache (which checks it against the manifest and wakes the waiting
- * reader). The peer engine will add its sources beside the service here:
- * fetch_deliver is already the entry for a chunk from anywhere.
+ * fetch_request (thread-safe, never blocks); the core loop asks a source
+ * for it; the CHUNK that comes back is checked against the manifest and
+ * written to the cache (which checks again and wakes the waiting reader).
  *
  * A file is opened with fetch_open (one handle per user of the file; two
- * opens of one file share one download). Opening asks for the manifest
- * (unless the cache has it: the reply is checked against the file id and
- * stored with cache_put_manifest_async) and the content key at once —
- * unless cfg.lookup knows them (chorus.db keeps both for every file the
- * engine played), so a file played before is ready without the service; when
- * both are there the handle gets FETCH_EV_READY with what a track stream
- * needs. Then the whole file is downloaded, chunks the cache already holds
- * skipped (a fully cached file makes no chunk request at all), in requests
- * of FETCH_REQUEST_CHUNKS with at most FETCH_WINDOW_CHUNKS asked and not
- * yet arrived per file, so a more urgent request never waits behind much.
- * The download proceeds from a cursor; an urgent request (the decoder
- * waits for a chunk, e.g. after a seek) goes out at once with a deadline,
- * ahead of the bulk, and moves the cursor there. Requests carry the file's
- * priority (WIRE_PRIO_PLAYING > WIRE_PRIO_PREFETCH > WIRE_PRIO_BACKGROUND:
- * the most urgent of its handles). No peers yet, so the service is asked
- * for the whole file, not only ~15 s ahead (DESIGN §5).
+ * opens of one file share one download). Opening asks the service for the
+ * manifest (unless the cache has it: the reply is checked against the file
+ * id and stored with cache_put_manifest_async) and the content key at
+ * once — unless cfg.lookup knows them (chorus.db keeps both for every file
+ * the engine played), so a file played before is ready without the
+ * service; when both are there the handle gets FETCH_EV_READY with what a
+ * track stream needs. Keys come only from the service or chorus.db: a file
+ * never played cannot become ready offline. Opening also starts discovery
+ * (the tracker and a search among the neighbours) when the fetch has
+ * peers (fetch_set_peers). Then the whole file is downloaded, chunks the
+ * cache already holds skipped (a fully cached file makes no chunk request
+ * at all). Requests carry the file's priority (WIRE_PRIO_PLAYING >
+ * WIRE_PRIO_PREFETCH > WIRE_PRIO_BACKGROUND: the most urgent of its
+ * handles). The player says where it is in the file and whether the
+ * service may be asked (fetch_set_playhead); a handle that never says so
+ * lets the service serve the whole file when no peer has it.
  *
- * Every chunk is written with source CACHE_SRC_SERVICE; one the cache
- * refuses (CACHE_EBADCHUNK: its bytes do not match the manifest) is
- * counted and asked for again; after FETCH_MAX_BAD_CHUNKS bad chunks the
- * file fails (FETCH_EBADDATA). Releasing the last handle of a file
- * cancels its outstanding requests (CANCEL) — a track change.
+ * Every chunk is written with its source (CACHE_SRC_PEER or
+ * CACHE_SRC_SERVICE). A peer's chunk that does not match the manifest
+ * gets the peer banned for the session (peers_ban) and the chunk asked
+ * again elsewhere; a service chunk the cache refuses is counted and asked
+ * again; after FETCH_MAX_BAD_CHUNKS the file fails (FETCH_EBADDATA).
+ * Releasing the last handle of a file cancels its outstanding requests
+ * everywhere (CANCEL) — a track change.
  *
  * Threads: everything on the loop's thread, except fetch_request (any
  * thread: it appends to a mutex-protected list and wakes the loop with a
@@ -52,6 +56,7 @@
 #include "core/cache.h"
 #include "base/content_crypto.h"
 #include "base/manifest.h"
+#include "core/peers.h"
 #include "net/client.h"
 #include "net/wire.h"
 
@@ -61,7 +66,19 @@
 #define FETCH_URGENT_DEADLINE_MS 500u  /* the deadline urgent requests carry */
 #define FETCH_STALE_MS           2000u /* an asked chunk still wanted after this: ask again */
 #define FETCH_MAX_BAD_CHUNKS     16u   /* refused chunks per file before it fails */
-#define FETCH_TICK_MS            200u  /* retries after BUSY, connection checks */
+#define FETCH_BUSY_MS            1000u /* a source that said BUSY is not asked for this long */
+#define FETCH_TICK_MS            100u  /* the scheduler's look at late requests, BUSY retries */
+
+/* The scheduler's numbers (DESIGN §5; core/sched.c). */
+#define SCHED_SERVICE_AHEAD_MS 15000u /* the service never further ahead while peers hold it */
+#define SCHED_URGENT_MS        3000u  /* audio left before a chunk is urgent: service if late */
+#define SCHED_START_MS         3000u  /* from the service at once, until peers answer */
+#define SCHED_SEARCH_WAIT_MS   1000u  /* search answers awaited before a miss is cold */
+#define SCHED_REDISCOVER_MS    5000u  /* no holder linked: look again this often */
+#define SCHED_PEER_BATCH       4u     /* chunks per peer request */
+#define SCHED_PEER_DEPTH_MS    1500u  /* a peer is asked up to this much of its rate */
+#define SCHED_LATE_MIN_MS      1000u  /* a peer request is late after 2x its expected time, >= this */
+#define SCHED_STALE_MS         4000u  /* a late request's far chunks go elsewhere after this */
 
 enum {
     FETCH_ENOTFOUND = -6700, /* the service has no such file */
@@ -122,7 +139,11 @@ struct fetch_file_stats {
     uint32_t chunks_cached; /* present before the download started */
     uint64_t bytes_cached;  /* their bytes */
     uint32_t chunks_service;
-    uint64_t bytes_service;   /* chunk bytes stored from the service */
+    uint64_t bytes_service; /* chunk bytes stored from the service */
+    uint32_t chunks_peers;
+    uint64_t bytes_peers;    /* chunk bytes stored from peers */
+    uint32_t found_tracker;  /* holders named by the tracker */
+    uint32_t found_search;   /* holders found by the search */
     uint32_t requests;        /* GET_CHUNKS sent (urgent ones included) */
     uint32_t urgent_requests; /* for chunks the decoder waited for */
     uint32_t rerequests;      /* chunks asked again after a refusal */
@@ -134,7 +155,12 @@ struct fetch_stats {
     uint64_t files_opened;
     uint64_t requests, urgent_requests, rerequests, cancels;
     uint64_t chunks_received, bytes_received; /* stored */
-    uint64_t bad_chunks, duplicates;
+    uint64_t bytes_service, bytes_peers;      /* the same by source */
+    uint64_t bad_chunks, duplicates;          /* bad: refused, from anyone */
+    uint64_t peer_requests, duplicate_cancels;
+    uint64_t lookups, searches;            /* discovery asked: tracker, search */
+    uint64_t found_tracker, found_search; /* holders named: by the tracker, by a search */
+    uint64_t peers_banned;                /* for a bad chunk */
     uint64_t stale_requests; /* fetch_request calls dropped: an old generation or file */
 };
 
@@ -161,6 +187,30 @@ void fetch_release(struct fetch_handle *h);
 /* Changes h's priority (new requests of the file use the most urgent of
  * its handles'). */
 void fetch_set_priority(struct fetch_handle *h, uint8_t prio);
+
+/* Where the player is in h's file: chunk is the one being heard (0 for
+ * a track not started), chunk_ms the audio one chunk holds (0: unknown),
+ * service_ok whether the service may be asked at all (false for the next
+ * track until SCHED's 10 s before it starts: peers only). Without a call
+ * a file starts at chunk 0 with the service allowed. Loop thread. */
+void fetch_set_playhead(struct fetch_handle *h, uint32_t chunk, uint32_t chunk_ms,
+                        bool service_ok);
+
+/* Where chunk index of h's file came from (enum fetch_chunk_source). */
+enum fetch_chunk_source {
+    FETCH_CH_MISSING, /* not stored (or the file is not ready) */
+    FETCH_CH_CACHE,   /* in the cache before this download */
+    FETCH_CH_PEER,
+    FETCH_CH_SERVICE,
+    FETCH_CH_COUNT,
+};
+enum fetch_chunk_source fetch_chunk_source(const struct fetch_handle *h, uint32_t index);
+
+/* The peer manager to discover and fetch from (NULL: none). The fetch
+ * fills cb with its own callbacks for peers_new (ctx: the fetch), so
+ * create the fetch, then the peers with those callbacks, then call this. */
+void fetch_peer_callbacks(struct fetch *f, struct peers_callbacks *cb, void **ctx);
+void fetch_set_peers(struct fetch *f, struct peers *peers);
 
 /* The file's figures so far. */
 void fetch_file_stats(const struct fetch_handle *h, struct fetch_file_stats *out);

@@ -11,8 +11,11 @@
  * one that follows, so consecutive tracks join gaplessly. The next
  * track's download starts with prefetch priority prefetch_ms before the
  * end of the one playing (DESIGN §5: 30 s), or at once when the playing
- * track is shorter than that; it becomes the playing priority when the
- * decoder reaches it.
+ * track is shorter than that, from peers only until
+ * PLAYER_NEXT_SERVICE_MS before the end; it becomes the playing priority
+ * when the decoder reaches it. Every tick the player tells the fetch
+ * where playback is in each file (fetch_set_playhead), which sets the
+ * service's window.
  *
  * Every track the player is given gets a tag (its sequence number) and,
  * once it started or failed, exactly one TRACK_END; IDLE says the decoder
@@ -42,6 +45,9 @@ struct cache;
 struct clog;
 
 #define PLAYER_PREFETCH_MS 30000 /* start the next track's download this long before the end */
+/* ... from peers only; the service is allowed for its start this long
+ * before the end (DESIGN §5: 10 s) */
+#define PLAYER_NEXT_SERVICE_MS 10000
 
 /* A track to play (strings borrowed for the call: the player copies them). */
 struct player_track {
@@ -71,6 +77,9 @@ struct player_result {
     int64_t played_ms;  /* where it ended */
     uint64_t underruns, underrun_ms;
     uint64_t stalls; /* decoder reads that waited for a chunk */
+    /* bytes heard, by where each chunk came from (enum fetch_chunk_source:
+     * cached before the play, peers, service); a seek skips what it jumps */
+    uint64_t played_bytes[FETCH_CH_COUNT];
     struct fetch_file_stats fetch;
 };
 
@@ -152,6 +161,16 @@ struct player_status {
 };
 
 void player_get_status(struct player *p, struct player_status *out);
+
+/* Every byte heard so far by where its chunk came from, and the tracks
+ * heard by where most of their bytes came from (both indexed by enum
+ * fetch_chunk_source; FETCH_CH_MISSING counts what could not be told). */
+void player_heard(const struct player *p, uint64_t bytes[FETCH_CH_COUNT],
+                  uint64_t playbacks[FETCH_CH_COUNT]);
+
+/* Where chunk index of track tag's file came from, while the player still
+ * holds the file (FETCH_CH_MISSING otherwise). */
+enum fetch_chunk_source player_chunk_source(const struct player *p, uint64_t tag, uint32_t index);
 
 /* Every track given so far, by tag (tag < player_count), and its result. */
 size_t player_count(const struct player *p);

@@ -34,6 +34,11 @@ struct chorus_settings {
     char *service_address; /* the service's HOST:PORT; NULL: chorus login's, else the default */
     char *service_user;    /* the user to log in as; NULL: $USER */
     char *service_key;     /* the service's key in hex; NULL: pinned on first contact */
+    /* [p2p] */
+    char *p2p_listen;           /* HOST:PORT peers connect to; "off": none */
+    bool p2p_upload;            /* serve others */
+    uint64_t p2p_upload_rate;   /* bytes/s cap on peer upload; 0: none */
+    uint64_t p2p_download_rate; /* bytes/s cap on peer download; 0: none */
     /* [remote] */
     char *remote_socket; /* the remote-control socket; NULL: the default (core/remote.h) */
 };
