@@ -2,7 +2,8 @@
  * (conn_set_shaping) on real loopback TLS connections: latency, rate caps
  * (the slower of two shapers binds), integrity and order under shaping,
  * priorities on a slow link, backpressure through TCP from a capped
- * receiver, and closing with bytes held both ways. Times are only ever
+ * receiver, closing with bytes held both ways, and the service client's
+ * shaping option. Times are only ever
  * checked from below: the machine may be slow, never faster than the
  * emulated link. */
 #include "testutil.h"
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "net/client.h"
 #include "net/conn.h"
 #include "net/shaper.h"
 #include "net/tls.h"
@@ -73,6 +75,7 @@ struct end {
     uint64_t got_bytes;
     int pongs;
     bool got_ping;
+    uint64_t hello_at_ns; /* when a HELLO came (the service client's) */
     uint32_t chunks_before_ping;
     /* sending: CHUNKs 0..total-1 of random sizes, fed from on_writable */
     uint32_t total, sent;
@@ -138,6 +141,9 @@ static void on_message(struct conn *c, struct wire_msg *m, void *arg)
     }
     case WIRE_PONG:
         e->pongs++;
+        break;
+    case WIRE_HELLO:
+        e->hello_at_ns = testutil_now_ns();
         break;
     case WIRE_CHUNK: {
         const struct end *from = e->peer;
@@ -515,6 +521,36 @@ static void test_close_with_held_bytes(void **state)
     shaper_free(down);
 }
 
+/* svc_client_opts.shaping applies to the client's connection: its HELLO
+ * leaves after the handshake and the emulated delay. */
+static void test_service_client_shaping(void **state)
+{
+    (void)state;
+    struct link l;
+    link_init(&l);
+    uint8_t key[TLS_KEY_LEN];
+    tls_identity_public_key(l.sid, key);
+    struct conn_shaping shaping = {.send_delay_ms = 40, .recv_delay_ms = 40};
+    struct svc_client_opts opts = {
+        .host = "127.0.0.1",
+        .port = (uint16_t)l.port,
+        .identity = l.cid,
+        .service_key = key,
+        .shaping = &shaping,
+    };
+    struct svc_client *sc;
+    uint64_t t0 = testutil_now_ns();
+    assert_int_equal(svc_client_new(&l.loop, &opts, &sc), 0);
+    RUN_UNTIL(&l, l.server.hello_at_ns != 0);
+    /* the handshake's two flights toward the client and HELLO's one away */
+    double t = (double)(l.server.hello_at_ns - t0) / 1e9;
+    print_message("service client's HELLO after %.1f ms\n", t * 1e3);
+    assert_true(t >= 0.120);
+    svc_client_close(sc);
+    RUN_UNTIL(&l, l.server.closed);
+    link_free(&l);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -527,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_urgent_overtakes_bulk),
         cmocka_unit_test(test_capped_receiver_backpressure),
         cmocka_unit_test(test_close_with_held_bytes),
+        cmocka_unit_test(test_service_client_shaping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
