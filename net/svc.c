@@ -1329,7 +1329,7 @@ static void handle_hello(struct client *cl, struct wire_msg *m)
     if (m->u.hello.ticket_len) {
         struct ticket t;
         int rc = ticket_verify(m->u.hello.ticket, m->u.hello.ticket_len, s->pub, cl->key,
-                               (uint64_t)time(NULL), &t);
+                               (uint64_t)time(NULL), 0, &t);
         if (rc == 0) {
             /* Its generation needs the database: the answer waits for
              * the job, and a LOGIN meanwhile is busy. */

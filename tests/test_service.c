@@ -329,7 +329,7 @@ static void test_login(void **state)
     struct ticket parsed;
     uint8_t akey[TLS_KEY_LEN];
     tls_identity_public_key(a.id, akey);
-    assert_int_equal(ticket_verify(t, tlen, srv->key, akey, (uint64_t)time(NULL), &parsed), 0);
+    assert_int_equal(ticket_verify(t, tlen, srv->key, akey, (uint64_t)time(NULL), 0, &parsed), 0);
     assert_string_equal(parsed.user, "alice");
     uint8_t *ticket = xmalloc(tlen);
     memcpy(ticket, t, tlen);
@@ -1098,7 +1098,7 @@ static void test_device_credentials(void **state)
     uint8_t akey[TLS_KEY_LEN];
     tls_identity_public_key(a.id, akey);
     struct ticket parsed;
-    assert_int_equal(ticket_verify(t, tlen, srv->key, akey, (uint64_t)time(NULL), &parsed), 0);
+    assert_int_equal(ticket_verify(t, tlen, srv->key, akey, (uint64_t)time(NULL), 0, &parsed), 0);
     assert_string_equal(parsed.user, "alice");
     expect_ok(&a, svc_client_get_key(a.c, D.f[FA].id), WIRE_KEY);
     /* only the password makes credentials: not a credential login... */
