@@ -968,11 +968,3 @@ void conn_stats(const struct conn *c, uint64_t *bytes_in, uint64_t *bytes_out)
     if (bytes_out)
         *bytes_out = c->bytes_out;
 }
-
-/* Placeholder so that peer links link before the shaper lands: shaping is
- * ignored here (replaced by the p2p-shaping branch's conn_set_shaping). */
-void conn_set_shaping(struct conn *c, const struct conn_shaping *s)
-{
-    (void)c;
-    (void)s;
-}
