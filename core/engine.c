@@ -391,6 +391,7 @@ static int open_link(struct engine *e, const struct chorus_settings *s)
         .credential_len = have_login ? login.credential_len : 0,
         .on_state = on_link,
         .ctx = e,
+        .shaping = &e->service_shaping,
     };
     int rc = svclink_new(&lc, &e->link);
     free(pin);
@@ -480,6 +481,7 @@ int engine_new(const struct engine_config *cfg, struct engine **out, char **erro
     if (!e->mq)
         return fail_new(e, rc, error,
                         xasprintf("cannot make the message queue: %s", uv_strerror(rc)));
+    engine_p2p_shape(e, cfg, s);
     if (open_link(e, s) < 0)
         return fail_new(e, ENGINE_EINVAL, error,
                         xasprintf("service.address: expected HOST:PORT, got \"%s\"",

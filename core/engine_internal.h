@@ -102,6 +102,9 @@ void engine_restore(struct engine *e);
 bool engine_load_current(struct engine *e, long pos);
 
 /* engine_p2p.c: the swarm */
+/* The shapers of the links (before the service link is made). */
+void engine_p2p_shape(struct engine *e, const struct engine_config *cfg,
+                      const struct chorus_settings *s);
 int engine_p2p_start(struct engine *e, const struct engine_config *cfg,
                      const struct chorus_settings *s, char **error);
 /* The service link is up (client) or down (NULL): tickets, announcements. */

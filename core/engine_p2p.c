@@ -32,8 +32,8 @@ static struct shaper *shaper_if(uint64_t rate)
     return rate ? shaper_new(rate) : NULL;
 }
 
-int engine_p2p_start(struct engine *e, const struct engine_config *cfg,
-                     const struct chorus_settings *s, char **error)
+void engine_p2p_shape(struct engine *e, const struct engine_config *cfg,
+                      const struct chorus_settings *s)
 {
     e->emu_up = shaper_if(cfg->link_rate);
     e->emu_down = shaper_if(cfg->link_rate);
@@ -50,6 +50,11 @@ int engine_p2p_start(struct engine *e, const struct engine_config *cfg,
         .send_delay_ms = cfg->link_rtt_ms / 2,
         .recv_delay_ms = cfg->link_rtt_ms - cfg->link_rtt_ms / 2,
     };
+}
+
+int engine_p2p_start(struct engine *e, const struct engine_config *cfg,
+                     const struct chorus_settings *s, char **error)
+{
     e->upload = s->p2p_upload;
     struct peers_config pc = {
         .loop = &e->loop,

@@ -34,6 +34,7 @@ struct svclink {
     size_t credential_len;
     svclink_state_fn on_state;
     void *ctx;
+    const struct conn_shaping *shaping;
 
     struct svc_client *client;
     uint32_t login_rid;
@@ -209,6 +210,7 @@ static void try_next_address(struct svclink *l, const char *why)
         .identity = l->identity,
         .service_key = l->has_key ? l->service_key : NULL,
         .pin_file = l->pin_file,
+        .shaping = l->shaping,
     };
     l->hello = false;
     int rc = svc_client_new(l->loop, &o, &l->client);
@@ -283,6 +285,7 @@ int svclink_new(const struct svclink_config *cfg, struct svclink **out)
     }
     l->on_state = cfg->on_state;
     l->ctx = cfg->ctx;
+    l->shaping = cfg->shaping;
     l->backoff_ms = SVCLINK_BACKOFF_FIRST_MS;
     l->since = (int64_t)time(NULL);
     l->state = MQ_SERVICE_OFFLINE;

@@ -27,6 +27,7 @@
 #include "base/log.h"
 #include "core/mq.h"
 #include "net/client.h"
+#include "net/conn.h"
 
 #define SVCLINK_BACKOFF_FIRST_MS 1000u
 #define SVCLINK_BACKOFF_MAX_MS   60000u
@@ -55,6 +56,9 @@ struct svclink_config {
     size_t credential_len;
     svclink_state_fn on_state;
     void *ctx;
+    /* the engine's access link (tests, the benchmark): borrowed, must
+     * outlive the link; NULL: none */
+    const struct conn_shaping *shaping;
 };
 
 /* Validates the address (returns -1 for a malformed one) and starts
