@@ -30,6 +30,7 @@
 #include "net/account.h"
 #include "net/client.h"
 #include "net/conn.h"
+#include "net/peerlink.h"
 #include "net/ticket.h"
 #include "net/tls.h"
 #include "net/wire.h"
@@ -66,6 +67,7 @@ static const struct chorus_error_block blocks[] = {
     BLOCK(-6400, "conn", conn_strerror),
     BLOCK(-6600, "client", svc_client_strerror),
     BLOCK(-6700, "fetch", fetch_strerror),
+    BLOCK(-6800, "peerlink", peerlink_strerror),
     /* Reserved for the engine's modules still to come: no strerror yet. */
     BLOCK(-7000, "cmd", cmd_strerror),
     BLOCK(-7100, "clientdb", clientdb_strerror),

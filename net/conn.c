@@ -59,6 +59,7 @@ struct conn {
     uint64_t handshake_ms;
     uint64_t bytes_in, bytes_out;
     uint64_t progress_at; /* loop ms: last write done, or output began to wait */
+    uint64_t skipped;     /* frames of unknown types skipped (conn_set_skip_unknown) */
 
     uint8_t rbuf[64 * 1024];  /* socket reads (used synchronously) */
     uint8_t plain[32 * 1024]; /* decrypted bytes */
@@ -478,6 +479,8 @@ static void process_input(struct conn *c)
         if (rc == WIRE_MSG) {
             c->cb.on_message(c, &m, c->arg);
             wire_msg_clear(&m);
+        } else if (rc == WIRE_SKIPPED) {
+            c->skipped++;
         }
     }
 }
@@ -618,6 +621,16 @@ void conn_set_max_body(struct conn *c, size_t max)
     wire_parser_set_max_body(c->parser, max);
 }
 
+void conn_set_skip_unknown(struct conn *c, bool skip)
+{
+    wire_parser_set_skip_unknown(c->parser, skip);
+}
+
+uint64_t conn_skipped_frames(const struct conn *c)
+{
+    return c->skipped;
+}
+
 /* ---- queries ---- */
 
 uint64_t conn_send_stall_ms(const struct conn *c)
@@ -672,4 +685,12 @@ void conn_stats(const struct conn *c, uint64_t *bytes_in, uint64_t *bytes_out)
         *bytes_in = c->bytes_in;
     if (bytes_out)
         *bytes_out = c->bytes_out;
+}
+
+/* Placeholder so that peer links link before the shaper lands: shaping is
+ * ignored here (replaced by the p2p-shaping branch's conn_set_shaping). */
+void conn_set_shaping(struct conn *c, const struct conn_shaping *s)
+{
+    (void)c;
+    (void)s;
 }

@@ -64,7 +64,8 @@ int ticket_sign(const struct tls_identity *service, const struct ticket *t, uint
 }
 
 int ticket_verify(const uint8_t *buf, size_t len, const uint8_t service_key[TLS_KEY_LEN],
-                  const uint8_t *peer_key, uint64_t now, struct ticket *out)
+                  const uint8_t peer_key[TLS_KEY_LEN], uint64_t now, uint32_t skew_s,
+                  struct ticket *out)
 {
     const size_t fixed = 4 + 1 + 8 + 8 + 4 + 1;
     if (!buf || len < fixed + 1 + TLS_KEY_LEN + TLS_SIG_LEN || len > TICKET_MAX_LEN ||
@@ -84,9 +85,15 @@ int ticket_verify(const uint8_t *buf, size_t len, const uint8_t service_key[TLS_
     t.generation = (uint32_t)get_be(buf + 21, 4);
     memcpy(t.user, buf + fixed, ulen);
     memcpy(t.key, buf + fixed + ulen, TLS_KEY_LEN);
-    if (now >= t.expires)
+    /* differences, not sums: a signed time may be anything */
+    if (t.issued > now && t.issued - now > skew_s)
+        return TICKET_EFUTURE;
+    if (now >= t.expires && now - t.expires >= skew_s)
         return TICKET_EEXPIRED;
-    if (peer_key && CRYPTO_memcmp(peer_key, t.key, TLS_KEY_LEN) != 0)
+    /* nonnull in the prototype, and checked anyway: the compiler may
+     * assume it, a caller's bug must not become an accepted ticket */
+    const uint8_t *volatile pk = peer_key;
+    if (!pk || CRYPTO_memcmp(peer_key, t.key, TLS_KEY_LEN) != 0)
         return TICKET_EKEY;
     if (out)
         *out = t;
@@ -106,6 +113,8 @@ const char *ticket_strerror(int err)
         return "ticket belongs to another key";
     case TICKET_ECRYPTO:
         return "cannot sign ticket";
+    case TICKET_EFUTURE:
+        return "ticket issued in the future (clocks disagree)";
     case TICKET_EREVOKED:
         return "ticket revoked (password changed or user revoked)";
     default:

@@ -24,7 +24,7 @@ size_t wire_max_body(uint8_t type)
 {
     switch (type) {
     case WIRE_HELLO:
-        return 4 + 2 + 1 + 1 + 2 + WIRE_MAX_TICKET;
+        return 4 + 2 + 1 + 1 + 2 + WIRE_MAX_TICKET + 2;
     case WIRE_ERROR:
         return 4 + 2 + 2 + WIRE_MAX_ERRMSG;
     case WIRE_OK:
@@ -66,6 +66,10 @@ size_t wire_max_body(uint8_t type)
         return 4 + 2 + 1 + 2 + (size_t)WIRE_MAX_IDS * WIRE_ID_LEN;
     case WIRE_PEERS:
         return 4 + WIRE_ID_LEN + 1 + WIRE_MAX_PEERS * PEER_LEN;
+    case WIRE_FIND:
+        return 4 + 8 + WIRE_ID_LEN + 1;
+    case WIRE_FOUND:
+        return 4 + 8 + WIRE_ID_LEN + 1 + WIRE_MAX_PEERS * PEER_LEN;
     default:
         return 0;
     }
@@ -122,9 +126,89 @@ const char *wire_type_name(uint8_t type)
         return "LOOKUP";
     case WIRE_PEERS:
         return "PEERS";
+    case WIRE_FIND:
+        return "FIND";
+    case WIRE_FOUND:
+        return "FOUND";
     default:
         return "?";
     }
+}
+
+uint16_t wire_type_version(uint8_t type)
+{
+    return wire_max_body(type) ? 1 : 0;
+}
+
+bool wire_peer_type(uint8_t type)
+{
+    switch (type) {
+    case WIRE_HELLO:
+    case WIRE_ERROR:
+    case WIRE_OK:
+    case WIRE_PING:
+    case WIRE_PONG:
+    case WIRE_GET_CHUNKS:
+    case WIRE_CHUNK:
+    case WIRE_CANCEL:
+    case WIRE_FIND:
+    case WIRE_FOUND:
+        return true;
+    default:
+        return false;
+    }
+}
+
+size_t wire_peer_max_body(void)
+{
+    size_t max = 0;
+    for (unsigned t = 0; t <= UINT8_MAX; t++)
+        if (wire_peer_type((uint8_t)t) && wire_max_body((uint8_t)t) > max)
+            max = wire_max_body((uint8_t)t);
+    return max;
+}
+
+/* ---- field ranges, one place for encode and decode ---- */
+
+static bool role_ok(uint8_t role)
+{
+    return role >= WIRE_ROLE_CLIENT && role <= WIRE_ROLE_PEER;
+}
+
+static bool kind_ok(uint8_t kind)
+{
+    return kind >= WIRE_KIND_ARTIST && kind <= WIRE_KIND_TRACK;
+}
+
+static bool limit_ok(uint32_t limit)
+{
+    return limit >= 1 && limit <= WIRE_MAX_ITEMS;
+}
+
+static bool get_chunks_ok(uint32_t first, uint32_t count, uint8_t priority)
+{
+    return count >= 1 && count <= WIRE_MAX_RANGE && first <= UINT32_MAX - count &&
+           priority <= WIRE_PRIO_MAX;
+}
+
+static bool hops_ok(uint8_t hops)
+{
+    return hops >= 1 && hops <= WIRE_MAX_HOPS;
+}
+
+/* PEERS: 0..WIRE_MAX_PEERS entries of family 4 or 6. FOUND: 1..
+ * WIRE_MAX_PEERS, family 0 too (its address all zero: "the sender"). */
+static bool peer_count_ok(uint8_t type, uint32_t count)
+{
+    return count <= WIRE_MAX_PEERS && (type != WIRE_FOUND || count >= 1);
+}
+
+static bool peer_ok(uint8_t type, const struct wire_peer *p)
+{
+    static const uint8_t zero[16];
+    if (p->family == 0)
+        return type == WIRE_FOUND && memcmp(p->addr, zero, sizeof(zero)) == 0;
+    return p->family == 4 || p->family == 6;
 }
 
 const char *wire_error_name(uint16_t code)
@@ -260,6 +344,8 @@ static bool w_cred(struct writer *w, const uint8_t *p, size_t n)
 
 static bool encode_item(struct writer *w, const struct wire_item *it)
 {
+    if (!kind_ok(it->kind))
+        return false;
     w_u8(w, it->kind);
     w_u64(w, it->id);
     w_u64(w, it->parent);
@@ -278,10 +364,18 @@ static bool encode_body(const struct wire_msg *m, struct writer *w)
 {
     switch (m->type) {
     case WIRE_HELLO:
+        /* the listen port exists on the wire for peers only */
+        if (!role_ok(m->u.hello.role) ||
+            (m->u.hello.role != WIRE_ROLE_PEER && m->u.hello.listen_port))
+            return false;
         w_u16(w, m->u.hello.version);
         w_u8(w, m->u.hello.role);
         w_u8(w, m->u.hello.flags);
-        return w_blob16(w, m->u.hello.ticket, m->u.hello.ticket_len, WIRE_MAX_TICKET);
+        if (!w_blob16(w, m->u.hello.ticket, m->u.hello.ticket_len, WIRE_MAX_TICKET))
+            return false;
+        if (m->u.hello.role == WIRE_ROLE_PEER)
+            w_u16(w, m->u.hello.listen_port);
+        return true;
     case WIRE_ERROR:
         w_u16(w, m->u.error.code);
         return w_str16(w, m->u.error.message, WIRE_MAX_ERRMSG);
@@ -307,12 +401,16 @@ static bool encode_body(const struct wire_msg *m, struct writer *w)
     case WIRE_REVOKE_DEVICE:
         return w_cred(w, m->u.device.cred, m->u.device.cred_len);
     case WIRE_BROWSE:
+        if (!kind_ok(m->u.browse.kind) || !limit_ok(m->u.browse.limit))
+            return false;
         w_u8(w, m->u.browse.kind);
         w_u64(w, m->u.browse.parent);
         w_u32(w, m->u.browse.offset);
         w_u32(w, m->u.browse.limit);
         return true;
     case WIRE_SEARCH:
+        if (!limit_ok(m->u.search.limit))
+            return false;
         w_u32(w, m->u.search.limit);
         return w_str16(w, m->u.search.query, WIRE_MAX_QUERY);
     case WIRE_ITEMS:
@@ -340,6 +438,8 @@ static bool encode_body(const struct wire_msg *m, struct writer *w)
         w_bytes(w, m->u.key.key, WIRE_KEY_LEN);
         return true;
     case WIRE_GET_CHUNKS:
+        if (!get_chunks_ok(m->u.get_chunks.first, m->u.get_chunks.count, m->u.get_chunks.priority))
+            return false;
         w_bytes(w, m->u.get_chunks.file_id, WIRE_ID_LEN);
         w_u32(w, m->u.get_chunks.first);
         w_u32(w, m->u.get_chunks.count);
@@ -363,19 +463,31 @@ static bool encode_body(const struct wire_msg *m, struct writer *w)
         w_bytes(w, m->u.announce.file_ids, (size_t)m->u.announce.count * WIRE_ID_LEN);
         return true;
     case WIRE_PEERS:
-        if (m->u.peers.count > WIRE_MAX_PEERS)
+    case WIRE_FOUND:
+        /* query_id is on the wire for FOUND only */
+        if (!peer_count_ok(m->type, m->u.peers.count) ||
+            (m->type == WIRE_PEERS && m->u.peers.query_id))
             return false;
+        if (m->type == WIRE_FOUND)
+            w_u64(w, m->u.peers.query_id);
         w_bytes(w, m->u.peers.file_id, WIRE_ID_LEN);
         w_u8(w, (uint8_t)m->u.peers.count);
         for (uint32_t i = 0; i < m->u.peers.count; i++) {
             const struct wire_peer *p = &m->u.peers.peers[i];
-            if (p->family != 4 && p->family != 6)
+            if (!peer_ok(m->type, p))
                 return false;
             w_u8(w, p->family);
             w_bytes(w, p->addr, 16);
             w_u16(w, p->port);
             w_bytes(w, p->key, WIRE_ID_LEN);
         }
+        return true;
+    case WIRE_FIND:
+        if (!hops_ok(m->u.find.hops))
+            return false;
+        w_u64(w, m->u.find.query_id);
+        w_bytes(w, m->u.find.file_id, WIRE_ID_LEN);
+        w_u8(w, m->u.find.hops);
         return true;
     default:
         return false;
@@ -513,6 +625,8 @@ static void decode_item(struct reader *r, struct wire_item *it)
     if (has > 1)
         r->bad = true;
     it->has_file = has == 1;
+    if (!kind_ok(it->kind))
+        r->bad = true;
     if (it->has_file)
         r_take(r, it->file_id, WIRE_ID_LEN);
     it->title = r_str16(r, WIRE_MAX_STR);
@@ -531,6 +645,10 @@ static void decode_body(struct reader *r, struct wire_msg *m)
         if (m->u.hello.ticket_len > WIRE_MAX_TICKET)
             r->bad = true;
         m->u.hello.ticket = r_blob(r, m->u.hello.ticket_len);
+        if (!role_ok(m->u.hello.role))
+            r->bad = true;
+        else if (m->u.hello.role == WIRE_ROLE_PEER)
+            m->u.hello.listen_port = r_u16(r);
         break;
     case WIRE_ERROR:
         m->u.error.code = r_u16(r);
@@ -571,9 +689,13 @@ static void decode_body(struct reader *r, struct wire_msg *m)
         m->u.browse.parent = r_u64(r);
         m->u.browse.offset = r_u32(r);
         m->u.browse.limit = r_u32(r);
+        if (!kind_ok(m->u.browse.kind) || !limit_ok(m->u.browse.limit))
+            r->bad = true;
         break;
     case WIRE_SEARCH:
         m->u.search.limit = r_u32(r);
+        if (!limit_ok(m->u.search.limit))
+            r->bad = true;
         m->u.search.query = r_str16(r, WIRE_MAX_QUERY);
         break;
     case WIRE_ITEMS: {
@@ -613,6 +735,8 @@ static void decode_body(struct reader *r, struct wire_msg *m)
         m->u.get_chunks.count = r_u32(r);
         m->u.get_chunks.priority = r_u8(r);
         m->u.get_chunks.deadline_ms = r_u32(r);
+        if (!get_chunks_ok(m->u.get_chunks.first, m->u.get_chunks.count, m->u.get_chunks.priority))
+            r->bad = true;
         break;
     case WIRE_CHUNK:
         r_take(r, m->u.chunk.file_id, WIRE_ID_LEN);
@@ -637,25 +761,35 @@ static void decode_body(struct reader *r, struct wire_msg *m)
             m->u.announce.count = n;
         break;
     }
-    case WIRE_PEERS: {
+    case WIRE_PEERS:
+    case WIRE_FOUND: {
+        if (m->type == WIRE_FOUND)
+            m->u.peers.query_id = r_u64(r);
         r_take(r, m->u.peers.file_id, WIRE_ID_LEN);
         uint32_t n = r_u8(r);
-        if (n > WIRE_MAX_PEERS) {
+        if (!peer_count_ok(m->type, n)) {
             r->bad = true;
             break;
         }
         for (uint32_t i = 0; i < n && !r->bad; i++) {
             struct wire_peer *p = &m->u.peers.peers[i];
             p->family = r_u8(r);
-            if (p->family != 4 && p->family != 6)
-                r->bad = true;
             r_take(r, p->addr, 16);
             p->port = r_u16(r);
             r_take(r, p->key, WIRE_ID_LEN);
+            if (!peer_ok(m->type, p))
+                r->bad = true;
         }
         m->u.peers.count = n;
         break;
     }
+    case WIRE_FIND:
+        m->u.find.query_id = r_u64(r);
+        r_take(r, m->u.find.file_id, WIRE_ID_LEN);
+        m->u.find.hops = r_u8(r);
+        if (!hops_ok(m->u.find.hops))
+            r->bad = true;
+        break;
     default:
         r->bad = true;
     }
@@ -746,8 +880,10 @@ struct wire_parser {
     size_t header_have;
     uint8_t *body; /* allocated once the header passed its checks */
     size_t body_len, body_have;
-    size_t max_body; /* 0: each type's maximum */
-    int error;       /* sticky */
+    size_t max_body;   /* 0: each type's maximum */
+    bool skip_unknown; /* unknown types: WIRE_SKIPPED, not WIRE_ETYPE */
+    bool skipping;     /* the current frame is skipped: body not kept */
+    int error;         /* sticky */
 };
 
 struct wire_parser *wire_parser_new(void)
@@ -768,6 +904,11 @@ void wire_parser_set_max_body(struct wire_parser *p, size_t max)
     p->max_body = max;
 }
 
+void wire_parser_set_skip_unknown(struct wire_parser *p, bool skip)
+{
+    p->skip_unknown = skip;
+}
+
 size_t wire_parser_pending(const struct wire_parser *p)
 {
     return p->header_have + p->body_have;
@@ -778,8 +919,10 @@ static int64_t check_header(const struct wire_parser *p, const uint8_t h[WIRE_HE
 {
     uint32_t len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
     size_t max = wire_max_body(h[4]);
-    if (max == 0)
+    if (max == 0 && !p->skip_unknown)
         return WIRE_ETYPE;
+    if (max == 0)
+        max = WIRE_MAX_FRAME; /* skipped, but still bounded */
     if (len > max || (p->max_body && len > p->max_body))
         return WIRE_ETOOBIG;
     return len;
@@ -791,6 +934,7 @@ static int fail(struct wire_parser *p, int err)
     free(p->body);
     p->body = NULL;
     p->header_have = p->body_len = p->body_have = 0;
+    p->skipping = false;
     return err;
 }
 
@@ -807,6 +951,11 @@ int wire_parser_feed(struct wire_parser *p, const uint8_t *buf, size_t len, size
         int64_t body = check_header(p, buf);
         if (body < 0)
             return fail(p, (int)body);
+        if (len - WIRE_HEADER_LEN >= (size_t)body && wire_max_body(buf[4]) == 0) {
+            memset(out, 0, sizeof(*out));
+            *used = WIRE_HEADER_LEN + (size_t)body;
+            return WIRE_SKIPPED;
+        }
         if (len - WIRE_HEADER_LEN >= (size_t)body) {
             int rc = wire_decode(buf[4], buf + WIRE_HEADER_LEN, (size_t)body, out);
             if (rc < 0)
@@ -832,19 +981,29 @@ int wire_parser_feed(struct wire_parser *p, const uint8_t *buf, size_t len, size
             return fail(p, (int)body);
         p->body_len = (size_t)body;
         p->body_have = 0;
-        p->body = xmalloc(p->body_len ? p->body_len : 1);
+        p->skipping = wire_max_body(p->header[4]) == 0;
+        if (!p->skipping)
+            p->body = xmalloc(p->body_len ? p->body_len : 1);
     }
 
     size_t n = p->body_len - p->body_have;
     if (n > len - off)
         n = len - off;
-    if (n)
+    if (n && !p->skipping)
         memcpy(p->body + p->body_have, buf + off, n);
     p->body_have += n;
     off += n;
     *used = off;
     if (p->body_have < p->body_len)
         return WIRE_NEED_MORE;
+
+    if (p->skipping) {
+        p->skipping = false;
+        p->header_have = 0;
+        p->body_len = p->body_have = 0;
+        memset(out, 0, sizeof(*out));
+        return WIRE_SKIPPED;
+    }
 
     int rc = wire_decode(p->header[4], p->body, p->body_len, out);
     free(p->body);

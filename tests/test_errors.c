@@ -30,6 +30,7 @@
 #include "net/account.h"
 #include "net/client.h"
 #include "net/conn.h"
+#include "net/peerlink.h"
 #include "net/svc.h"
 #include "net/ticket.h"
 #include "net/tls.h"
@@ -119,6 +120,8 @@ static const struct {
     CODE("ticket", TICKET_EEXPIRED),
     CODE("ticket", TICKET_EKEY),
     CODE("ticket", TICKET_ECRYPTO),
+    CODE("ticket", TICKET_EREVOKED),
+    CODE("ticket", TICKET_EFUTURE),
     CODE("account", ACCOUNT_EDB),
     CODE("account", ACCOUNT_EEXISTS),
     CODE("account", ACCOUNT_ENAME),
@@ -142,6 +145,11 @@ static const struct {
     CODE("fetch", FETCH_EREFUSED),
     CODE("fetch", FETCH_EBADDATA),
     CODE("fetch", FETCH_EINVAL),
+    CODE("peerlink", PEERLINK_ETICKET),
+    CODE("peerlink", PEERLINK_EEXPIRED),
+    CODE("peerlink", PEERLINK_EHELLO),
+    CODE("peerlink", PEERLINK_EVERSION),
+    CODE("peerlink", PEERLINK_EREFUSED),
     CODE("cmd", CMD_EUSAGE),
     CODE("cmd", CMD_EUNKNOWN),
     CODE("cmd", CMD_EOFFLINE),
@@ -278,7 +286,7 @@ static void test_unknown_codes(void **state)
 {
     (void)state;
     const int unknown[] = {1,     42,    -1500, -2200, -2999, -3300,    -4200,
-                           -5100, -6500, -6800, -7500, -9999, -1000000, -2147483647 - 1};
+                           -5100, -6500, -6900, -7500, -9999, -1000000, -2147483647 - 1};
     for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
         char want[40];
         snprintf(want, sizeof(want), "unknown error (%d)", unknown[i]);

@@ -246,7 +246,7 @@ static void test_ticket_example(void **state)
     assert_int_equal(sk.len, TLS_KEY_LEN);
     assert_int_equal(hk.len, TLS_KEY_LEN);
     struct ticket out;
-    assert_int_equal(ticket_verify(t.p, t.len, sk.p, hk.p, T_ISSUED, &out), 0);
+    assert_int_equal(ticket_verify(t.p, t.len, sk.p, hk.p, T_ISSUED, 0, &out), 0);
     assert_string_equal(out.user, T_USER);
     assert_int_equal(out.issued, T_ISSUED);
     assert_int_equal(out.expires, T_EXPIRES);
@@ -255,16 +255,22 @@ static void test_ticket_example(void **state)
     assert_int_equal(t.p[4], TICKET_VERSION);
     assert_int_equal(t.len, 4 + 1 + 8 + 8 + 4 + 1 + strlen(T_USER) + 32 + 64);
 
-    /* the checks, in the page's order: format, signature, expiry, key */
-    assert_int_equal(ticket_verify(t.p, t.len, sk.p, hk.p, T_EXPIRES, NULL), TICKET_EEXPIRED);
-    assert_int_equal(ticket_verify(t.p, t.len, sk.p, sk.p, T_ISSUED, NULL), TICKET_EKEY);
+    /* the checks, in the page's order: format, signature, times (with the
+     * checker's skew), key */
+    assert_int_equal(ticket_verify(t.p, t.len, sk.p, hk.p, T_EXPIRES, 0, NULL), TICKET_EEXPIRED);
+    assert_int_equal(ticket_verify(t.p, t.len, sk.p, hk.p, T_EXPIRES, 300, NULL), 0);
+    assert_int_equal(ticket_verify(t.p, t.len, sk.p, hk.p, T_EXPIRES + 300, 300, NULL),
+                     TICKET_EEXPIRED);
+    assert_int_equal(ticket_verify(t.p, t.len, sk.p, hk.p, T_ISSUED - 1, 0, NULL), TICKET_EFUTURE);
+    assert_int_equal(ticket_verify(t.p, t.len, sk.p, sk.p, T_ISSUED, 0, NULL), TICKET_EKEY);
     /* an expiry moved later breaks the signature before it is read: code
      * 5, not 6, even when it has passed */
     t.p[20] ^= 1;
-    assert_int_equal(ticket_verify(t.p, t.len, sk.p, hk.p, T_EXPIRES + 10, NULL), TICKET_ESIG);
+    assert_int_equal(ticket_verify(t.p, t.len, sk.p, hk.p, T_EXPIRES + 10, 0, NULL), TICKET_ESIG);
     t.p[20] ^= 1;
     t.p[4] = 1; /* version 1 is no ticket any more, whatever else holds */
-    assert_int_equal(ticket_verify(t.p, t.len, sk.p, hk.p, T_EXPIRES + 10, NULL), TICKET_EFORMAT);
+    assert_int_equal(ticket_verify(t.p, t.len, sk.p, hk.p, T_EXPIRES + 10, 0, NULL),
+                     TICKET_EFORMAT);
     free(t.p);
     free(sk.p);
     free(hk.p);

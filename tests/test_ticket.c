@@ -54,15 +54,16 @@ static void test_valid(void **state)
     size_t len;
     make(k, k->service, "alice", 5000, &buf, &len);
     struct ticket t;
-    assert_int_equal(ticket_verify(buf, len, k->service_pub, k->holder_pub, 4999, &t), 0);
+    assert_int_equal(ticket_verify(buf, len, k->service_pub, k->holder_pub, 4999, 0, &t), 0);
     assert_string_equal(t.user, "alice");
     assert_memory_equal(t.key, k->holder_pub, TLS_KEY_LEN);
     assert_true(t.issued == 1000 && t.expires == 5000);
     assert_int_equal(t.generation, 0x01020304);
     assert_int_equal(buf[4], 2); /* version 2: with the generation after expires */
     assert_memory_equal(buf + 21, "\x01\x02\x03\x04", 4);
-    /* without a peer key only signature and expiry are checked */
-    assert_int_equal(ticket_verify(buf, len, k->service_pub, NULL, 10, NULL), 0);
+    /* the key binding is not optional: no peer key, no ticket */
+    const uint8_t *volatile none = NULL;
+    assert_int_equal(ticket_verify(buf, len, k->service_pub, none, 4999, 0, NULL), TICKET_EKEY);
     free(buf);
 
     /* the longest user name fits */
@@ -71,7 +72,7 @@ static void test_valid(void **state)
     name[WIRE_MAX_USER] = 0;
     make(k, k->service, name, 5000, &buf, &len);
     assert_int_equal(len, TICKET_MAX_LEN);
-    assert_int_equal(ticket_verify(buf, len, k->service_pub, k->holder_pub, 1, &t), 0);
+    assert_int_equal(ticket_verify(buf, len, k->service_pub, k->holder_pub, 1000, 0, &t), 0);
     assert_string_equal(t.user, name);
     free(buf);
 }
@@ -83,29 +84,44 @@ static void test_refusals(void **state)
     size_t len;
     make(k, k->service, "bob", 5000, &buf, &len);
     /* expired: at and after the expiry second */
-    assert_int_equal(ticket_verify(buf, len, k->service_pub, k->holder_pub, 5000, NULL),
+    assert_int_equal(ticket_verify(buf, len, k->service_pub, k->holder_pub, 5000, 0, NULL),
                      TICKET_EEXPIRED);
-    assert_int_equal(ticket_verify(buf, len, k->service_pub, k->holder_pub, 99999, NULL),
+    assert_int_equal(ticket_verify(buf, len, k->service_pub, k->holder_pub, 99999, 0, NULL),
                      TICKET_EEXPIRED);
+    /* with a skew: accepted while now < expires + skew */
+    assert_int_equal(ticket_verify(buf, len, k->service_pub, k->holder_pub, 5000, 1, NULL), 0);
+    assert_int_equal(ticket_verify(buf, len, k->service_pub, k->holder_pub, 5299, 300, NULL), 0);
+    assert_int_equal(ticket_verify(buf, len, k->service_pub, k->holder_pub, 5300, 300, NULL),
+                     TICKET_EEXPIRED);
+    assert_int_equal(ticket_verify(buf, len, k->service_pub, k->holder_pub, UINT64_MAX, 300, NULL),
+                     TICKET_EEXPIRED);
+    /* from the future (issued 1000): refused when issued > now + skew */
+    assert_int_equal(ticket_verify(buf, len, k->service_pub, k->holder_pub, 999, 0, NULL),
+                     TICKET_EFUTURE);
+    assert_int_equal(ticket_verify(buf, len, k->service_pub, k->holder_pub, 700, 300, NULL), 0);
+    assert_int_equal(ticket_verify(buf, len, k->service_pub, k->holder_pub, 699, 300, NULL),
+                     TICKET_EFUTURE);
     /* shown by someone else (their TLS key is not the ticket's) */
-    assert_int_equal(ticket_verify(buf, len, k->service_pub, k->other_pub, 10, NULL), TICKET_EKEY);
+    assert_int_equal(ticket_verify(buf, len, k->service_pub, k->other_pub, 1000, 0, NULL),
+                     TICKET_EKEY);
     /* checked against another service's key */
-    assert_int_equal(ticket_verify(buf, len, k->other_pub, k->holder_pub, 10, NULL), TICKET_ESIG);
+    assert_int_equal(ticket_verify(buf, len, k->other_pub, k->holder_pub, 1000, 0, NULL),
+                     TICKET_ESIG);
     /* every single altered byte breaks it */
     for (size_t i = 0; i < len; i++) {
         buf[i] ^= 0x40;
-        int rc = ticket_verify(buf, len, k->service_pub, k->holder_pub, 10, NULL);
+        int rc = ticket_verify(buf, len, k->service_pub, k->holder_pub, 1000, 0, NULL);
         assert_true(rc == TICKET_ESIG || rc == TICKET_EFORMAT);
         buf[i] ^= 0x40;
     }
     /* truncated or extended */
     for (size_t n = 0; n < len; n++)
-        assert_int_equal(ticket_verify(buf, n, k->service_pub, k->holder_pub, 10, NULL),
+        assert_int_equal(ticket_verify(buf, n, k->service_pub, k->holder_pub, 1000, 0, NULL),
                          TICKET_EFORMAT);
     uint8_t *longer = xmalloc(len + 1);
     memcpy(longer, buf, len);
     longer[len] = 0;
-    assert_int_equal(ticket_verify(longer, len + 1, k->service_pub, k->holder_pub, 10, NULL),
+    assert_int_equal(ticket_verify(longer, len + 1, k->service_pub, k->holder_pub, 1000, 0, NULL),
                      TICKET_EFORMAT);
     free(longer);
     free(buf);
@@ -119,21 +135,25 @@ static void test_refusals(void **state)
     memcpy(v1 + 21, buf + 25, len - 25 - TLS_SIG_LEN);
     v1[4] = 1;
     assert_int_equal(tls_identity_sign(k->service, v1, v1len, v1 + v1len), 0);
-    assert_int_equal(ticket_verify(v1, v1len + TLS_SIG_LEN, k->service_pub, NULL, 10, NULL),
-                     TICKET_EFORMAT);
+    assert_int_equal(
+        ticket_verify(v1, v1len + TLS_SIG_LEN, k->service_pub, k->holder_pub, 1000, 0, NULL),
+        TICKET_EFORMAT);
     free(v1);
     free(buf);
 
     /* forged: well-formed, signed by another key */
     make(k, k->other, "bob", 5000, &buf, &len);
-    assert_int_equal(ticket_verify(buf, len, k->service_pub, k->holder_pub, 10, NULL), TICKET_ESIG);
+    assert_int_equal(ticket_verify(buf, len, k->service_pub, k->holder_pub, 1000, 0, NULL),
+                     TICKET_ESIG);
     free(buf);
 
     /* signing refuses an empty user name */
     struct ticket t = {.expires = 1};
     assert_int_equal(ticket_sign(k->service, &t, &buf, &len), TICKET_EFORMAT);
     assert_string_not_equal(ticket_strerror(TICKET_ESIG), ticket_strerror(TICKET_EEXPIRED));
-    assert_int_equal(ticket_verify(NULL, 0, k->service_pub, NULL, 0, NULL), TICKET_EFORMAT);
+    assert_int_equal(ticket_verify(NULL, 0, k->service_pub, k->holder_pub, 0, 0, NULL),
+                     TICKET_EFORMAT);
+    assert_string_not_equal(ticket_strerror(TICKET_EFUTURE), ticket_strerror(TICKET_EEXPIRED));
 }
 
 int main(void)

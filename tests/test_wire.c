@@ -1,7 +1,8 @@
 /* test_wire: the frame codec — round trips of every type, the incremental
  * parser fed in every split, and the refusals (oversized, unknown type,
  * malformed bodies, limits on encode, the device-credential messages'
- * bounds both ways). */
+ * bounds both ways), the peer messages (FIND, FOUND, the peer HELLO), every
+ * field range refused by encode and decode alike, and skip-unknown. */
 #include "testutil.h"
 
 #include <stdlib.h>
@@ -29,7 +30,7 @@ static size_t sample_messages(struct wire_msg *out, size_t max)
     fill(&ids[0][0], sizeof(ids), 4);
     size_t n = 0;
     struct wire_msg *m;
-    assert_true(max >= 24);
+    assert_true(max >= 27);
     memset(out, 0, max * sizeof(*out));
 
     m = &out[n++];
@@ -198,6 +199,35 @@ static size_t sample_messages(struct wire_msg *out, size_t max)
     m->rid = 20;
     m->u.device.cred = cred;
     m->u.device.cred_len = 77;
+
+    m = &out[n++];
+    m->type = WIRE_HELLO;
+    m->u.hello.version = WIRE_VERSION;
+    m->u.hello.role = WIRE_ROLE_PEER;
+    m->u.hello.ticket = ticket;
+    m->u.hello.ticket_len = 90;
+    m->u.hello.listen_port = 4171;
+
+    m = &out[n++];
+    m->type = WIRE_FIND;
+    m->rid = 21;
+    m->u.find.query_id = 0xfedcba9876543210ull;
+    fill(m->u.find.file_id, WIRE_ID_LEN, 14);
+    m->u.find.hops = WIRE_MAX_HOPS;
+
+    m = &out[n++];
+    m->type = WIRE_FOUND;
+    m->rid = 21;
+    m->u.peers.query_id = 0xfedcba9876543210ull;
+    fill(m->u.peers.file_id, WIRE_ID_LEN, 14);
+    m->u.peers.count = 2;
+    m->u.peers.peers[0].family = 0; /* the sender itself */
+    m->u.peers.peers[0].port = 4171;
+    fill(m->u.peers.peers[0].key, WIRE_ID_LEN, 15);
+    m->u.peers.peers[1].family = 4;
+    memcpy(m->u.peers.peers[1].addr, "\x0a\0\0\7", 4);
+    m->u.peers.peers[1].port = 4172;
+    fill(m->u.peers.peers[1].key, WIRE_ID_LEN, 16);
     return n;
 }
 
@@ -217,6 +247,10 @@ static void assert_same(const struct wire_msg *a, const struct wire_msg *b)
         assert_int_equal(a->u.hello.flags, b->u.hello.flags);
         assert_int_equal(a->u.hello.ticket_len, b->u.hello.ticket_len);
         assert_memory_equal(a->u.hello.ticket, b->u.hello.ticket, a->u.hello.ticket_len);
+        assert_int_equal(a->u.hello.listen_port, b->u.hello.listen_port);
+        break;
+    case WIRE_FIND:
+        assert_memory_equal(&a->u.find, &b->u.find, sizeof(a->u.find));
         break;
     case WIRE_ERROR:
         assert_int_equal(a->u.error.code, b->u.error.code);
@@ -286,6 +320,8 @@ static void assert_same(const struct wire_msg *a, const struct wire_msg *b)
                             a->u.announce.count * WIRE_ID_LEN);
         break;
     case WIRE_PEERS:
+    case WIRE_FOUND:
+        assert_true(a->u.peers.query_id == b->u.peers.query_id);
         assert_memory_equal(a->u.peers.file_id, b->u.peers.file_id, WIRE_ID_LEN);
         assert_int_equal(a->u.peers.count, b->u.peers.count);
         assert_memory_equal(a->u.peers.peers, b->u.peers.peers,
@@ -314,7 +350,7 @@ static void test_round_trip_every_type(void **state)
     (void)state;
     struct wire_msg msgs[32];
     size_t n = sample_messages(msgs, 32);
-    assert_int_equal(n, 24);
+    assert_int_equal(n, 27);
     for (size_t i = 0; i < n; i++) {
         uint8_t *frame;
         size_t len;
@@ -745,6 +781,297 @@ static void test_device_limits(void **state)
     decode_expect(WIRE_DEVICE, dev, sizeof(dev), WIRE_EFORMAT);
 }
 
+/* ---- field ranges: refused by encode and decode alike ---- */
+
+/* bad does not encode; valid does, round-trips, and with value written
+ * big-endian over width bytes at body offset off it no longer decodes. */
+static void refused_both(const struct wire_msg *valid, const struct wire_msg *bad, size_t off,
+                         size_t width, uint64_t value)
+{
+    uint8_t *out;
+    size_t len;
+    assert_int_equal(wire_encode(bad, &out, &len), WIRE_ELIMIT);
+    assert_int_equal(wire_encode(valid, &out, &len), 0);
+    uint8_t *body = out + WIRE_HEADER_LEN;
+    size_t blen = len - WIRE_HEADER_LEN;
+    struct wire_msg got;
+    assert_int_equal(wire_decode(valid->type, body, blen, &got), 0);
+    assert_same(valid, &got);
+    wire_msg_clear(&got);
+    assert_true(off + width <= blen);
+    for (size_t i = 0; i < width; i++)
+        body[off + i] = (uint8_t)(value >> (8 * (width - 1 - i)));
+    if (wire_decode(valid->type, body, blen, &got) != WIRE_EFORMAT)
+        fail_msg("%s: %llu at %zu decodes", wire_type_name(valid->type), (unsigned long long)value,
+                 off);
+    free(out);
+}
+
+static void encodes(const struct wire_msg *m)
+{
+    uint8_t *out;
+    size_t len;
+    assert_int_equal(wire_encode(m, &out, &len), 0);
+    struct wire_msg got;
+    assert_int_equal(wire_decode(m->type, out + 5, len - 5, &got), 0);
+    assert_same(m, &got);
+    wire_msg_clear(&got);
+    free(out);
+}
+
+static void test_ranges(void **state)
+{
+    (void)state;
+    /* GET_CHUNKS: rid 0, file 4, first 36, count 40, priority 44 */
+    struct wire_msg v = {.type = WIRE_GET_CHUNKS, .rid = 1}, b;
+    v.u.get_chunks.first = 10;
+    v.u.get_chunks.count = 40;
+    b = v;
+    b.u.get_chunks.count = 0;
+    refused_both(&v, &b, 40, 4, 0);
+    b.u.get_chunks.count = WIRE_MAX_RANGE + 1;
+    refused_both(&v, &b, 40, 4, WIRE_MAX_RANGE + 1);
+    b = v;
+    b.u.get_chunks.priority = WIRE_PRIO_MAX + 1;
+    refused_both(&v, &b, 44, 1, WIRE_PRIO_MAX + 1);
+    b.u.get_chunks.priority = 0xff;
+    refused_both(&v, &b, 44, 1, 0xff);
+    b = v;
+    b.u.get_chunks.first = UINT32_MAX - 39; /* first + count overflows */
+    refused_both(&v, &b, 36, 4, UINT32_MAX - 39);
+    /* the edges are fine */
+    b = v;
+    b.u.get_chunks.count = WIRE_MAX_RANGE;
+    b.u.get_chunks.first = UINT32_MAX - WIRE_MAX_RANGE;
+    b.u.get_chunks.priority = WIRE_PRIO_MAX;
+    encodes(&b);
+
+    /* FIND: rid, query id 4, file 12, hops 44 */
+    v = (struct wire_msg){.type = WIRE_FIND, .rid = 2};
+    v.u.find.hops = 1;
+    b = v;
+    b.u.find.hops = 0;
+    refused_both(&v, &b, 44, 1, 0);
+    b.u.find.hops = WIRE_MAX_HOPS + 1;
+    refused_both(&v, &b, 44, 1, WIRE_MAX_HOPS + 1);
+    b.u.find.hops = WIRE_MAX_HOPS;
+    encodes(&b);
+
+    /* HELLO: rid, version 4, role 6, flags 7, ticket 8.. */
+    v = (struct wire_msg){.type = WIRE_HELLO};
+    v.u.hello.version = WIRE_VERSION;
+    v.u.hello.role = WIRE_ROLE_CLIENT;
+    b = v;
+    b.u.hello.role = 0;
+    refused_both(&v, &b, 6, 1, 0);
+    b.u.hello.role = WIRE_ROLE_PEER + 1;
+    refused_both(&v, &b, 6, 1, WIRE_ROLE_PEER + 1);
+    /* the listen port is on the wire for peers only */
+    b = v;
+    b.u.hello.listen_port = 4171;
+    refused_both(&v, &b, 6, 1, WIRE_ROLE_PEER); /* a peer HELLO without its port */
+    b.u.hello.role = WIRE_ROLE_SERVICE;
+    encode_expect(&b, WIRE_ELIMIT, 0);
+    v.u.hello.role = WIRE_ROLE_PEER;
+    encode_expect(&v, 0, 4 + 2 + 1 + 1 + 2 + 2);
+    b = v;
+    b.u.hello.role = 0;
+    refused_both(&v, &b, 6, 1, WIRE_ROLE_CLIENT); /* a client HELLO with a port */
+
+    /* BROWSE: rid, kind 4, parent 5, offset 13, limit 17 */
+    v = (struct wire_msg){.type = WIRE_BROWSE, .rid = 3};
+    v.u.browse.kind = WIRE_KIND_ARTIST;
+    v.u.browse.limit = 1;
+    b = v;
+    b.u.browse.kind = 0;
+    refused_both(&v, &b, 4, 1, 0);
+    b.u.browse.kind = WIRE_KIND_TRACK + 1;
+    refused_both(&v, &b, 4, 1, WIRE_KIND_TRACK + 1);
+    b = v;
+    b.u.browse.limit = 0;
+    refused_both(&v, &b, 17, 4, 0);
+    b.u.browse.limit = WIRE_MAX_ITEMS + 1;
+    refused_both(&v, &b, 17, 4, WIRE_MAX_ITEMS + 1);
+    b.u.browse.limit = WIRE_MAX_ITEMS;
+    encodes(&b);
+
+    /* SEARCH: rid, limit 4 */
+    v = (struct wire_msg){.type = WIRE_SEARCH, .rid = 4};
+    v.u.search.limit = 10;
+    v.u.search.query = "q";
+    b = v;
+    b.u.search.limit = 0;
+    refused_both(&v, &b, 4, 4, 0);
+    b.u.search.limit = WIRE_MAX_ITEMS + 1;
+    refused_both(&v, &b, 4, 4, WIRE_MAX_ITEMS + 1);
+
+    /* ITEMS: rid, count 4, first item's kind 6 */
+    struct wire_item item = {.kind = WIRE_KIND_ARTIST, .title = "x"}, bad_item = item;
+    bad_item.kind = 0;
+    v = (struct wire_msg){.type = WIRE_ITEMS, .rid = 5};
+    v.u.items.count = 1;
+    v.u.items.items = &item;
+    b = v;
+    b.u.items.items = &bad_item;
+    refused_both(&v, &b, 6, 1, 0);
+    bad_item.kind = WIRE_KIND_TRACK + 1;
+    refused_both(&v, &b, 6, 1, WIRE_KIND_TRACK + 1);
+
+    /* PEERS: rid, file 4, count 36, family 37; FOUND: query id 4 first */
+    v = (struct wire_msg){.type = WIRE_PEERS, .rid = 6};
+    v.u.peers.count = 1;
+    v.u.peers.peers[0].family = 4;
+    b = v;
+    b.u.peers.peers[0].family = 0; /* "the sender" means nothing in PEERS */
+    refused_both(&v, &b, 37, 1, 0);
+    b.u.peers.peers[0].family = 5;
+    refused_both(&v, &b, 37, 1, 5);
+    b = v;
+    b.u.peers.count = WIRE_MAX_PEERS + 1;
+    refused_both(&v, &b, 36, 1, WIRE_MAX_PEERS + 1);
+    b = v;
+    b.u.peers.query_id = 1; /* not on the wire for PEERS */
+    encode_expect(&b, WIRE_ELIMIT, 0);
+    b = v;
+    b.u.peers.count = 0; /* an empty PEERS is an answer */
+    encodes(&b);
+
+    v.type = WIRE_FOUND;
+    v.u.peers.query_id = 77;
+    b = v;
+    b.u.peers.peers[0].family = 6;
+    encodes(&b);
+    b.u.peers.peers[0].family = 0;
+    encodes(&b); /* family 0: the sender */
+    struct wire_msg sender = b;
+    b.u.peers.peers[0].addr[15] = 1;
+    refused_both(&sender, &b, 45 + 1 + 15, 1, 1); /* ... with an address: refused */
+    b = v;
+    b.u.peers.peers[0].family = 5;
+    refused_both(&v, &b, 45, 1, 5);
+    b = v;
+    b.u.peers.count = 0; /* FOUND names at least one holder */
+    refused_both(&v, &b, 44, 1, 0);
+    b.u.peers.count = WIRE_MAX_PEERS + 1;
+    refused_both(&v, &b, 44, 1, WIRE_MAX_PEERS + 1);
+    /* a FOUND body of no entries, exactly: still refused */
+    uint8_t empty[4 + 8 + WIRE_ID_LEN + 1] = {0};
+    decode_expect(WIRE_FOUND, empty, sizeof(empty), WIRE_EFORMAT);
+    decode_expect(WIRE_PEERS, empty + 8, sizeof(empty) - 8, 0);
+}
+
+/* The peer side of the codec: which types a peer sends, their cap, the
+ * version that introduced each type. */
+static void test_peer_types(void **state)
+{
+    (void)state;
+    const uint8_t peer[] = {WIRE_HELLO,      WIRE_ERROR, WIRE_OK,     WIRE_PING, WIRE_PONG,
+                            WIRE_GET_CHUNKS, WIRE_CHUNK, WIRE_CANCEL, WIRE_FIND, WIRE_FOUND};
+    size_t npeer = 0, max = 0;
+    for (unsigned t = 0; t <= UINT8_MAX; t++) {
+        bool known = wire_max_body((uint8_t)t) != 0;
+        assert_int_equal(wire_type_version((uint8_t)t), known ? 1 : 0);
+        assert_int_equal(known, strcmp(wire_type_name((uint8_t)t), "?") != 0);
+        if (wire_peer_type((uint8_t)t)) {
+            assert_true(known);
+            npeer++;
+            if (wire_max_body((uint8_t)t) > max)
+                max = wire_max_body((uint8_t)t);
+        }
+    }
+    assert_int_equal(npeer, sizeof(peer));
+    for (size_t i = 0; i < sizeof(peer); i++)
+        assert_true(wire_peer_type(peer[i]));
+    assert_false(wire_peer_type(WIRE_LOGIN));
+    assert_false(wire_peer_type(WIRE_MANIFEST));
+    assert_int_equal(wire_peer_max_body(), max);
+    assert_int_equal(wire_peer_max_body(), wire_max_body(WIRE_CHUNK));
+}
+
+/* Skip-unknown: an unknown type is consumed and reported, in any split,
+ * the frames around it still parse, and the length checks still hold. */
+static void test_skip_unknown(void **state)
+{
+    (void)state;
+    uint8_t stream[9 + 100 + 9 + 5];
+    memcpy(stream, "\x00\x00\x00\x04\x01\x00\x00\x00\x01", 9); /* unknown (0x01 patched below) */
+    stream[4] = 0xEE;
+    memset(stream + 9, 0, 100);
+    memcpy(stream + 9, "\x00\x00\x00\x5f\xEF", 5);                   /* 95 bytes of type 0xEF */
+    memcpy(stream + 109, "\x00\x00\x00\x04\x04\x00\x00\x00\x09", 9); /* PING rid 9 */
+    memcpy(stream + 118, "\x00\x00\x00\x00\xF0", 5);                 /* empty, unknown */
+    for (size_t step = 1; step <= sizeof(stream); step++) {
+        struct wire_parser *p = wire_parser_new();
+        wire_parser_set_skip_unknown(p, true);
+        int skipped = 0, msgs = 0;
+        for (size_t pos = 0; pos < sizeof(stream); pos += step) {
+            size_t piece = sizeof(stream) - pos < step ? sizeof(stream) - pos : step, off = 0;
+            while (off < piece) {
+                size_t used;
+                struct wire_msg m;
+                int rc = wire_parser_feed(p, stream + pos + off, piece - off, &used, &m);
+                assert_true(rc >= 0);
+                off += used;
+                if (rc == WIRE_SKIPPED) {
+                    skipped++;
+                } else if (rc == WIRE_MSG) {
+                    assert_int_equal(m.type, WIRE_PING);
+                    assert_int_equal(m.rid, 9);
+                    wire_msg_clear(&m);
+                    msgs++;
+                } else {
+                    assert_int_equal(off, piece);
+                }
+            }
+        }
+        assert_int_equal(skipped, 3);
+        assert_int_equal(msgs, 1);
+        assert_int_equal(wire_parser_pending(p), 0);
+        wire_parser_free(p);
+    }
+
+    /* lengths: WIRE_MAX_FRAME bounds a skipped frame, and so does the
+     * receiver's cap (a peer link's) */
+    uint8_t hdr[5] = {0x00, 0x10, 0x00, 0x01, 0xEE}; /* WIRE_MAX_FRAME + 1 */
+    int n;
+    for (int cap = 0; cap < 2; cap++) {
+        struct wire_parser *p = wire_parser_new();
+        wire_parser_set_skip_unknown(p, true);
+        if (cap) {
+            wire_parser_set_max_body(p, wire_peer_max_body());
+            size_t over = wire_peer_max_body() + 1;
+            hdr[1] = (uint8_t)(over >> 16);
+            hdr[2] = (uint8_t)(over >> 8);
+            hdr[3] = (uint8_t)over;
+        }
+        assert_int_equal(feed_all(p, hdr, 5, &n), WIRE_ETOOBIG);
+        wire_parser_free(p);
+    }
+    /* at the cap exactly it is skipped */
+    struct wire_parser *p = wire_parser_new();
+    wire_parser_set_skip_unknown(p, true);
+    wire_parser_set_max_body(p, wire_peer_max_body());
+    size_t at = wire_peer_max_body();
+    uint8_t *f = xcalloc(1, 5 + at);
+    f[1] = (uint8_t)(at >> 16);
+    f[2] = (uint8_t)(at >> 8);
+    f[3] = (uint8_t)at;
+    f[4] = 0xEE;
+    size_t used;
+    struct wire_msg m;
+    assert_int_equal(wire_parser_feed(p, f, 5 + at, &used, &m), WIRE_SKIPPED);
+    assert_int_equal(used, 5 + at);
+    free(f);
+    /* a known type is still decoded and checked: a malformed one fails */
+    uint8_t badfind[5 + 4 + 8 + WIRE_ID_LEN + 1] = {0, 0, 0, 4 + 8 + WIRE_ID_LEN + 1, WIRE_FIND};
+    assert_int_equal(feed_all(p, badfind, sizeof(badfind), &n), WIRE_EFORMAT); /* hops 0 */
+    wire_parser_free(p);
+    /* off (the default): an unknown type is an error */
+    p = wire_parser_new();
+    assert_int_equal(feed_all(p, stream, 9, &n), WIRE_ETYPE);
+    wire_parser_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -758,6 +1085,9 @@ int main(void)
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_encode_limits),
         cmocka_unit_test(test_device_limits),
+        cmocka_unit_test(test_ranges),
+        cmocka_unit_test(test_peer_types),
+        cmocka_unit_test(test_skip_unknown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

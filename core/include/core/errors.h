@@ -25,6 +25,7 @@
  *   -6400 ..  -6499  CONN_*       net/conn.h                 conn_strerror
  *   -6600 ..  -6699  CLIENT_*     net/client.h               svc_client_strerror
  *   -6700 ..  -6799  FETCH_*      core/fetch.h               fetch_strerror
+ *   -6800 ..  -6899  PEERLINK_*   net/peerlink.h             peerlink_strerror
  *   -7000 ..  -7099  CMD_*        core/cmd.h                 cmd_strerror
  *   -7100 ..  -7199  CLIENTDB_*   core/clientdb.h            clientdb_strerror
  *   -7200 ..  -7299  ENGINE_*     core/engine.h              engine_strerror

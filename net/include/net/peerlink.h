@@ -39,15 +39,15 @@
 #include "net/tls.h"
 #include "net/wire.h"
 
-#define PEERLINK_SKEW_S  300u   /* ticket expiry allowance for clock differences */
+#define PEERLINK_SKEW_S   300u   /* ticket expiry allowance for clock differences */
 #define PEERLINK_HELLO_MS 10000u /* HELLO must arrive within this after TLS */
 
 enum {
-    PEERLINK_ETICKET = -6800,   /* the peer's ticket is missing, malformed, forged or not its key */
-    PEERLINK_EEXPIRED = -6801,  /* the peer's ticket expired */
-    PEERLINK_EHELLO = -6802,    /* no HELLO, a HELLO of another role, or out of order */
-    PEERLINK_EVERSION = -6803,  /* send: the peer's protocol version lacks this type */
-    PEERLINK_EREFUSED = -6804,  /* the peer refused our ticket (its ERROR) */
+    PEERLINK_ETICKET = -6800,  /* the peer's ticket is missing, malformed, forged or not its key */
+    PEERLINK_EEXPIRED = -6801, /* the peer's ticket expired */
+    PEERLINK_EHELLO = -6802,   /* no HELLO, a HELLO of another role, or out of order */
+    PEERLINK_EVERSION = -6803, /* send: the peer's protocol version lacks this type */
+    PEERLINK_EREFUSED = -6804, /* the peer refused our ticket (its ERROR) */
 };
 
 const char *peerlink_strerror(int err);

@@ -10,9 +10,13 @@
  *   | 64-byte Ed25519 signature by the service over everything before it
  *
  * A ticket is accepted when it parses, its signature checks against the
- * service's key, now < expires, and its key is the key of the TLS
+ * service's key, it is not from the future (issued <= now + skew), it has
+ * not expired (now < expires + skew) and its key is the key of the TLS
  * certificate in front of the checker (a ticket copied off the wire is
- * useless without the holder's private key). generation is the user's
+ * useless without the holder's private key): that binding is not optional,
+ * ticket_verify has no way to skip it. skew is the allowance for clocks
+ * that disagree: 0 for the service (its own clock signed the ticket),
+ * PEERLINK_SKEW_S between peers. generation is the user's
  * credential generation at login (net/account.h): the service also refuses
  * a ticket whose generation is not the user's current one; peers cannot
  * ask, so for them a ticket lives until it expires. Version 1 tickets
@@ -38,6 +42,8 @@ enum {
     TICKET_EKEY = -6203,     /* names another key than the peer's */
     TICKET_ECRYPTO = -6204,  /* signing failed */
     TICKET_EREVOKED = -6205, /* of an older generation (the service's check, not ticket_verify's) */
+    TICKET_EFUTURE =
+        -6206, /* issued after now + skew: the checker's clock or the ticket is wrong */
 };
 
 struct ticket {
@@ -53,11 +59,15 @@ struct ticket {
 int ticket_sign(const struct tls_identity *service, const struct ticket *t, uint8_t **out,
                 size_t *len);
 
-/* Checks a ticket: format, signature by service_key, expiry against now,
- * and, when peer_key is not NULL, that it names peer_key. Fills out (may be
- * NULL) on success. Returns 0 or the first failed check's TICKET_E*. */
+/* Checks a ticket, in this order: format, signature by service_key,
+ * issued <= now + skew_s (else TICKET_EFUTURE), now < expires + skew_s
+ * (else TICKET_EEXPIRED), and that it names peer_key, the key of the TLS
+ * certificate of the side that presented it (required: NULL is
+ * TICKET_EKEY). Fills out (may be NULL) on success. Returns 0 or the first
+ * failed check's TICKET_E*. */
 int ticket_verify(const uint8_t *buf, size_t len, const uint8_t service_key[TLS_KEY_LEN],
-                  const uint8_t *peer_key, uint64_t now, struct ticket *out);
+                  const uint8_t peer_key[TLS_KEY_LEN], uint64_t now, uint32_t skew_s,
+                  struct ticket *out) __attribute__((nonnull(4)));
 
 const char *ticket_strerror(int err);
 

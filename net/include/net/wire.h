@@ -159,7 +159,7 @@ struct wire_msg {
     union {
         struct {
             uint16_t version;
-            uint8_t role;  /* enum wire_role */
+            uint8_t role;  /* enum wire_role (1..3) */
             uint8_t flags; /* WIRE_HELLO_* */
             uint8_t *ticket;
             size_t ticket_len; /* 0: no ticket */
@@ -190,7 +190,7 @@ struct wire_msg {
             size_t cred_len; /* WIRE_MIN_CRED..WIRE_MAX_CRED */
         } device;
         struct {
-            uint8_t kind; /* enum wire_kind */
+            uint8_t kind; /* enum wire_kind (1..3) */
             uint64_t parent;
             uint32_t offset;
             uint32_t limit; /* 1..WIRE_MAX_ITEMS */
@@ -218,9 +218,9 @@ struct wire_msg {
         } key;
         struct {
             uint8_t file_id[WIRE_ID_LEN];
-            uint32_t first;
+            uint32_t first;       /* first + count must not pass UINT32_MAX */
             uint32_t count;       /* 1..WIRE_MAX_RANGE */
-            uint8_t priority;     /* enum wire_priority */
+            uint8_t priority;     /* enum wire_priority, 0..WIRE_PRIO_MAX */
             uint32_t deadline_ms; /* from receipt; 0: none */
         } get_chunks;
         struct {
@@ -238,7 +238,8 @@ struct wire_msg {
         /* PEERS (count 0..WIRE_MAX_PEERS) and FOUND (1..WIRE_MAX_PEERS;
          * an entry of family 0 means "the sender of this frame, at its
          * address as the receiver sees it": a holder answering a FIND
-         * does not know its own address) */
+         * does not know its own address; its addr is all zero and its
+         * port the sender's listen port) */
         struct {
             uint8_t file_id[WIRE_ID_LEN];
             uint64_t query_id; /* FOUND only */
@@ -265,13 +266,19 @@ const char *wire_error_name(uint16_t code);
 const char *wire_strerror(int err);
 
 /* Serialises m into a new frame (header included) owned by the caller.
- * Checks every limit the parser checks, so a frame that encodes also
- * parses. Returns 0 or WIRE_ELIMIT / WIRE_ETYPE. */
+ * Checks every limit and range the parser checks (counts, priorities,
+ * limits, kinds, roles, hops, families), so a frame that encodes also
+ * parses, into the same message. Fields that are not on the wire for the
+ * type must be zero (HELLO listen_port unless role is WIRE_ROLE_PEER,
+ * PEERS query_id). Returns 0 or WIRE_ELIMIT / WIRE_ETYPE. */
 int wire_encode(const struct wire_msg *m, uint8_t **frame, size_t *len);
 
 /* Decodes one body of the given type (the frame without its header) into
- * out, which owns what it points to afterwards. Returns 0 or
- * WIRE_ETYPE / WIRE_ETOOBIG / WIRE_EFORMAT (out then holds nothing). */
+ * out, which owns what it points to afterwards. Every field's range is
+ * checked here (the ranges noted in struct wire_msg), so a receiver never
+ * sees a count, priority, limit, kind or role out of range: such a body is
+ * WIRE_EFORMAT like a short one. Returns 0 or WIRE_ETYPE / WIRE_ETOOBIG /
+ * WIRE_EFORMAT (out then holds nothing). */
 int wire_decode(uint8_t type, const uint8_t *body, size_t len, struct wire_msg *out);
 
 /* Releases what a decoded message points to and zeroes it; passwords and
@@ -287,7 +294,9 @@ void wire_parser_free(struct wire_parser *p);
 /* Consumes bytes from buf[0..len). Sets *used to the bytes consumed and
  * returns WIRE_NEED_MORE (all of them consumed, no complete frame yet),
  * WIRE_MSG (one message in *out, owned by the caller; call again with the
- * rest of the buffer) or a negative WIRE_E* error, after which the parser
+ * rest of the buffer), WIRE_SKIPPED (one frame of an unknown type consumed,
+ * *out zeroed; only with wire_parser_set_skip_unknown; call again with the
+ * rest) or a negative WIRE_E* error, after which the parser
  * refuses everything (the stream cannot be resynchronised). The body buffer
  * is allocated only after the header passed its checks. */
 int wire_parser_feed(struct wire_parser *p, const uint8_t *buf, size_t len, size_t *used,
