@@ -111,7 +111,7 @@ struct peers_callbacks {
 struct peers_config {
     uv_loop_t *loop;
     struct clog *log;                    /* borrowed; may be NULL */
-    struct cache *cache;                 /* borrowed; opened with loop */
+    struct cache *cache;                 /* borrowed; opened with loop; NULL: serves nothing */
     const struct tls_identity *identity; /* borrowed; must outlive it */
     const char *listen;                  /* "HOST:PORT" (port 0: any free); NULL or "off": none */
     bool upload;                         /* serve chunks to others */
@@ -168,6 +168,7 @@ struct peers_stats {
     unsigned connecting;           /* in handshake */
     unsigned slots_used;           /* peers being served now (<= PEERS_UPLOAD_SLOTS) */
     unsigned slots_peak;           /* the most served at once, ever */
+    unsigned upload_waiting;       /* requests waiting for a slot */
     uint64_t bytes_up, bytes_down; /* chunk bytes served / received */
     uint64_t chunks_served, busy_replies;
     uint64_t refused_full, refused_ticket, trimmed, banned;
@@ -188,7 +189,8 @@ uint32_t peer_get_chunks(struct peer *p, const uint8_t file_id[WIRE_ID_LEN], uin
 void peer_cancel(struct peer *p, uint32_t rid);
 
 const uint8_t *peer_key(const struct peer *p);
-/* "127.0.0.1:4171" */
+/* "127.0.0.1:4171": its address with the port it accepts peers on (the
+ * socket's own port when it accepts none, and before the link is up). */
 const char *peer_address(const struct peer *p);
 /* Chunk bytes per second received from p, smoothed; 0 before any. */
 uint64_t peer_rate_down(const struct peer *p);
