@@ -89,6 +89,14 @@ static void refused(struct ffile *file, uint32_t index, enum cache_source kind)
         fetch_fail(file, FETCH_EBADDATA);
 }
 
+/* A refused chunk is asked again at once, of someone else than from when
+ * that was a peer. */
+static void refetch(struct ffile *file, uint32_t index, const struct source *from)
+{
+    if (!file->zombie)
+        sched_refetch(file, index, from && from->kind == CACHE_SRC_PEER ? from : NULL);
+}
+
 static void write_done(void *ctx, int status)
 {
     struct wctx *w = ctx;
@@ -116,6 +124,7 @@ static void write_done(void *ctx, int status)
         } else if (status == CACHE_EBADCHUNK) {
             file->st[w->index] = CH_MISSING;
             refused(file, w->index, w->kind);
+            refetch(file, w->index, NULL);
         } else {
             file->st[w->index] = CH_MISSING;
             fetch_fail(file, status);
@@ -146,6 +155,7 @@ bool download_take(struct ffile *file, uint32_t index, const uint8_t *data, size
     if (src && src->kind == CACHE_SRC_PEER && !manifest_verify_chunk(file->m, index, data, len)) {
         refused(file, index, kind);
         src->ban = true; /* by the caller, once it is done with src */
+        refetch(file, index, src);
         return false;
     }
     struct wctx *w = xmalloc(sizeof(*w));

@@ -391,7 +391,7 @@ static int open_link(struct engine *e, const struct chorus_settings *s)
         .credential_len = have_login ? login.credential_len : 0,
         .on_state = on_link,
         .ctx = e,
-        .shaping = &e->service_shaping,
+        .shaping = engine_service_shaping(e),
     };
     int rc = svclink_new(&lc, &e->link);
     free(pin);

@@ -102,6 +102,8 @@ void engine_restore(struct engine *e);
 bool engine_load_current(struct engine *e, long pos);
 
 /* engine_p2p.c: the swarm */
+/* The service link's shaping, or NULL when there is none. */
+const struct conn_shaping *engine_service_shaping(const struct engine *e);
 /* The shapers of the links (before the service link is made). */
 void engine_p2p_shape(struct engine *e, const struct engine_config *cfg,
                       const struct chorus_settings *s);

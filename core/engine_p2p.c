@@ -32,6 +32,18 @@ static struct shaper *shaper_if(uint64_t rate)
     return rate ? shaper_new(rate) : NULL;
 }
 
+/* True when sh does anything: no shaping is no conn_set_shaping at all. */
+static bool shapes(const struct conn_shaping *sh)
+{
+    return sh->send[0] || sh->send[1] || sh->recv[0] || sh->recv[1] || sh->send_delay_ms ||
+           sh->recv_delay_ms;
+}
+
+const struct conn_shaping *engine_service_shaping(const struct engine *e)
+{
+    return shapes(&e->service_shaping) ? &e->service_shaping : NULL;
+}
+
 void engine_p2p_shape(struct engine *e, const struct engine_config *cfg,
                       const struct chorus_settings *s)
 {
@@ -63,7 +75,7 @@ int engine_p2p_start(struct engine *e, const struct engine_config *cfg,
         .identity = e->identity,
         .listen = s->p2p_listen,
         .upload = s->p2p_upload,
-        .shaping = &e->peer_shaping,
+        .shaping = shapes(&e->peer_shaping) ? &e->peer_shaping : NULL,
         .corrupt_uploads = cfg->corrupt_uploads,
     };
     fetch_peer_callbacks(e->fetch, &pc.cb, &pc.ctx);

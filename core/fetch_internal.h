@@ -206,6 +206,9 @@ uint64_t source_eta_ms(const struct source *s, uint64_t extra);
 void sched_pump(struct ffile *file);
 /* The decoder waits for chunk index. */
 void sched_urgent(struct ffile *file, uint32_t index, uint8_t prio);
+/* Chunk index was refused (not the manifest's): ask it again now, not of
+ * not_from (the peer that sent it; NULL: anyone). */
+void sched_refetch(struct ffile *file, uint32_t index, const struct source *not_from);
 /* Starts discovery for a ready or opening file (tracker + search). */
 void sched_discover(struct ffile *file);
 /* A holder of file's id answered (tracker or search). */

@@ -167,10 +167,11 @@ static void count_playback(struct player *p, struct ptrack *t)
 static void release_file(struct player *p, struct ptrack *t)
 {
     if (t->fh) {
-        int64_t dur = t->t.duration_ms;
-        if (t->counting)
-            count_heard(p, t, t->r.state == PLAYER_T_PLAYED ? t->ready.chunk_count
-                                                            : chunk_at(t, t->r.played_ms, dur));
+        /* what the ticks did not count yet (all of it for a short track on
+         * an unpaced output) */
+        count_heard(p, t, t->r.state == PLAYER_T_PLAYED
+                              ? t->ready.chunk_count
+                              : chunk_at(t, t->r.played_ms, t->t.duration_ms));
         count_playback(p, t);
         fetch_file_stats(t->fh, &t->r.fetch);
         fetch_release(t->fh);

@@ -231,6 +231,13 @@ static void ask_now(struct ffile *file, uint32_t index, const struct source *slo
     }
 }
 
+void sched_refetch(struct ffile *file, uint32_t index, const struct source *not_from)
+{
+    if (file->ready && index < file->m->chunk_count && file->st[index] != CH_WRITING &&
+        file->st[index] != CH_STORED)
+        ask_now(file, index, not_from, true);
+}
+
 static bool is_late(const struct freq *r, uint64_t now)
 {
     uint64_t limit = 2 * r->expect_ms;

@@ -39,11 +39,12 @@ void eng_start(struct eng *x)
 
 /* An engine on home's data and cache with the given output; option (may
  * be NULL) is one more chorus.conf setting. */
-void eng_open_with(struct eng *x, const char *home, const char *output, const char *option)
+void eng_open_linked(struct eng *x, const char *home, const char *output, const char *option,
+                     const struct eng_link *link)
 {
-    struct eng_link link = x->link; /* set by the caller before, or zero */
     memset(x, 0, sizeof(*x));
-    x->link = link;
+    if (link)
+        x->link = *link;
     x->home = xstrdup(home);
     x->data = xasprintf("%s/data", home);
     x->cache = xasprintf("%s/cache", home);
@@ -61,6 +62,11 @@ void eng_open_with(struct eng *x, const char *home, const char *output, const ch
     x->log = clog_new(logp, CLOG_DEBUG, &err);
     free(logp);
     eng_start(x);
+}
+
+void eng_open_with(struct eng *x, const char *home, const char *output, const char *option)
+{
+    eng_open_linked(x, home, output, option, NULL);
 }
 
 void eng_open(struct eng *x, const char *home, const char *output)
@@ -168,6 +174,15 @@ void sleep_ms(int ms)
     nanosleep(&t, NULL);
 }
 
+/* The end of x's engine log, for a test that failed. */
+static void print_log_tail(const struct eng *x)
+{
+    char *cmd = xasprintf("tail -n 40 '%s/engine.log' >&2", x->home);
+    if (system(cmd) != 0)
+        print_message("(no engine log in %s)\n", x->home);
+    free(cmd);
+}
+
 /* Polls status until pred holds (then returns it) or fails the test. */
 json_t *eng_wait(struct eng *x, bool (*pred)(json_t *st, const void *arg),
                            const void *arg, const char *what)
@@ -179,6 +194,7 @@ json_t *eng_wait(struct eng *x, bool (*pred)(json_t *st, const void *arg),
             return st;
         if (testutil_now_ns() > end) {
             char *dump = json_dumps(st, JSON_COMPACT);
+            print_log_tail(x);
             fail_msg("waited for %s; status %s", what, dump);
         }
         json_decref(st);
@@ -227,15 +243,21 @@ void eng_expect(struct eng *x, const char *state)
 
 
 /* A new user's home named name, logged in, its engine online. */
-void eng_online(struct eng *x, struct svcfix *f, const char *name, const char *output)
+void eng_online_linked(struct eng *x, struct svcfix *f, const char *name, const char *output,
+                       const struct eng_link *link)
 {
     char *home = testutil_tempdir(name);
     char *data = xasprintf("%s/data", home);
     svcfix_login(f, data);
-    eng_open(x, home, output);
+    eng_open_linked(x, home, output, NULL, link);
     json_decref(eng_wait(x, is_service, "online", "the service link"));
     free(data);
     free(home);
+}
+
+void eng_online(struct eng *x, struct svcfix *f, const char *name, const char *output)
+{
+    eng_online_linked(x, f, name, output, NULL);
 }
 
 /* Closes the engine and removes its home. */

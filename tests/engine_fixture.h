@@ -36,12 +36,17 @@ struct eng {
 /* Starts x's engine on its settings, data and cache. */
 void eng_start(struct eng *x);
 /* An engine on home's data and cache with the given output (audio.output);
- * option (may be NULL) is one more chorus.conf setting. Keeps x->link. */
+ * option (may be NULL) is one more chorus.conf setting; link (may be
+ * NULL: none) its emulated access link. */
+void eng_open_linked(struct eng *x, const char *home, const char *output, const char *option,
+                     const struct eng_link *link);
 void eng_open_with(struct eng *x, const char *home, const char *output, const char *option);
 void eng_open(struct eng *x, const char *home, const char *output);
 /* Stops the engine and frees x's parts (the home stays). */
 void eng_close(struct eng *x);
 /* A new user's home named name, logged in to f, its engine online. */
+void eng_online_linked(struct eng *x, struct svcfix *f, const char *name, const char *output,
+                       const struct eng_link *link);
 void eng_online(struct eng *x, struct svcfix *f, const char *name, const char *output);
 /* Closes the engine and removes its home. */
 void eng_remove(struct eng *x);

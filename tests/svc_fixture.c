@@ -72,10 +72,17 @@ void svcfix_stop_service(struct svcfix *f)
 
 void svcfix_restart_service(struct svcfix *f)
 {
+    if (!f->log) {
+        char *path = xasprintf("%s/service.log", f->dir);
+        int err;
+        f->log = clog_new(path, CLOG_DEBUG, &err);
+        free(path);
+    }
     struct svc_config cfg = {.data_dir = f->dir,
                              .listen_addr = "127.0.0.1",
                              .port = (uint16_t)f->port,
-                             .ticket_lifetime_s = f->ticket_lifetime_s};
+                             .ticket_lifetime_s = f->ticket_lifetime_s,
+                             .log = f->log};
     assert_int_equal(svc_thread_start(&cfg, &f->srv), 0);
     f->port = svc_thread_port(f->srv);
 }
@@ -83,6 +90,8 @@ void svcfix_restart_service(struct svcfix *f)
 void svcfix_free(struct svcfix *f)
 {
     svcfix_stop_service(f);
+    clog_free(f->log);
+    f->log = NULL;
     testutil_rmtree(f->dir);
     free(f->dir);
     free(f->address);

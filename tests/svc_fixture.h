@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "base/log.h"
 #include "net/svc.h"
 
 #define SVCFIX_USER "ann"
@@ -25,6 +26,7 @@ struct svcfix {
     int ntracks;
     double seconds;             /* all tracks together */
     uint64_t ticket_lifetime_s; /* for the next (re)start; 0: the service's default */
+    struct clog *log;           /* the service's log, dir/service.log (debug) */
 };
 
 /* Imports ntracks tracks of seconds each ("Track 1".. by "Fixture Band",

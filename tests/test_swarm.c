@@ -78,7 +78,6 @@ static void holder(struct eng *x, const char *name, const char *tracks, const ch
                    struct eng_link link)
 {
     char *out = ref ? xasprintf("wav:%s", ref) : xstrdup("null:64");
-    memset(x, 0, sizeof(*x));
     eng_online(x, &F, name, out);
     for (const char *t = tracks; *t; t++) {
         char *play = xasprintf("play track %c", *t);
@@ -88,8 +87,7 @@ static void holder(struct eng *x, const char *name, const char *tracks, const ch
     }
     char *home = xstrdup(x->home);
     eng_close(x);
-    x->link = link;
-    eng_open(x, home, "null");
+    eng_open_linked(x, home, "null", NULL, &link);
     json_decref(eng_wait(x, is_service, "online", "the holder back online"));
     free(home);
     free(out);
@@ -98,9 +96,7 @@ static void holder(struct eng *x, const char *name, const char *tracks, const ch
 /* The listener: a new engine on the emulated link. */
 static void listener(struct eng *x, const char *name, const char *output)
 {
-    memset(x, 0, sizeof(*x));
-    x->link = emulated;
-    eng_online(x, &F, name, output);
+    eng_online_linked(x, &F, name, output, &emulated);
 }
 
 static void print_shares(const char *what, json_t *st)
@@ -253,12 +249,10 @@ static void test_service_down_key_held(void **state)
     (void)state;
     struct eng a, b;
     holder(&a, "swarm-down-a", "12", NULL, emulated);
-    memset(&b, 0, sizeof(b));
-    b.link = emulated;
     char *home = testutil_tempdir("swarm-down-b");
     char *data = xasprintf("%s/data", home);
     svcfix_login(&F, data);
-    eng_open_with(&b, home, SWARM_SPEED, "cache.size=5M");
+    eng_open_linked(&b, home, SWARM_SPEED, "cache.size=5M", &emulated);
     json_decref(eng_wait(&b, is_service, "online", "B online"));
     eng_ok(&b, "play track 1");
     json_decref(eng_wait(&b, played_and_stopped, NULL, "track 1 heard"));
