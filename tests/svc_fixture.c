@@ -25,6 +25,12 @@ static const struct account_params fast = {10, 8, 1};
 
 void svcfix_start(struct svcfix *f, const char *name, int ntracks, double seconds)
 {
+    svcfix_start_music(f, name, ntracks, seconds, false);
+}
+
+void svcfix_start_music(struct svcfix *f, const char *name, int ntracks, double seconds,
+                        bool noise)
+{
     memset(f, 0, sizeof(*f));
     f->dir = testutil_tempdir(name);
     char *src = xasprintf("%s/src", f->dir);
@@ -42,8 +48,14 @@ void svcfix_start(struct svcfix *f, const char *name, int ntracks, double second
                                     .track = number,
                                     .date = "2024"};
         /* a different pitch per track, so their audio differs */
-        fixture_write(path, FIXTURE_FLAC, i % 2 ? FIXTURE_SINE : FIXTURE_CHORD, seconds, 44100, 2,
-                      &tags);
+        if (noise) { /* as many bytes as music: a seed per track */
+            struct fixture_pcm *pcm = fixture_generate(FIXTURE_NOISE, 1000 + i, seconds, 44100, 2);
+            assert_int_equal(fixture_encode(path, FIXTURE_FLAC, pcm, &tags), 0);
+            fixture_pcm_free(pcm);
+        } else {
+            fixture_write(path, FIXTURE_FLAC, i % 2 ? FIXTURE_SINE : FIXTURE_CHORD, seconds,
+                          44100, 2, &tags);
+        }
         struct import_report rep;
         assert_int_equal(import_file(imp, path, NULL, &rep), 0);
         assert_int_equal(rep.outcome, IMPORT_IMPORTED);

@@ -10,6 +10,7 @@
 #ifndef CHORUS_TESTS_SVC_FIXTURE_H
 #define CHORUS_TESTS_SVC_FIXTURE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/log.h"
@@ -32,6 +33,10 @@ struct svcfix {
 /* Imports ntracks tracks of seconds each ("Track 1".. by "Fixture Band",
  * album "Fixture Album", numbered) and starts the service. */
 void svcfix_start(struct svcfix *f, const char *name, int ntracks, double seconds);
+/* The same; noise: white noise instead of tones, so a track is as many
+ * bytes as music of its length (tones compress to a sixth of that). */
+void svcfix_start_music(struct svcfix *f, const char *name, int ntracks, double seconds,
+                        bool noise);
 /* Stops the service (the data stays). */
 void svcfix_stop_service(struct svcfix *f);
 /* Starts it again on the same port. */

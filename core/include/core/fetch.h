@@ -76,7 +76,7 @@
 #define SCHED_SEARCH_WAIT_MS   1000u  /* search answers awaited before a miss is cold */
 #define SCHED_REDISCOVER_MS    5000u  /* no holder linked: look again this often */
 #define SCHED_PEER_BATCH       4u     /* chunks per peer request */
-#define SCHED_PEER_DEPTH_MS    1500u  /* a peer is asked up to this much of its rate */
+#define SCHED_PEER_DEPTH_MS    500u   /* a peer is asked up to this much of its rate */
 #define SCHED_LATE_MIN_MS      1000u  /* a peer request is late after 2x its expected time, >= this */
 #define SCHED_STALE_MS         4000u  /* a late request's far chunks go elsewhere after this */
 
