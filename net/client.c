@@ -274,6 +274,8 @@ int svc_client_new(uv_loop_t *loop, const struct svc_client_opts *opts, struct s
     rc = conn_connect_from(loop, opts->bind_addr ? (const struct sockaddr *)&from : NULL,
                            (const struct sockaddr *)&addr, c->ctx, c->pinned ? c->expect : NULL,
                            &callbacks, c, &c->conn);
+    if (rc == 0 && opts->shaping)
+        conn_set_shaping(c->conn, opts->shaping);
     if (rc < 0) {
         tls_ctx_free(c->ctx);
         free(c->pin_file);

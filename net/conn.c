@@ -9,7 +9,12 @@
  * reading them (that would defeat the priorities), and never call a
  * callback after on_close. The struct is freed only after all three
  * handles have closed; libuv runs cancelled write callbacks before the
- * stream's close callback, so a write callback never sees freed memory. */
+ * stream's close callback, so a write callback never sees freed memory.
+ *
+ * Link emulation (conn_set_shaping, its own section below) adds a fourth
+ * handle, a timer, and two FIFOs of bytes held back under TLS: ciphertext
+ * waiting for its time to be written, and bytes read waiting for their
+ * time to reach TLS. Without it none of that exists and nothing changes. */
 #include "net/conn.h"
 
 #include <stdio.h>
@@ -31,6 +36,7 @@ struct conn {
     uv_timer_t timer;
     uv_idle_t idle;
     uv_connect_t connect_req;
+    struct conn_shape *shape; /* link emulation (conn_set_shaping); NULL: none */
     struct conn_callbacks cb;
     void *arg;
     struct tls_session *tls;
@@ -71,6 +77,13 @@ struct wreq {
     size_t len;
     uint8_t data[];
 };
+
+/* Link emulation, defined in its own section below. */
+static size_t write_window(const struct conn *c);
+static void shape_hold_output(struct conn *c);
+static void shape_hold_input(struct conn *c, const uint8_t *data, size_t len, int end);
+static bool shape_recv_full(const struct conn *c);
+static void shape_close(struct conn *c);
 
 const char *conn_strerror(int err)
 {
@@ -195,6 +208,7 @@ static void handle_closed(uv_handle_t *h)
     free(c->heap);
     tls_session_free(c->tls);
     wire_parser_free(c->parser);
+    free(c->shape);
     free(c);
 }
 
@@ -206,6 +220,7 @@ void conn_close(struct conn *c, int err)
         c->close_err = err;
     c->closing = true;
     heap_clear(c);
+    shape_close(c);
     uv_close((uv_handle_t *)&c->tcp, handle_closed);
     uv_close((uv_handle_t *)&c->timer, handle_closed);
     uv_close((uv_handle_t *)&c->idle, handle_closed);
@@ -274,6 +289,10 @@ static void write_output(struct conn *c)
     size_t n = tls_session_output_pending(c->tls);
     if (n == 0)
         return;
+    if (c->shape) {
+        shape_hold_output(c);
+        return;
+    }
     struct wreq *w = xmalloc(sizeof(*w) + n);
     w->c = c;
     w->len = tls_session_take_output(c->tls, w->data, n);
@@ -300,14 +319,15 @@ static void fail(struct conn *c, int err)
 }
 
 /* Encrypts queued frames, most urgent first, while the socket has less
- * than the write window in flight. */
+ * than the write window (CONN_WRITE_WINDOW unless shaped) in flight. */
 static void flush(struct conn *c)
 {
     if (c->closing)
         return;
     if (c->established && !c->tls_dead) {
         size_t batch = 0;
-        while (c->heap_n && c->inflight + batch < CONN_WRITE_WINDOW) {
+        size_t window = write_window(c);
+        while (c->heap_n && c->inflight + batch < window) {
             struct frame f = heap_pop(c);
             int rc = tls_session_write(c->tls, f.buf, f.len);
             batch += f.len;
@@ -414,13 +434,14 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void process_input(struct conn *c);
 
 /* Reads the socket only while less than CONN_HIGH_WATER waits to go out;
- * below CONN_LOW_WATER it first handles what is already decrypted. */
+ * below CONN_LOW_WATER it first handles what is already decrypted. A
+ * shaped conn also waits while too much received input is held back. */
 static void update_reading(struct conn *c)
 {
     if (c->closing || c->finishing || !c->read_started)
         return;
     size_t q = conn_queued_bytes(c);
-    if (c->reading && q >= CONN_HIGH_WATER) {
+    if (c->reading && (q >= CONN_HIGH_WATER || shape_recv_full(c))) {
         uv_read_stop((uv_stream_t *)&c->tcp);
         c->reading = false;
     } else if (!c->reading && q < CONN_LOW_WATER) {
@@ -430,6 +451,8 @@ static void update_reading(struct conn *c)
             if (c->closing || c->finishing || c->paused)
                 return;
         }
+        if (shape_recv_full(c))
+            return;
         if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) == 0)
             c->reading = true;
     }
@@ -485,20 +508,11 @@ static void process_input(struct conn *c)
     }
 }
 
-static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+/* Bytes from the socket (or, shaped, their time come) go to TLS. */
+static void input(struct conn *c, const uint8_t *data, size_t len)
 {
-    struct conn *c = s->data;
-    if (c->closing || c->finishing)
-        return;
-    if (nread < 0) {
-        conn_close(c, nread == UV_EOF ? CONN_EEOF : (int)nread);
-        return;
-    }
-    if (nread == 0)
-        return;
-    c->bytes_in += (uint64_t)nread;
     bool was_established = c->established;
-    int rc = tls_session_feed(c->tls, (const uint8_t *)buf->base, (size_t)nread);
+    int rc = tls_session_feed(c->tls, data, len);
     if (rc < 0) {
         fail(c, rc);
         return;
@@ -518,6 +532,274 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (!c->closing)
         write_output(c);
     update_reading(c);
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct conn *c = s->data;
+    if (c->closing || c->finishing)
+        return;
+    if (nread < 0) {
+        int err = nread == UV_EOF ? CONN_EEOF : (int)nread;
+        if (c->shape)
+            shape_hold_input(c, NULL, 0, err); /* after the bytes before it */
+        else
+            conn_close(c, err);
+        return;
+    }
+    if (nread == 0)
+        return;
+    c->bytes_in += (uint64_t)nread;
+    if (c->shape)
+        shape_hold_input(c, (const uint8_t *)buf->base, (size_t)nread, 0);
+    else
+        input(c, (const uint8_t *)buf->base, (size_t)nread);
+}
+
+/* ---- link emulation (conn_set_shaping) ---- */
+
+/* Held bytes go in slices of at most this much, each with its own time,
+ * so a slow link delivers a steady stream, not whole windows at once. */
+#define SHAPE_SLICE (16u * 1024)
+/* The smallest shaped write window: one largest CHUNK frame. */
+#define SHAPE_MIN_WINDOW (WIRE_HEADER_LEN + WIRE_ID_LEN + 8u + WIRE_MAX_CHUNK)
+
+struct held {
+    struct held *next;
+    uint64_t due_us; /* uv_hrtime() / 1000 */
+    size_t len;
+    int end; /* input only: the socket ended here (len 0), with this code */
+    uint8_t data[];
+};
+
+struct held_fifo {
+    struct held *head, *tail;
+    size_t bytes;
+};
+
+struct conn_shape {
+    uv_timer_t timer; /* fires when the first held slice is due */
+    struct conn_shaping cfg;
+    struct held_fifo out; /* ciphertext, counted in c->inflight */
+    struct held_fifo in;  /* bytes read, not yet fed to TLS */
+    bool in_ended;        /* the socket's end is held: read no more */
+};
+
+static uint64_t shape_now_us(void)
+{
+    return uv_hrtime() / 1000;
+}
+
+static void fifo_push(struct held_fifo *q, struct held *h)
+{
+    h->next = NULL;
+    if (q->tail)
+        q->tail->next = h;
+    else
+        q->head = h;
+    q->tail = h;
+    q->bytes += h->len;
+}
+
+static struct held *fifo_pop(struct held_fifo *q)
+{
+    struct held *h = q->head;
+    q->head = h->next;
+    if (!q->head)
+        q->tail = NULL;
+    q->bytes -= h->len;
+    return h;
+}
+
+static void fifo_clear(struct held_fifo *q)
+{
+    while (q->head)
+        free(fifo_pop(q));
+}
+
+/* Books len bytes on the shapers of one direction: the time they may move,
+ * never before what is already held there (a byte stream stays in order,
+ * even when a shaper's rate was lowered to unlimited meanwhile). */
+static uint64_t shape_due(const struct held_fifo *q, struct shaper *const sh[2], uint32_t delay_ms,
+                          size_t len)
+{
+    uint64_t now = shape_now_us(), due = now;
+    for (int i = 0; i < 2; i++) {
+        if (sh[i]) {
+            uint64_t t = shaper_reserve(sh[i], now, len);
+            if (t > due)
+                due = t;
+        }
+    }
+    due += (uint64_t)delay_ms * 1000;
+    if (q->tail && q->tail->due_us > due)
+        due = q->tail->due_us;
+    return due;
+}
+
+static void shape_timer_cb(uv_timer_t *t);
+
+/* Arms the timer for the first held slice (stops it when none is held). */
+static void shape_arm(struct conn *c)
+{
+    struct conn_shape *sh = c->shape;
+    uint64_t first = UINT64_MAX;
+    if (sh->out.head)
+        first = sh->out.head->due_us;
+    if (sh->in.head && sh->in.head->due_us < first)
+        first = sh->in.head->due_us;
+    if (first == UINT64_MAX) {
+        uv_timer_stop(&sh->timer);
+        return;
+    }
+    uint64_t now = shape_now_us();
+    uv_timer_start(&sh->timer, shape_timer_cb, first > now ? (first - now + 999) / 1000 : 0, 0);
+}
+
+/* The write window: what the send shapers pass in CONN_SHAPE_WINDOW_MS plus
+ * send_delay_ms (the bytes in the emulated pipe), at least one largest
+ * frame, at most CONN_WRITE_WINDOW. */
+static size_t write_window(const struct conn *c)
+{
+    if (!c->shape)
+        return CONN_WRITE_WINDOW;
+    uint64_t rate = 0;
+    for (int i = 0; i < 2; i++) {
+        uint64_t r = c->shape->cfg.send[i] ? shaper_rate(c->shape->cfg.send[i]) : 0;
+        if (r && (rate == 0 || r < rate))
+            rate = r;
+    }
+    if (rate == 0)
+        return CONN_WRITE_WINDOW;
+    uint64_t w = rate * (CONN_SHAPE_WINDOW_MS + c->shape->cfg.send_delay_ms) / 1000;
+    if (w < SHAPE_MIN_WINDOW)
+        w = SHAPE_MIN_WINDOW;
+    return w < CONN_WRITE_WINDOW ? (size_t)w : CONN_WRITE_WINDOW;
+}
+
+/* Instead of writing it, holds what TLS produced until its time. */
+static void shape_hold_output(struct conn *c)
+{
+    struct conn_shape *sh = c->shape;
+    size_t n;
+    while ((n = tls_session_output_pending(c->tls)) > 0) {
+        if (n > SHAPE_SLICE)
+            n = SHAPE_SLICE;
+        struct held *h = xmalloc(sizeof(*h) + n);
+        h->len = tls_session_take_output(c->tls, h->data, n);
+        h->end = 0;
+        h->due_us = shape_due(&sh->out, sh->cfg.send, sh->cfg.send_delay_ms, h->len);
+        fifo_push(&sh->out, h);
+        c->inflight += h->len;
+    }
+    shape_arm(c);
+}
+
+/* Writes the held output that is due, in one write. */
+static void shape_release_output(struct conn *c, uint64_t now)
+{
+    struct held_fifo *q = &c->shape->out;
+    size_t n = 0;
+    for (struct held *h = q->head; h && h->due_us <= now; h = h->next)
+        n += h->len;
+    if (n == 0)
+        return;
+    struct wreq *w = xmalloc(sizeof(*w) + n);
+    w->c = c;
+    w->len = 0;
+    while (w->len < n) {
+        struct held *h = fifo_pop(q);
+        memcpy(w->data + w->len, h->data, h->len);
+        w->len += h->len;
+        free(h);
+    }
+    uv_buf_t buf = uv_buf_init((char *)w->data, (unsigned)w->len);
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, write_cb);
+    if (rc < 0) {
+        c->inflight -= w->len;
+        free(w);
+        conn_close(c, rc);
+        return;
+    }
+    c->bytes_out += w->len;
+}
+
+/* Holds bytes read (or, end != 0, the socket's end) until their time;
+ * stops reading while more than CONN_SHAPE_RECV_HOLD bytes wait. */
+static void shape_hold_input(struct conn *c, const uint8_t *data, size_t len, int end)
+{
+    struct conn_shape *sh = c->shape;
+    size_t off = 0;
+    do {
+        size_t n = len - off < SHAPE_SLICE ? len - off : SHAPE_SLICE;
+        struct held *h = xmalloc(sizeof(*h) + n);
+        if (n)
+            memcpy(h->data, data + off, n);
+        h->len = n;
+        h->end = end && off + n == len ? end : 0;
+        h->due_us = shape_due(&sh->in, sh->cfg.recv, sh->cfg.recv_delay_ms, n);
+        fifo_push(&sh->in, h);
+        off += n;
+    } while (off < len);
+    if (end)
+        sh->in_ended = true;
+    if (c->reading && shape_recv_full(c)) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+    shape_arm(c);
+}
+
+static bool shape_recv_full(const struct conn *c)
+{
+    return c->shape && (c->shape->in_ended || c->shape->in.bytes > CONN_SHAPE_RECV_HOLD);
+}
+
+static void shape_timer_cb(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+    struct conn_shape *sh = c->shape;
+    uint64_t now = shape_now_us();
+    shape_release_output(c, now);
+    while (!c->closing && !c->finishing && sh->in.head && sh->in.head->due_us <= now) {
+        struct held *h = fifo_pop(&sh->in);
+        int end = h->end;
+        if (h->len)
+            input(c, h->data, h->len);
+        free(h);
+        if (end && !c->closing && !c->finishing)
+            conn_close(c, end);
+    }
+    if (c->closing)
+        return;
+    if (c->finishing)
+        fifo_clear(&sh->in); /* input is ignored from now on */
+    shape_arm(c);
+}
+
+/* conn_close: held bytes go, the timer closes with the other handles. */
+static void shape_close(struct conn *c)
+{
+    struct conn_shape *sh = c->shape;
+    if (!sh)
+        return;
+    c->inflight -= sh->out.bytes;
+    fifo_clear(&sh->out);
+    fifo_clear(&sh->in);
+    uv_close((uv_handle_t *)&sh->timer, handle_closed);
+}
+
+void conn_set_shaping(struct conn *c, const struct conn_shaping *s)
+{
+    if (!s || c->closing)
+        return;
+    if (!c->shape) {
+        c->shape = xcalloc(1, sizeof(*c->shape));
+        uv_timer_init(c->tcp.loop, &c->shape->timer);
+        c->shape->timer.data = c;
+        c->handles_open++;
+    }
+    c->shape->cfg = *s;
 }
 
 /* ---- creation ---- */
@@ -685,12 +967,4 @@ void conn_stats(const struct conn *c, uint64_t *bytes_in, uint64_t *bytes_out)
         *bytes_in = c->bytes_in;
     if (bytes_out)
         *bytes_out = c->bytes_out;
-}
-
-/* Placeholder so that peer links link before the shaper lands: shaping is
- * ignored here (replaced by the p2p-shaping branch's conn_set_shaping). */
-void conn_set_shaping(struct conn *c, const struct conn_shaping *s)
-{
-    (void)c;
-    (void)s;
 }

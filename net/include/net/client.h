@@ -39,6 +39,8 @@ enum {
     CLIENT_EADDR = -6605,    /* host could not be resolved */
 };
 
+struct conn_shaping; /* net/conn.h */
+
 struct svc_client_opts {
     const char *host; /* address or name (names are resolved before connecting) */
     uint16_t port;
@@ -49,6 +51,10 @@ struct svc_client_opts {
     size_t ticket_len;
     uint8_t role;          /* WIRE_ROLE_CLIENT (0 means that) or WIRE_ROLE_PEER */
     const char *bind_addr; /* local IP literal to connect from (tests: 127.0.0.x); NULL: any */
+    /* Link emulation and rate caps for the connection (conn_set_shaping):
+     * copied; its shapers are borrowed and must outlive the client. NULL:
+     * none. */
+    const struct conn_shaping *shaping;
 };
 
 struct svc_client;

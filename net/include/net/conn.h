@@ -151,16 +151,25 @@ void conn_set_max_body(struct conn *c, size_t max);
 /* Link emulation and rate caps, under TLS (the bytes shaped are the ones
  * on the socket). Outgoing bytes leave no sooner than every send shaper
  * allows, plus send_delay_ms; incoming bytes reach TLS no sooner than
- * every recv shaper allows, plus recv_delay_ms. While more than
- * CONN_SHAPE_RECV_HOLD bytes received wait their time the socket is not
- * read, so a capped download slows the sender through TCP itself. The
- * write window shrinks to what the send shapers pass in
- * CONN_SHAPE_WINDOW_MS (at least one largest frame), so an urgent frame
- * still overtakes bulk data as it would on a real link. Tests and the
- * benchmark set delays (a peer link whose two ends each add rtt/2 on
- * receive has that round trip); the engine's rate caps set shapers only.
- * NULL entries are ignored; the shapers must outlive the conn. Call right
- * after creating the conn (before any byte moves). */
+ * every recv shaper allows, plus recv_delay_ms (an end of stream arrives
+ * after the bytes before it). While more than CONN_SHAPE_RECV_HOLD bytes
+ * received wait their time the socket is not read, so a capped download
+ * slows the sender through TCP itself. The write window shrinks to what
+ * the slowest send shaper passes in CONN_SHAPE_WINDOW_MS + send_delay_ms
+ * (the bytes in the emulated pipe), at least one largest CHUNK frame and
+ * at most CONN_WRITE_WINDOW, so an urgent frame still overtakes bulk data
+ * as it would on a real link. Held outgoing bytes count in
+ * conn_queued_bytes and in conn_send_stall_ms, conn_close_after_flush
+ * sends them too, and conn_stats counts bytes when they really enter or
+ * leave the socket. Tests and the benchmark set delays (a peer link whose
+ * two ends each add rtt/2 on receive has that round trip); the engine's
+ * rate caps set shapers only. A shaper may be shared by many conns (one
+ * access link) and its rate changed at any time (shaper_set_rate).
+ * s is copied; NULL entries are ignored; the shapers are borrowed and
+ * must outlive the conn. s NULL, or a closing conn: no effect. Call right
+ * after creating the conn (before any byte moves); a later call replaces
+ * the settings for the bytes that follow. Unshaped (the default), a conn
+ * holds nothing back. */
 #define CONN_SHAPE_RECV_HOLD (256u * 1024)
 #define CONN_SHAPE_WINDOW_MS 100u
 struct conn_shaping {
