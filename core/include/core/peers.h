@@ -102,7 +102,8 @@ struct peers_callbacks {
     /* A CHUNK answering one of our requests (m->rid), not yet checked:
      * the receiver checks it against the manifest before using it. */
     void (*on_chunk)(void *ctx, struct peer *p, const struct wire_msg *m);
-    /* ERROR or OK answering one of our requests (m->rid). */
+    /* ERROR or OK answering one of our requests (m->rid; every reply
+     * with a rid other than 0 is passed on, e.g. the OK of a CANCEL). */
     void (*on_reply)(void *ctx, struct peer *p, const struct wire_msg *m);
     /* A holder of file_id answered our search (address filled in). */
     void (*on_found)(void *ctx, const uint8_t file_id[WIRE_ID_LEN], const struct wire_peer *holder);
@@ -171,6 +172,9 @@ struct peers_stats {
     unsigned upload_waiting;       /* requests waiting for a slot */
     uint64_t bytes_up, bytes_down; /* chunk bytes served / received */
     uint64_t chunks_served, busy_replies;
+    /* refused_full: connections closed at accept (PEERS_MAX_CONNS);
+     * refused_ticket: links closed because the other side's ticket failed
+     * (PEERLINK_ETICKET, PEERLINK_EEXPIRED) */
     uint64_t refused_full, refused_ticket, trimmed, banned;
     uint64_t searches, finds_relayed, found_received;
 };
