@@ -83,6 +83,8 @@ static size_t write_window(const struct conn *c);
 static void shape_hold_output(struct conn *c);
 static void shape_hold_input(struct conn *c, const uint8_t *data, size_t len, int end);
 static bool shape_recv_full(const struct conn *c);
+static void shape_note_reading(struct conn *c, bool reading, size_t queued);
+static bool shape_may_resume(const struct conn *c, size_t queued);
 static void shape_close(struct conn *c);
 
 const char *conn_strerror(int err)
@@ -444,7 +446,8 @@ static void update_reading(struct conn *c)
     if (c->reading && (q >= CONN_HIGH_WATER || shape_recv_full(c))) {
         uv_read_stop((uv_stream_t *)&c->tcp);
         c->reading = false;
-    } else if (!c->reading && q < CONN_LOW_WATER) {
+        shape_note_reading(c, false, q);
+    } else if (!c->reading && (q < CONN_LOW_WATER || shape_may_resume(c, q))) {
         if (c->paused) {
             c->paused = false;
             process_input(c);
@@ -453,8 +456,10 @@ static void update_reading(struct conn *c)
         }
         if (shape_recv_full(c))
             return;
-        if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) == 0)
+        if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) == 0) {
             c->reading = true;
+            shape_note_reading(c, true, q);
+        }
     }
 }
 
@@ -583,6 +588,7 @@ struct conn_shape {
     struct held_fifo out; /* ciphertext, counted in c->inflight */
     struct held_fifo in;  /* bytes read, not yet fed to TLS */
     bool in_ended;        /* the socket's end is held: read no more */
+    bool recv_stopped;    /* reading stopped for the held input alone */
 };
 
 static uint64_t shape_now_us(void)
@@ -746,6 +752,7 @@ static void shape_hold_input(struct conn *c, const uint8_t *data, size_t len, in
     if (c->reading && shape_recv_full(c)) {
         uv_read_stop((uv_stream_t *)&c->tcp);
         c->reading = false;
+        shape_note_reading(c, false, conn_queued_bytes(c));
     }
     shape_arm(c);
 }
@@ -753,6 +760,22 @@ static void shape_hold_input(struct conn *c, const uint8_t *data, size_t len, in
 static bool shape_recv_full(const struct conn *c)
 {
     return c->shape && (c->shape->in_ended || c->shape->in.bytes > CONN_SHAPE_RECV_HOLD);
+}
+
+/* Reading stops for two reasons: output over CONN_HIGH_WATER (it resumes
+ * below CONN_LOW_WATER) and held input. Stopped for held input alone, it
+ * resumes as soon as that is below CONN_SHAPE_RECV_HOLD while output
+ * stays under CONN_HIGH_WATER: waiting for CONN_LOW_WATER there would
+ * deadlock two ends that each keep more than that queued for the other. */
+static void shape_note_reading(struct conn *c, bool reading, size_t queued)
+{
+    if (c->shape)
+        c->shape->recv_stopped = !reading && queued < CONN_HIGH_WATER;
+}
+
+static bool shape_may_resume(const struct conn *c, size_t queued)
+{
+    return c->shape && c->shape->recv_stopped && queued < CONN_HIGH_WATER;
 }
 
 static void shape_timer_cb(uv_timer_t *t)

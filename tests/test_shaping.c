@@ -395,6 +395,33 @@ static void test_many_frames_in_order(void **state)
         shaper_free(s[i]);
 }
 
+/* Both ends capped on receive and sending to each other: each stops
+ * reading while its held input is full, and reads again as it drains,
+ * though the other keeps its own output queued. */
+static void test_both_receivers_capped(void **state)
+{
+    (void)state;
+    struct link l;
+    link_init(&l);
+    struct shaper *down_c = shaper_new(4000000), *down_s = shaper_new(4000000);
+    l.client.shaped = l.server.shaped = true;
+    l.client.shaping.recv[0] = down_c;
+    l.server.shaping.recv[0] = down_s;
+    link_connect(&l);
+    l.client.total = l.server.total = 96; /* 6 MiB each way */
+    l.client.fixed_len = l.server.fixed_len = 65536;
+    uint64_t t0 = testutil_now_ns();
+    pump(&l.client);
+    pump(&l.server);
+    RUN_UNTIL(&l, l.server.next_index == 96 && l.client.next_index == 96);
+    double t = secs_since(t0);
+    print_message("6 MiB each way into 4 MB/s receivers: %.2f s\n", t);
+    assert_true(t >= 1.4);
+    link_free(&l);
+    shaper_free(down_c);
+    shaper_free(down_s);
+}
+
 /* On a 2 MB/s link, a control frame queued after 2 MiB of bulk data
  * overtakes all but the little already on the link. */
 static void test_urgent_overtakes_bulk(void **state)
@@ -425,6 +452,7 @@ static void test_urgent_overtakes_bulk(void **state)
     assert_true(l.server.chunks_before_ping < total / 4);
     RUN_UNTIL(&l, l.server.next_index == total && l.client.pongs == 1);
     link_free(&l);
+    shaper_free(up);
 }
 
 /* A receiver capped at 256 KB/s holds at most about CONN_SHAPE_RECV_HOLD
@@ -560,6 +588,7 @@ int main(void)
         cmocka_unit_test(test_send_rate),
         cmocka_unit_test(test_slower_shaper_binds),
         cmocka_unit_test(test_many_frames_in_order),
+        cmocka_unit_test(test_both_receivers_capped),
         cmocka_unit_test(test_urgent_overtakes_bulk),
         cmocka_unit_test(test_capped_receiver_backpressure),
         cmocka_unit_test(test_close_with_held_bytes),
