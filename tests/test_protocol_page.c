@@ -7,7 +7,8 @@
  * the rest of a line, from its first other word, is commentary). The test
  * rebuilds every example from the fixed inputs the page states (content
  * key, file, seeds, ticket fields) with the real code, compares the bytes,
- * and decodes the page's own bytes with manifest_decode and ticket_verify.
+ * and decodes the page's own bytes with manifest_decode, ticket_verify and
+ * (FIND, FOUND) a parser set up as a peer link sets it.
  *
  * `test_protocol_page --print` prints the examples as the code makes
  * them, for writing the page. */
@@ -22,6 +23,7 @@
 #include "base/xmalloc.h"
 #include "net/ticket.h"
 #include "net/tls.h"
+#include "net/wire.h"
 
 /* The inputs the page states. */
 #define FILE_LEN     (MANIFEST_CHUNK_SIZE + 100u) /* two chunks, the last of 100 bytes */
@@ -30,6 +32,9 @@
 #define T_EXPIRES    (T_ISSUED + 3600u)
 #define T_GENERATION 3u
 #define CIPHER_AT    MANIFEST_CHUNK_SIZE /* the page shows 16 ciphertext bytes from here */
+#define F_RID        7u
+#define F_QUERY      0x0123456789abcdefull /* FIND / FOUND query id */
+#define F_PORT       4171u                 /* the holder's listen port in FOUND */
 
 struct bytes {
     uint8_t *p;
@@ -77,7 +82,26 @@ static struct tls_identity *identity_from_seed(uint8_t base)
 
 struct made {
     struct bytes manifest, file_id, cipher0, cipher_at, ticket, service_key, holder_key;
+    struct bytes find, found; /* whole frames, header included */
 };
+
+/* A FIND for the example file, and the holder's FOUND answering it. */
+static void make_search_examples(struct made *m)
+{
+    struct wire_msg f = {.type = WIRE_FIND, .rid = F_RID};
+    f.u.find.query_id = F_QUERY;
+    memcpy(f.u.find.file_id, m->file_id.p, WIRE_ID_LEN);
+    f.u.find.hops = WIRE_MAX_HOPS;
+    assert_int_equal(wire_encode(&f, &m->find.p, &m->find.len), 0);
+    struct wire_msg r = {.type = WIRE_FOUND, .rid = F_RID};
+    r.u.peers.query_id = F_QUERY;
+    memcpy(r.u.peers.file_id, m->file_id.p, WIRE_ID_LEN);
+    r.u.peers.count = 1;
+    r.u.peers.peers[0].family = 0; /* the sender itself */
+    r.u.peers.peers[0].port = F_PORT;
+    memcpy(r.u.peers.peers[0].key, m->holder_key.p, WIRE_ID_LEN);
+    assert_int_equal(wire_encode(&r, &m->found.p, &m->found.len), 0);
+}
 
 static struct bytes copy(const uint8_t *p, size_t len)
 {
@@ -118,12 +142,13 @@ static void make_examples(struct made *m)
     assert_int_equal(ticket_sign(service, &t, &m->ticket.p, &m->ticket.len), 0);
     tls_identity_free(service);
     tls_identity_free(holder);
+    make_search_examples(m);
 }
 
 static void free_examples(struct made *m)
 {
-    struct bytes *all[] = {&m->manifest, &m->file_id,     &m->cipher0,   &m->cipher_at,
-                           &m->ticket,   &m->service_key, &m->holder_key};
+    struct bytes *all[] = {&m->manifest,    &m->file_id,    &m->cipher0, &m->cipher_at, &m->ticket,
+                           &m->service_key, &m->holder_key, &m->find,    &m->found};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         free(all[i]->p);
 }
@@ -278,6 +303,58 @@ static void test_ticket_example(void **state)
     free(page);
 }
 
+/* One frame through a parser set up as a peer link's. */
+static struct wire_msg parse_peer_frame(struct bytes b)
+{
+    struct wire_parser *p = wire_parser_new();
+    wire_parser_set_max_body(p, wire_peer_max_body());
+    wire_parser_set_skip_unknown(p, true);
+    struct wire_msg m;
+    size_t used;
+    assert_int_equal(wire_parser_feed(p, b.p, b.len, &used, &m), WIRE_MSG);
+    assert_int_equal(used, b.len);
+    wire_parser_free(p);
+    return m;
+}
+
+/* FIND and FOUND: bytes, and the fields the page states. */
+static void test_search_examples(void **state)
+{
+    (void)state;
+    char *page = read_page();
+    struct made m;
+    make_examples(&m);
+    assert_example(page, "find", m.find);
+    assert_example(page, "found", m.found);
+
+    struct bytes b = page_example(page, "find");
+    struct wire_msg f = parse_peer_frame(b);
+    assert_int_equal(f.type, WIRE_FIND);
+    assert_true(wire_peer_type(f.type));
+    assert_int_equal(f.rid, F_RID);
+    assert_true(f.u.find.query_id == F_QUERY);
+    assert_memory_equal(f.u.find.file_id, m.file_id.p, WIRE_ID_LEN);
+    assert_int_equal(f.u.find.hops, 2);
+    assert_int_equal(b.len, WIRE_HEADER_LEN + 4 + 8 + 32 + 1);
+    wire_msg_clear(&f);
+    free(b.p);
+
+    b = page_example(page, "found");
+    f = parse_peer_frame(b);
+    assert_int_equal(f.type, WIRE_FOUND);
+    assert_true(f.u.peers.query_id == F_QUERY);
+    assert_memory_equal(f.u.peers.file_id, m.file_id.p, WIRE_ID_LEN);
+    assert_int_equal(f.u.peers.count, 1);
+    assert_int_equal(f.u.peers.peers[0].family, 0);
+    assert_int_equal(f.u.peers.peers[0].port, F_PORT);
+    assert_memory_equal(f.u.peers.peers[0].key, m.holder_key.p, WIRE_ID_LEN);
+    assert_int_equal(b.len, WIRE_HEADER_LEN + 4 + 8 + 32 + 1 + 1 + 16 + 2 + 32);
+    wire_msg_clear(&f);
+    free(b.p);
+    free_examples(&m);
+    free(page);
+}
+
 static void print_hex(const char *name, struct bytes b)
 {
     printf(".\\\" example: %s\n", name);
@@ -297,12 +374,15 @@ int main(int argc, char **argv)
         print_hex("service-key", m.service_key);
         print_hex("holder-key", m.holder_key);
         print_hex("ticket", m.ticket);
+        print_hex("find", m.find);
+        print_hex("found", m.found);
         free_examples(&m);
         return 0;
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_manifest_example),
         cmocka_unit_test(test_ticket_example),
+        cmocka_unit_test(test_search_examples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
