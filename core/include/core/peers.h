@@ -27,7 +27,8 @@
  * while one of its requests is being sent. Waiting requests are ordered
  * by priority (WIRE_PRIO_PLAYING first), then deadline (sooner first; none
  * = last), then arrival; when a slot frees, the most urgent waiting
- * request of a peer not being served takes it. A request that cannot start
+ * request of a peer not being served takes it. A peer being served whose
+ * link takes no byte for PEERS_STALL_MS is closed (it holds a slot). A request that cannot start
  * before its deadline, or arrives when PEERS_MAX_WAITING already wait, is
  * answered ERROR BUSY at once — the asker goes elsewhere. CANCEL drops a
  * waiting request or stops one being sent (then OK). cfg.upload false:
@@ -78,6 +79,7 @@
 #define PEERS_PING_MS      5000u
 #define PEERS_QUERY_TTL_MS 30000u
 #define PEERS_MAX_QUERIES  4096u
+#define PEERS_STALL_MS     30000u /* a peer served that reads nothing for this long is closed */
 
 enum {
     PEERS_ELISTEN = -7400,   /* the listen address cannot be bound (see the log) */
