@@ -9,8 +9,10 @@
  * to 50 once the grace has passed); 8 requesters and 4 upload slots;
  * PLAYING before BACKGROUND; the flooded search (2 hops found, 3 not, a
  * FIND arriving twice answered once, holder's real address and port);
- * bans; upload off; corrupt uploads. Time is only ever bounded from
- * below; the waits' limits only keep a broken build from hanging. */
+ * bans; upload off; corrupt uploads; listen addresses (IPv4, [IPv6],
+ * port 0, malformed, unbindable). Time is only ever bounded from below;
+ * the waits' limits only keep a broken build from hanging.
+ * TEST_PEERS_ONLY=PATTERN runs the matching tests only. */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -226,6 +228,7 @@ static void closed_cb(void *arg)
 
 static void node_free(struct node *n)
 {
+    n->closed = false;
     peers_close(n->ps, closed_cb, n);
     WAIT_FOR(n->closed);
     if (n->cache) {
@@ -414,6 +417,89 @@ static void test_exchange_and_cancel(void **state)
     node_free(&a);
     tf_free(&f);
     tf_free(&g);
+}
+
+static int try_listen(const char *addr, struct node *n)
+{
+    struct peers_config cfg = {.loop = &loop, .identity = n->id, .listen = addr, .ctx = n};
+    struct peers *ps = NULL;
+    int rc = peers_new(&cfg, &ps);
+    if (rc == 0) {
+        n->closed = false;
+        peers_close(ps, closed_cb, n);
+        WAIT_FOR(n->closed);
+    }
+    run_for(20); /* a listener that failed closes on the loop */
+    return rc;
+}
+
+/* Listen addresses: IPv4 and [IPv6], port 0 read back, malformed ones
+ * and ones that cannot be bound refused; and a link over IPv6. */
+static void test_listen_addresses(void **state)
+{
+    (void)state;
+    struct node n;
+    node_init(&n, "peers_listen", (struct node_opts){0});
+    assert_string_equal(peers_listen_address(n.ps), "");
+    assert_int_equal(peers_listen_port(n.ps), 0);
+    const char *bad[] = {"",     ":0",     "127.0.0.1:",  "127.0.0.1:x", "127.0.0.1:65536",
+                         "[::1", "[::1]x", "256.0.0.1:0", "localhost:0", "1.2.3.4:-1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (try_listen(bad[i], &n) != PEERS_EADDR)
+            fail_msg("'%s' was taken", bad[i]);
+    /* not an address of this machine */
+    assert_int_equal(try_listen("192.0.2.1:0", &n), PEERS_ELISTEN);
+    /* in use */
+    struct node a;
+    node_init(&a, "peers_listen_a", (struct node_opts){.listen = true});
+    char taken[64];
+    snprintf(taken, sizeof(taken), "127.0.0.1:%u", peers_listen_port(a.ps));
+    assert_string_equal(peers_listen_address(a.ps), taken);
+    assert_int_equal(try_listen(taken, &n), PEERS_ELISTEN);
+    assert_int_equal(try_listen("off", &n), 0);
+
+    /* IPv6, where this machine has ::1 */
+    struct node b, c;
+    struct peers_config cfg = {.loop = &loop, .listen = "[::1]:0", .cb = {on_up, on_down}};
+    node_init(&b, "peers_listen_b", (struct node_opts){0});
+    node_init(&c, "peers_listen_c", (struct node_opts){0});
+    peers_close(b.ps, closed_cb, &b);
+    WAIT_FOR(b.closed);
+    cfg.identity = b.id;
+    cfg.ctx = &b;
+    if (peers_new(&cfg, &b.ps) == 0) {
+        char want6[64];
+        snprintf(want6, sizeof(want6), "[::1]:%u", peers_listen_port(b.ps));
+        assert_string_equal(peers_listen_address(b.ps), want6);
+        give_ticket(&b);
+        give_ticket(&c);
+        struct wire_peer h = {.family = 6, .port = peers_listen_port(b.ps)};
+        h.addr[15] = 1;
+        memcpy(h.key, b.key, TLS_KEY_LEN);
+        assert_int_equal(peers_connect(c.ps, &h), 0);
+        WAIT_FOR(b.ups == 1 && c.ups == 1);
+        struct mq_conn row;
+        assert_int_equal(peers_conn_table(c.ps, &row, 1), 1);
+        assert_string_equal(row.address, want6);
+    } else {
+        print_message("no IPv6 loopback here: the IPv6 link is not tried\n");
+        b.ps = NULL;
+    }
+    /* holders with no usable address */
+    struct wire_peer h0 = {.family = 0, .port = 1};
+    assert_int_equal(peers_connect(a.ps, &h0), PEERS_ENOTICKET);
+    give_ticket(&a);
+    assert_int_equal(peers_connect(a.ps, &h0), PEERS_EADDR);
+    h0.family = 4;
+    h0.port = 0;
+    assert_int_equal(peers_connect(a.ps, &h0), PEERS_EADDR);
+    if (b.ps)
+        node_free(&b);
+    else
+        tls_identity_free(b.id);
+    node_free(&c);
+    node_free(&a);
+    node_free(&n);
 }
 
 static void test_no_ticket_no_links(void **state)
@@ -812,6 +898,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exchange_and_cancel),
+        cmocka_unit_test(test_listen_addresses),
         cmocka_unit_test(test_no_ticket_no_links),
         cmocka_unit_test(test_bad_tickets),
         cmocka_unit_test(test_ban),
