@@ -45,13 +45,7 @@ static void tf_make(struct tf *t, size_t len, uint32_t seed)
 {
     t->len = len;
     t->data = xmalloc(len);
-    uint32_t x = seed * 2654435761u + 1;
-    for (size_t i = 0; i < len; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        t->data[i] = (uint8_t)x;
-    }
+    testutil_fill_random(t->data, len, seed);
     assert_int_equal(manifest_build(t->data, len, CS, &t->m), 0);
     manifest_id(t->m, &t->id);
     manifest_encode(t->m, &t->enc, &t->enc_len);

@@ -80,13 +80,7 @@ static void tf_make(struct tf *t, uint32_t chunks, uint32_t seed)
 {
     t->len = (size_t)chunks * CS - 100;
     t->data = xmalloc(t->len);
-    uint32_t x = seed * 2654435761u + 1;
-    for (size_t i = 0; i < t->len; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        t->data[i] = (uint8_t)x;
-    }
+    testutil_fill_random(t->data, t->len, seed);
     assert_int_equal(manifest_build(t->data, t->len, CS, &t->m), 0);
     manifest_id(t->m, &t->id);
     manifest_encode(t->m, &t->enc, &t->enc_len);

@@ -174,6 +174,17 @@ int testutil_exit_status(int failed)
     return skipped ? TESTUTIL_EXIT_SKIP : 0;
 }
 
+void testutil_fill_random(uint8_t *buf, size_t len, uint32_t seed)
+{
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < len; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        buf[i] = (uint8_t)x;
+    }
+}
+
 uint64_t testutil_now_ns(void)
 {
     struct timespec ts;

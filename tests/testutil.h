@@ -72,6 +72,11 @@ json_t *testutil_json_round_trip(json_t *j);
  * limit allows), for tests that hold many connections. */
 void testutil_raise_fd_limit(unsigned long n);
 
+/* Fills buf with len pseudo-random bytes (xorshift32), the same for the
+ * same seed: test files whose content does not matter, only that it
+ * differs from file to file. */
+void testutil_fill_random(uint8_t *buf, size_t len, uint32_t seed);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t testutil_now_ns(void);
 
