@@ -67,33 +67,14 @@ static void run_for(uint64_t ms)
 
 /* ---- files ---- */
 
-struct tf {
-    uint8_t *data;
-    size_t len;
-    struct manifest *m;
-    struct content_id id;
-    uint8_t *enc;
-    size_t enc_len;
-};
-
-static void tf_make(struct tf *t, uint32_t chunks, uint32_t seed)
+/* chunks chunks, the last one short */
+static void tf_make(struct testutil_file *t, uint32_t chunks, uint32_t seed)
 {
-    t->len = (size_t)chunks * CS - 100;
-    t->data = xmalloc(t->len);
-    testutil_fill_random(t->data, t->len, seed);
-    assert_int_equal(manifest_build(t->data, t->len, CS, &t->m), 0);
-    manifest_id(t->m, &t->id);
-    manifest_encode(t->m, &t->enc, &t->enc_len);
+    testutil_file_make(t, (size_t)chunks * CS - 100, CS, seed);
 }
 
-static void tf_free(struct tf *t)
-{
-    free(t->data);
-    free(t->enc);
-    manifest_free(t->m);
-}
-
-static bool tf_chunk_equal(const struct tf *t, uint32_t i, const uint8_t *data, size_t len)
+static bool tf_chunk_equal(const struct testutil_file *t, uint32_t i, const uint8_t *data,
+                           size_t len)
 {
     return len == manifest_chunk_len(t->m, i) && memcmp(t->data + (size_t)i * CS, data, len) == 0;
 }
@@ -110,8 +91,8 @@ struct node {
     /* what the callbacks saw */
     unsigned ups, downs;
     struct peer *last_up;
-    const struct tf *want; /* the file whose chunks are checked */
-    uint32_t rid;          /* the request counted below */
+    const struct testutil_file *want; /* the file whose chunks are checked */
+    uint32_t rid;                     /* the request counted below */
     unsigned chunks, bad_chunks, busy, not_found, oks, errors;
     uint64_t first_chunk_seq;
     bool *got; /* want's chunks received */
@@ -266,7 +247,7 @@ static struct wire_peer holder_of(const struct node *n)
     return w;
 }
 
-static void store(struct node *n, const struct tf *t)
+static void store(struct node *n, const struct testutil_file *t)
 {
     assert_int_equal(cache_put_manifest(n->cache, &t->id, t->enc, t->enc_len), 0);
     for (uint32_t i = 0; i < t->m->chunk_count; i++)
@@ -278,7 +259,7 @@ static void store(struct node *n, const struct tf *t)
     assert_true(info.complete);
 }
 
-static void want(struct node *n, const struct tf *t)
+static void want(struct node *n, const struct testutil_file *t)
 {
     free(n->got);
     n->want = t;
@@ -345,7 +326,7 @@ static void test_exchange_and_cancel(void **state)
     node_init(&b, "peers_b", (struct node_opts){0});
     give_ticket(&a);
     give_ticket(&b);
-    struct tf f;
+    struct testutil_file f;
     tf_make(&f, 24, 1);
     store(&a, &f);
 
@@ -379,7 +360,7 @@ static void test_exchange_and_cancel(void **state)
     WAIT_FOR(stats(&a).slots_used == 0);
 
     /* not held: NOT_FOUND; beyond the end: an error too */
-    struct tf g;
+    struct testutil_file g;
     tf_make(&g, 3, 2);
     want(&b, &g);
     unsigned errors = b.errors;
@@ -409,8 +390,8 @@ static void test_exchange_and_cancel(void **state)
 
     node_free(&b);
     node_free(&a);
-    tf_free(&f);
-    tf_free(&g);
+    testutil_file_free(&f);
+    testutil_file_free(&g);
 }
 
 static int try_listen(const char *addr, struct node *n)
@@ -640,7 +621,7 @@ static void test_slots(void **state)
     node_init(&hold, "peers_slots",
               (struct node_opts){.listen = true, .upload = true, .cache = true, .shaping = &sh});
     give_ticket(&hold);
-    struct tf f;
+    struct testutil_file f;
     tf_make(&f, 32, 3);
     store(&hold, &f);
     for (int i = 0; i < REQUESTERS; i++) {
@@ -683,7 +664,7 @@ static void test_slots(void **state)
         node_free(&req[i]);
     node_free(&hold);
     shaper_free(uplink);
-    tf_free(&f);
+    testutil_file_free(&f);
 }
 
 /* Four slots busy (the holder's uplink capped so that they stay busy),
@@ -699,7 +680,7 @@ static void test_priority(void **state)
     node_init(&hold, "peers_prio",
               (struct node_opts){.listen = true, .upload = true, .cache = true, .shaping = &sh});
     give_ticket(&hold);
-    struct tf large, small;
+    struct testutil_file large, small;
     tf_make(&large, 120, 4);
     tf_make(&small, 4, 5);
     store(&hold, &large);
@@ -742,8 +723,8 @@ static void test_priority(void **state)
     node_free(&play);
     node_free(&hold);
     shaper_free(uplink);
-    tf_free(&large);
-    tf_free(&small);
+    testutil_file_free(&large);
+    testutil_file_free(&small);
 }
 
 /* ---- search ---- */
@@ -758,7 +739,7 @@ static void test_search(void **state)
                   (struct node_opts){.listen = true, .upload = true, .cache = true});
         give_ticket(&n[i]);
     }
-    struct tf x, y;
+    struct testutil_file x, y;
     tf_make(&x, 2, 6);
     tf_make(&y, 2, 7);
     store(&n[3], &x);
@@ -803,8 +784,8 @@ static void test_search(void **state)
 
     for (int i = 0; i < 4; i++)
         node_free(&n[i]);
-    tf_free(&x);
-    tf_free(&y);
+    testutil_file_free(&x);
+    testutil_file_free(&y);
 }
 
 static void test_ban(void **state)
@@ -846,7 +827,7 @@ static void test_upload_off(void **state)
     node_init(&r, "peers_off_r", (struct node_opts){0});
     give_ticket(&hold);
     give_ticket(&r);
-    struct tf f;
+    struct testutil_file f;
     tf_make(&f, 3, 8);
     store(&hold, &f);
     link_nodes(&r, &hold);
@@ -860,7 +841,7 @@ static void test_upload_off(void **state)
     assert_int_equal(stats(&hold).chunks_served, 0);
     node_free(&r);
     node_free(&hold);
-    tf_free(&f);
+    testutil_file_free(&f);
 }
 
 static void test_corrupt_uploads(void **state)
@@ -872,7 +853,7 @@ static void test_corrupt_uploads(void **state)
     node_init(&r, "peers_bad_r", (struct node_opts){0});
     give_ticket(&hold);
     give_ticket(&r);
-    struct tf f;
+    struct testutil_file f;
     tf_make(&f, 3, 9);
     store(&hold, &f);
     link_nodes(&r, &hold);
@@ -885,7 +866,7 @@ static void test_corrupt_uploads(void **state)
     WAIT_FOR(stats(&hold).links == 0);
     node_free(&r);
     node_free(&hold);
-    tf_free(&f);
+    testutil_file_free(&f);
 }
 
 int main(void)
