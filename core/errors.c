@@ -24,6 +24,7 @@
 #include "core/cmd.h"
 #include "core/engine.h"
 #include "core/fetch.h"
+#include "core/peers.h"
 #include "core/remote.h"
 #include "library/catalog.h"
 #include "library/store.h"
@@ -73,6 +74,7 @@ static const struct chorus_error_block blocks[] = {
     BLOCK(-7100, "clientdb", clientdb_strerror),
     BLOCK(-7200, "engine", engine_strerror),
     BLOCK(-7300, "remote", remote_strerror),
+    BLOCK(-7400, "peers", peers_strerror),
 };
 
 const struct chorus_error_block *chorus_error_blocks(size_t *count)

@@ -1074,6 +1074,10 @@ static void on_tick(uv_timer_t *t)
     for (struct peer *p = ps->peers; p; p = p->next) {
         if (p->closing || !p->up)
             continue;
+        if (p->serving && conn_send_stall_ms(peerlink_conn(p->l)) >= PEERS_STALL_MS) {
+            close_link(p, "reads nothing of what it asked for");
+            continue;
+        }
         /* rates: bytes of the last tick, smoothed over about four */
         uint64_t down = p->tick_down * 1000 / PEERS_TICK_MS, up = p->tick_up * 1000 / PEERS_TICK_MS;
         p->rate_down = p->rate_down ? (p->rate_down * 3 + down) / 4 : down;

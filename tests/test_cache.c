@@ -32,45 +32,18 @@
 
 /* ---- test files: deterministic pseudo-random "encrypted" bytes ---- */
 
-struct tf {
-    uint8_t *data;
-    size_t len;
-    struct manifest *m;
-    struct content_id id;
-    uint8_t *enc;
-    size_t enc_len;
-};
-
-static void tf_make(struct tf *t, size_t len, uint32_t seed)
+static void tf_make(struct testutil_file *t, size_t len, uint32_t seed)
 {
-    t->len = len;
-    t->data = xmalloc(len);
-    uint32_t x = seed * 2654435761u + 1;
-    for (size_t i = 0; i < len; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        t->data[i] = (uint8_t)x;
-    }
-    assert_int_equal(manifest_build(t->data, len, CS, &t->m), 0);
-    manifest_id(t->m, &t->id);
-    manifest_encode(t->m, &t->enc, &t->enc_len);
+    testutil_file_make(t, len, CS, seed);
 }
 
-static void tf_free(struct tf *t)
-{
-    free(t->data);
-    free(t->enc);
-    manifest_free(t->m);
-}
-
-static const uint8_t *tf_chunk(const struct tf *t, uint32_t i, size_t *len)
+static const uint8_t *tf_chunk(const struct testutil_file *t, uint32_t i, size_t *len)
 {
     *len = manifest_chunk_len(t->m, i);
     return t->data + (size_t)i * CS;
 }
 
-static int tf_write(struct cache *c, const struct tf *t, uint32_t i)
+static int tf_write(struct cache *c, const struct testutil_file *t, uint32_t i)
 {
     size_t len;
     const uint8_t *p = tf_chunk(t, i, &len);
@@ -78,7 +51,7 @@ static int tf_write(struct cache *c, const struct tf *t, uint32_t i)
 }
 
 /* Manifest and every chunk; asserts success. */
-static void tf_store(struct cache *c, const struct tf *t)
+static void tf_store(struct cache *c, const struct testutil_file *t)
 {
     assert_int_equal(cache_put_manifest(c, &t->id, t->enc, t->enc_len), 0);
     for (uint32_t i = 0; i < t->m->chunk_count; i++)
@@ -86,7 +59,7 @@ static void tf_store(struct cache *c, const struct tf *t)
 }
 
 /* 0 when chunk i reads back exactly; the read's error otherwise. */
-static int tf_check(struct cache *c, const struct tf *t, uint32_t i)
+static int tf_check(struct cache *c, const struct testutil_file *t, uint32_t i)
 {
     uint8_t buf[CS];
     size_t len = 0, want;
@@ -98,7 +71,7 @@ static int tf_check(struct cache *c, const struct tf *t, uint32_t i)
 }
 
 /* What a whole file takes in the cache: its chunks and its manifest. */
-static uint64_t footprint(const struct tf *t)
+static uint64_t footprint(const struct testutil_file *t)
 {
     return t->len + t->enc_len;
 }
@@ -238,7 +211,7 @@ static void test_roundtrip_and_refusals(void **state)
     char *dir = testutil_tempdir("cache_rt");
     struct evlog ev;
     evlog_init(&ev);
-    struct tf a, other;
+    struct testutil_file a, other;
     tf_make(&a, 5 * CS + 1234, 1);
     tf_make(&other, 2 * CS, 2);
     struct cache *c = open_cache(dir, 100 << 20, &ev);
@@ -318,15 +291,15 @@ static void test_roundtrip_and_refusals(void **state)
         assert_int_equal(tf_check(c, &a, i), 0);
     cache_free(c);
 
-    tf_free(&a);
-    tf_free(&other);
+    testutil_file_free(&a);
+    testutil_file_free(&other);
     testutil_rmtree(dir);
     free(dir);
 }
 
 /* ---- LRU order and pinning ---- */
 
-static bool evicted(struct evlog *e, const struct tf *t)
+static bool evicted(struct evlog *e, const struct testutil_file *t)
 {
     for (int i = 0; i < e->evicted && i < 256; i++)
         if (memcmp(e->evicted_ids[i].bytes, t->id.bytes, CONTENT_ID_LEN) == 0)
@@ -339,7 +312,7 @@ static void test_lru_order(void **state)
     char *dir = testutil_tempdir("cache_lru");
     struct evlog ev;
     evlog_init(&ev);
-    struct tf f[5];
+    struct testutil_file f[5];
     for (int i = 0; i < 5; i++)
         tf_make(&f[i], 4 * CS, 10 + (uint32_t)i);
     /* Room for three files. */
@@ -377,7 +350,7 @@ static void test_lru_order(void **state)
     assert_int_equal(ev.evicted, 3);
     cache_free(c);
     for (int i = 0; i < 5; i++)
-        tf_free(&f[i]);
+        testutil_file_free(&f[i]);
     testutil_rmtree(dir);
     free(dir);
 }
@@ -387,7 +360,7 @@ static void test_pinning(void **state)
     char *dir = testutil_tempdir("cache_pin");
     struct evlog ev;
     evlog_init(&ev);
-    struct tf f[5];
+    struct testutil_file f[5];
     for (int i = 0; i < 5; i++)
         tf_make(&f[i], 3 * CS, 20 + (uint32_t)i);
     struct cache *c = open_cache(dir, 2 * footprint(&f[0]) + 100, &ev);
@@ -459,7 +432,7 @@ static void test_pinning(void **state)
     assert_int_equal(st.used_bytes, 0);
     cache_free(c);
     for (int i = 0; i < 5; i++)
-        tf_free(&f[i]);
+        testutil_file_free(&f[i]);
     testutil_rmtree(dir);
     free(dir);
 }
@@ -480,7 +453,7 @@ static void test_cap_under_churn(void **state)
     struct evlog ev;
     evlog_init(&ev);
     enum { NFILES = 40 };
-    struct tf f[NFILES];
+    struct testutil_file f[NFILES];
     uint32_t x = 12345;
     for (int i = 0; i < NFILES; i++) /* 4 KiB multiples: blocks on disk = bytes */
         tf_make(&f[i], (size_t)(1 + rnd(&x) % 80) * 4096, 100 + (uint32_t)i);
@@ -489,7 +462,7 @@ static void test_cap_under_churn(void **state)
     int pinned = -1;
     unsigned writes = 0;
     for (int round = 0; round < 90; round++) {
-        struct tf *t = &f[rnd(&x) % NFILES];
+        struct testutil_file *t = &f[rnd(&x) % NFILES];
         int err = cache_put_manifest(c, &t->id, t->enc, t->enc_len);
         assert_true(err == 0 || err == CACHE_EFULL);
         for (uint32_t i = 0; !err && i < t->m->chunk_count; i++) {
@@ -534,7 +507,7 @@ static void test_cap_under_churn(void **state)
     assert_true(disk_usage(dir) <= cap / 4);
     cache_free(c);
     for (int i = 0; i < NFILES; i++)
-        tf_free(&f[i]);
+        testutil_file_free(&f[i]);
     testutil_rmtree(dir);
     free(dir);
 }
@@ -546,7 +519,7 @@ static void test_corrupt_chunk_detected_on_read(void **state)
     char *dir = testutil_tempdir("cache_corrupt");
     struct evlog ev;
     evlog_init(&ev);
-    struct tf a;
+    struct testutil_file a;
     tf_make(&a, 4 * CS, 30);
     struct cache *c = open_cache(dir, 100 << 20, NULL);
     tf_store(c, &a);
@@ -611,7 +584,7 @@ static void test_corrupt_chunk_detected_on_read(void **state)
         assert_int_equal(tf_check(c, &a, i), CACHE_ENOTFOUND);
     cache_free(c);
     free(path);
-    tf_free(&a);
+    testutil_file_free(&a);
     testutil_rmtree(dir);
     free(dir);
 }
@@ -620,7 +593,7 @@ static void test_corrupt_chunk_detected_on_read(void **state)
 
 enum { KILL_FILES = 6, KILL_CHUNKS = 48 };
 
-static void kill_child(const char *dir, struct tf *f, int go_fd)
+static void kill_child(const char *dir, struct testutil_file *f, int go_fd)
 {
     struct cache_config cfg = {.dir = dir, .cap_bytes = 1ull << 30};
     struct cache *c;
@@ -646,7 +619,7 @@ static void kill_child(const char *dir, struct tf *f, int go_fd)
 static void test_kill9_during_writes(void **state)
 {
     char *dir = testutil_tempdir("cache_kill");
-    struct tf f[KILL_FILES];
+    struct testutil_file f[KILL_FILES];
     for (int k = 0; k < KILL_FILES; k++)
         tf_make(&f[k], KILL_CHUNKS * CS - 999, 40 + (uint32_t)k);
     uint32_t x = (uint32_t)getpid();
@@ -705,7 +678,7 @@ static void test_kill9_during_writes(void **state)
     print_message("kill -9: %u of 4 children killed mid-burst; %u chunks indexed at the end\n",
                   killed, seen);
     for (int k = 0; k < KILL_FILES; k++)
-        tf_free(&f[k]);
+        testutil_file_free(&f[k]);
     testutil_rmtree(dir);
     free(dir);
 }
@@ -715,7 +688,7 @@ static void test_kill9_during_writes(void **state)
 static void test_repair_at_open(void **state)
 {
     char *dir = testutil_tempdir("cache_repair");
-    struct tf a, b, orphan;
+    struct testutil_file a, b, orphan;
     tf_make(&a, 4 * CS, 50);
     tf_make(&b, 2 * CS, 51);
     tf_make(&orphan, CS, 52);
@@ -774,9 +747,9 @@ static void test_repair_at_open(void **state)
     free(pb);
     free(po);
     free(sub);
-    tf_free(&a);
-    tf_free(&b);
-    tf_free(&orphan);
+    testutil_file_free(&a);
+    testutil_file_free(&b);
+    testutil_file_free(&orphan);
     testutil_rmtree(dir);
     free(dir);
 }
@@ -831,7 +804,7 @@ static void test_enospc_small_filesystem(void **state)
     struct cache *c;
     assert_int_equal(cache_open(&cfg, &c), 0);
     enum { N = 24 };
-    struct tf f[N + 1];
+    struct testutil_file f[N + 1];
     for (int k = 0; k <= N; k++)
         tf_make(&f[k], (k == N ? 40 : 8) * CS, 60 + (uint32_t)k);
     for (int k = 0; k < N; k++) {
@@ -897,7 +870,7 @@ static void test_enospc_small_filesystem(void **state)
     clog_free(log);
     assert_true(file_contains(logpath, "disk full"));
     for (int k = 0; k <= N; k++)
-        tf_free(&f[k]);
+        testutil_file_free(&f[k]);
     free(cdir);
     free(logpath);
 }
@@ -908,7 +881,7 @@ enum { CONC_FILES = 14, CONC_WAIT_A = CONC_FILES, CONC_WAIT_B = CONC_FILES + 1 }
 
 struct conc {
     struct cache *c;
-    struct tf *f;
+    struct testutil_file *f;
     _Atomic bool stop;
     _Atomic unsigned reads_ok, mismatches, bad_errors, writer_errors;
 };
@@ -919,7 +892,7 @@ static void *reader_main(void *p)
     uint32_t x = (uint32_t)(uintptr_t)&x | 1;
     uint8_t buf[CS];
     while (!s->stop) {
-        struct tf *t = &s->f[rnd(&x) % CONC_FILES];
+        struct testutil_file *t = &s->f[rnd(&x) % CONC_FILES];
         uint32_t i = rnd(&x) % t->m->chunk_count;
         bool pin = rnd(&x) % 8 == 0;
         if (pin)
@@ -954,7 +927,7 @@ static void *writer_main(void *p)
     struct conc *s = p;
     uint32_t x = 777;
     for (int round = 0; round < 50; round++) {
-        struct tf *t = &s->f[rnd(&x) % CONC_FILES];
+        struct testutil_file *t = &s->f[rnd(&x) % CONC_FILES];
         int err = cache_put_manifest(s->c, &t->id, t->enc, t->enc_len);
         for (uint32_t i = 0; !err && i < t->m->chunk_count; i++)
             err = tf_write(s->c, t, i);
@@ -968,7 +941,7 @@ static void *writer_main(void *p)
 
 struct waiter {
     struct cache *c;
-    struct tf *t;
+    struct testutil_file *t;
     int timeout_ms;
     int result;
     bool data_ok;
@@ -991,7 +964,7 @@ static void *waiter_main(void *p)
 static void test_concurrent_reads_writes_waits(void **state)
 {
     char *dir = testutil_tempdir("cache_conc");
-    struct tf f[CONC_FILES + 2];
+    struct testutil_file f[CONC_FILES + 2];
     for (int k = 0; k < CONC_FILES + 2; k++)
         tf_make(&f[k], 6 * CS - 100 * (size_t)k, 70 + (uint32_t)k);
     struct cache *c = open_cache(dir, 5 * footprint(&f[0]), NULL);
@@ -1045,7 +1018,7 @@ static void test_concurrent_reads_writes_waits(void **state)
     assert_int_equal(rep.bad_chunks, 0);
     cache_free(c);
     for (int k = 0; k < CONC_FILES + 2; k++)
-        tf_free(&f[k]);
+        testutil_file_free(&f[k]);
     testutil_rmtree(dir);
     free(dir);
 }
@@ -1054,7 +1027,7 @@ static void test_concurrent_reads_writes_waits(void **state)
 
 struct actx {
     struct cache *c;
-    struct tf *f;
+    struct testutil_file *f;
     int nf;
     pthread_t loop_thread;
     int total, writes_ok, writes_done, reads_ok, reads_done, manifests_ok, done_ok;
@@ -1123,7 +1096,7 @@ static void test_async_on_loop(void **state)
     assert_int_equal(uv_loop_init(&loop), 0);
     struct evlog ev;
     evlog_init(&ev);
-    struct tf f[3];
+    struct testutil_file f[3];
     for (int k = 0; k < 3; k++)
         tf_make(&f[k], 9 * CS - 10 * (size_t)k, 80 + (uint32_t)k);
     struct cache_config cfg = {
@@ -1182,7 +1155,7 @@ static void test_async_on_loop(void **state)
     assert_int_equal(cache_flush_async(c, on_done, &a), CACHE_EINVAL);
     cache_free(c);
     for (int k = 0; k < 3; k++)
-        tf_free(&f[k]);
+        testutil_file_free(&f[k]);
     testutil_rmtree(dir);
     free(dir);
 }
@@ -1192,7 +1165,7 @@ static void test_async_on_loop(void **state)
 static void test_stats_persist(void **state)
 {
     char *dir = testutil_tempdir("cache_stats");
-    struct tf a, b;
+    struct testutil_file a, b;
     tf_make(&a, 4 * CS, 90);
     tf_make(&b, 4 * CS, 91);
     struct cache *c = open_cache(dir, 100 << 20, NULL);
@@ -1237,8 +1210,8 @@ static void test_stats_persist(void **state)
     assert_int_equal(s2.served_bytes, s1.served_bytes);
     assert_int_equal(s2.used_bytes, s1.used_bytes);
     cache_free(c);
-    tf_free(&a);
-    tf_free(&b);
+    testutil_file_free(&a);
+    testutil_file_free(&b);
     testutil_rmtree(dir);
     free(dir);
 }
@@ -1302,7 +1275,7 @@ static void test_cache_command(void **state)
     char *prog = testutil_program("chorus");
     char *home = testutil_tempdir("cache-cmd");
     char *dir = xasprintf("%s/cache", home);
-    struct tf a, b;
+    struct testutil_file a, b;
     tf_make(&a, 3 * CS + 100, 71);
     tf_make(&b, 2 * CS, 72);
     struct cache *c = open_cache(dir, 1 << 20, NULL);
@@ -1337,8 +1310,8 @@ static void test_cache_command(void **state)
     expect_cmd(prog, home, dir, NULL, "info", 1, "is chorus running?");
     cache_free(c);
 
-    tf_free(&a);
-    tf_free(&b);
+    testutil_file_free(&a);
+    testutil_file_free(&b);
     free(prog);
     free(dir);
     testutil_rmtree(home);

@@ -24,6 +24,7 @@
 #include "core/engine.h"
 #include "core/errors.h"
 #include "core/fetch.h"
+#include "core/peers.h"
 #include "core/remote.h"
 #include "library/catalog.h"
 #include "library/store.h"
@@ -169,6 +170,12 @@ static const struct {
     CODE("remote", REMOTE_EPATH),
     CODE("remote", REMOTE_ENOENGINE),
     CODE("remote", REMOTE_EPROTO),
+    CODE("peers", PEERS_ELISTEN),
+    CODE("peers", PEERS_EADDR),
+    CODE("peers", PEERS_ENOTICKET),
+    CODE("peers", PEERS_EFULL),
+    CODE("peers", PEERS_EBANNED),
+    CODE("peers", PEERS_ESELF),
 };
 #define NDECLARED (sizeof(declared) / sizeof(declared[0]))
 

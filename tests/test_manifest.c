@@ -16,13 +16,7 @@
 static uint8_t *random_bytes(size_t len, unsigned seed)
 {
     uint8_t *p = xmalloc(len ? len : 1);
-    uint32_t x = seed * 2654435761u + 1;
-    for (size_t i = 0; i < len; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        p[i] = (uint8_t)x;
-    }
+    testutil_fill_random(p, len, seed);
     return p;
 }
 

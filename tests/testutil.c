@@ -174,6 +174,34 @@ int testutil_exit_status(int failed)
     return skipped ? TESTUTIL_EXIT_SKIP : 0;
 }
 
+void testutil_fill_random(uint8_t *buf, size_t len, uint32_t seed)
+{
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < len; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        buf[i] = (uint8_t)x;
+    }
+}
+
+void testutil_file_make(struct testutil_file *t, size_t len, uint32_t chunk_size, uint32_t seed)
+{
+    t->len = len;
+    t->data = xmalloc(len ? len : 1);
+    testutil_fill_random(t->data, len, seed);
+    assert_int_equal(manifest_build(t->data, len, chunk_size, &t->m), 0);
+    manifest_id(t->m, &t->id);
+    manifest_encode(t->m, &t->enc, &t->enc_len);
+}
+
+void testutil_file_free(struct testutil_file *t)
+{
+    free(t->data);
+    free(t->enc);
+    manifest_free(t->m);
+}
+
 uint64_t testutil_now_ns(void)
 {
     struct timespec ts;

@@ -12,6 +12,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "base/manifest.h"
+
 /* Skipping. A test that cannot run here says why (print_message) and
  * calls skip(), cmocka's, counted here; the program then exits with
  * TESTUTIL_EXIT_SKIP when no test failed (a failure wins), which CTest
@@ -71,6 +73,26 @@ json_t *testutil_json_round_trip(json_t *j);
 /* Raises the soft open-files limit to at least n (as far as the hard
  * limit allows), for tests that hold many connections. */
 void testutil_raise_fd_limit(unsigned long n);
+
+/* Fills buf with len pseudo-random bytes (xorshift32), the same for the
+ * same seed: test files whose content does not matter, only that it
+ * differs from file to file. */
+void testutil_fill_random(uint8_t *buf, size_t len, uint32_t seed);
+
+/* A content file for the cache and peer tests: len pseudo-random bytes
+ * (testutil_fill_random with seed) standing for an encrypted file, cut
+ * into chunk_size chunks; its manifest, the manifest's encoding and the
+ * file id. testutil_file_free releases what it points to. */
+struct testutil_file {
+    uint8_t *data;
+    size_t len;
+    struct manifest *m;
+    struct content_id id;
+    uint8_t *enc;
+    size_t enc_len;
+};
+void testutil_file_make(struct testutil_file *t, size_t len, uint32_t chunk_size, uint32_t seed);
+void testutil_file_free(struct testutil_file *t);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t testutil_now_ns(void);

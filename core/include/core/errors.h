@@ -30,6 +30,7 @@
  *   -7100 ..  -7199  CLIENTDB_*   core/clientdb.h            clientdb_strerror
  *   -7200 ..  -7299  ENGINE_*     core/engine.h              engine_strerror
  *   -7300 ..  -7399  REMOTE_*     core/remote.h              remote_strerror
+ *   -7400 ..  -7499  PEERS_*      core/peers.h               peers_strerror
  * A new module takes a free block, adds it here and to the table in
  * core/errors.c; tests/test_errors.c checks that the blocks are disjoint
  * and that every declared code lies in its module's block.

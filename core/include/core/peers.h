@@ -27,7 +27,8 @@
  * while one of its requests is being sent. Waiting requests are ordered
  * by priority (WIRE_PRIO_PLAYING first), then deadline (sooner first; none
  * = last), then arrival; when a slot frees, the most urgent waiting
- * request of a peer not being served takes it. A request that cannot start
+ * request of a peer not being served takes it. A peer being served whose
+ * link takes no byte for PEERS_STALL_MS is closed (it holds a slot). A request that cannot start
  * before its deadline, or arrives when PEERS_MAX_WAITING already wait, is
  * answered ERROR BUSY at once — the asker goes elsewhere. CANCEL drops a
  * waiting request or stops one being sent (then OK). cfg.upload false:
@@ -78,6 +79,7 @@
 #define PEERS_PING_MS      5000u
 #define PEERS_QUERY_TTL_MS 30000u
 #define PEERS_MAX_QUERIES  4096u
+#define PEERS_STALL_MS     30000u /* a peer served that reads nothing for this long is closed */
 
 enum {
     PEERS_ELISTEN = -7400,   /* the listen address cannot be bound (see the log) */
@@ -102,7 +104,8 @@ struct peers_callbacks {
     /* A CHUNK answering one of our requests (m->rid), not yet checked:
      * the receiver checks it against the manifest before using it. */
     void (*on_chunk)(void *ctx, struct peer *p, const struct wire_msg *m);
-    /* ERROR or OK answering one of our requests (m->rid). */
+    /* ERROR or OK answering one of our requests (m->rid; every reply
+     * with a rid other than 0 is passed on, e.g. the OK of a CANCEL). */
     void (*on_reply)(void *ctx, struct peer *p, const struct wire_msg *m);
     /* A holder of file_id answered our search (address filled in). */
     void (*on_found)(void *ctx, const uint8_t file_id[WIRE_ID_LEN], const struct wire_peer *holder);
@@ -171,6 +174,9 @@ struct peers_stats {
     unsigned upload_waiting;       /* requests waiting for a slot */
     uint64_t bytes_up, bytes_down; /* chunk bytes served / received */
     uint64_t chunks_served, busy_replies;
+    /* refused_full: connections closed at accept (PEERS_MAX_CONNS);
+     * refused_ticket: links closed because the other side's ticket failed
+     * (PEERLINK_ETICKET, PEERLINK_EEXPIRED) */
     uint64_t refused_full, refused_ticket, trimmed, banned;
     uint64_t searches, finds_relayed, found_received;
 };
