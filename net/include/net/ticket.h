@@ -67,7 +67,7 @@ int ticket_sign(const struct tls_identity *service, const struct ticket *t, uint
  * failed check's TICKET_E*. */
 int ticket_verify(const uint8_t *buf, size_t len, const uint8_t service_key[TLS_KEY_LEN],
                   const uint8_t peer_key[TLS_KEY_LEN], uint64_t now, uint32_t skew_s,
-                  struct ticket *out) ;
+                  struct ticket *out);
 
 const char *ticket_strerror(int err);
 
