@@ -68,7 +68,8 @@ void download_check_complete(struct ffile *file)
               "(%u requests, %u urgent, %u refused) in %llu ms",
               sid, file->m->chunk_count, file->stats.chunks_cached, file->stats.chunks_peers,
               file->stats.chunks_service, file->stats.requests, file->stats.urgent_requests,
-              file->stats.bad_chunks, (unsigned long long)(uv_now(file->f->loop) - file->opened_ms));
+              file->stats.bad_chunks,
+              (unsigned long long)(uv_now(file->f->loop) - file->opened_ms));
     struct fetch_event ev;
     fetch_fill_event(file, &ev, FETCH_EV_COMPLETE);
     fetch_deliver_event(file, &ev, NULL);

@@ -423,13 +423,12 @@ int engine_new(const struct engine_config *cfg, struct engine **out, char **erro
     uv_loop_init(&e->loop);
     e->loop_ready = true;
 
-    struct cache_config cc = {
-        .dir = e->cache_dir,
-        .cap_bytes = s->cache_size,
-        .loop = &e->loop,
-        .log = e->log,
-        .on_event = engine_on_cache_event,
-        .event_ctx = e};
+    struct cache_config cc = {.dir = e->cache_dir,
+                              .cap_bytes = s->cache_size,
+                              .loop = &e->loop,
+                              .log = e->log,
+                              .on_event = engine_on_cache_event,
+                              .event_ctx = e};
     if ((rc = cache_open(&cc, &e->cache)) < 0) {
         e->cache = NULL;
         if (rc == CACHE_ELOCKED) {

@@ -136,7 +136,9 @@ static void announce(struct engine *e, const struct content_id *ids, size_t n, b
 static int by_recent_play(const void *a, const void *b)
 {
     const struct cache_file_info *x = a, *y = b;
-    return x->last_played_ms < y->last_played_ms ? 1 : x->last_played_ms > y->last_played_ms ? -1 : 0;
+    return x->last_played_ms < y->last_played_ms   ? 1
+           : x->last_played_ms > y->last_played_ms ? -1
+                                                   : 0;
 }
 
 /* Everything the cache holds completely, most recently played first. */

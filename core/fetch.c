@@ -128,7 +128,8 @@ static void recompute_prio(struct ffile *file)
 }
 
 /* Calls the handles' callbacks (only `only` when not NULL). */
-void fetch_deliver_event(struct ffile *file, const struct fetch_event *ev, struct fetch_handle *only)
+void fetch_deliver_event(struct ffile *file, const struct fetch_event *ev,
+                         struct fetch_handle *only)
 {
     struct fetch *f = file->f;
     f->depth++;
@@ -141,8 +142,7 @@ void fetch_deliver_event(struct ffile *file, const struct fetch_event *ev, struc
     f->depth--;
 }
 
-void fetch_fill_event(const struct ffile *file, struct fetch_event *ev,
-                             enum fetch_event_type type)
+void fetch_fill_event(const struct ffile *file, struct fetch_event *ev, enum fetch_event_type type)
 {
     memset(ev, 0, sizeof(*ev));
     ev->type = type;
@@ -714,8 +714,7 @@ void fetch_file_stats(const struct fetch_handle *h, struct fetch_file_stats *out
     *out = h->file->stats;
 }
 
-void fetch_set_playhead(struct fetch_handle *h, uint32_t chunk, uint32_t chunk_ms,
-                        bool service_ok)
+void fetch_set_playhead(struct fetch_handle *h, uint32_t chunk, uint32_t chunk_ms, bool service_ok)
 {
     struct ffile *file = h->file;
     bool more = service_ok && !file->service_ok;

@@ -61,10 +61,10 @@ struct source {
     struct source *next; /* in f->sources (peers only) */
     const struct source_ops *ops;
     struct fetch *f;
-    enum cache_source kind; /* CACHE_SRC_SERVICE or CACHE_SRC_PEER */
-    struct svc_client *client;     /* service */
-    struct peer *peer;             /* peer (NULL once the link went) */
-    uint8_t key[TLS_KEY_LEN];      /* peer */
+    enum cache_source kind;    /* CACHE_SRC_SERVICE or CACHE_SRC_PEER */
+    struct svc_client *client; /* service */
+    struct peer *peer;         /* peer (NULL once the link went) */
+    uint8_t key[TLS_KEY_LEN];  /* peer */
     struct freq *reqs;
     uint64_t inflight;     /* bytes asked, not yet arrived */
     uint64_t rate;         /* bytes/s measured on arrivals, smoothed; 0: unknown */
@@ -153,8 +153,7 @@ void fetch_reap(struct fetch *f);
 void fetch_fail(struct ffile *file, int err);
 void fetch_deliver_event(struct ffile *file, const struct fetch_event *ev,
                          struct fetch_handle *only);
-void fetch_fill_event(const struct ffile *file, struct fetch_event *ev,
-                      enum fetch_event_type type);
+void fetch_fill_event(const struct ffile *file, struct fetch_event *ev, enum fetch_event_type type);
 void fetch_maybe_finish_close(struct fetch *f);
 void fetch_id_short(const struct content_id *id, char out[13]);
 struct ffile *fetch_find_live(struct fetch *f, const uint8_t id[CONTENT_ID_LEN]);

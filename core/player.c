@@ -169,9 +169,9 @@ static void release_file(struct player *p, struct ptrack *t)
     if (t->fh) {
         /* what the ticks did not count yet (all of it for a short track on
          * an unpaced output) */
-        count_heard(p, t, t->r.state == PLAYER_T_PLAYED
-                              ? t->ready.chunk_count
-                              : chunk_at(t, t->r.played_ms, t->t.duration_ms));
+        count_heard(p, t,
+                    t->r.state == PLAYER_T_PLAYED ? t->ready.chunk_count
+                                                  : chunk_at(t, t->r.played_ms, t->t.duration_ms));
         count_playback(p, t);
         fetch_file_stats(t->fh, &t->r.fetch);
         fetch_release(t->fh);

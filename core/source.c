@@ -122,8 +122,13 @@ bool source_request(struct source *s, struct ffile *file, uint32_t first, uint32
     if (!rid)
         return false;
     struct freq *r = xcalloc(1, sizeof(*r));
-    *r = (struct freq){.next = s->reqs, .src = s, .rid = rid, .file = file, .first = first,
-                       .count = count, .sent_ms = uv_now(f->loop)};
+    *r = (struct freq){.next = s->reqs,
+                       .src = s,
+                       .rid = rid,
+                       .file = file,
+                       .first = first,
+                       .count = count,
+                       .sent_ms = uv_now(f->loop)};
     s->reqs = r;
     for (uint32_t i = first; i < first + count; i++) {
         r->bytes_left += manifest_chunk_len(file->m, i);

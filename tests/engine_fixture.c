@@ -184,8 +184,8 @@ static void print_log_tail(const struct eng *x)
 }
 
 /* Polls status until pred holds (then returns it) or fails the test. */
-json_t *eng_wait(struct eng *x, bool (*pred)(json_t *st, const void *arg),
-                           const void *arg, const char *what)
+json_t *eng_wait(struct eng *x, bool (*pred)(json_t *st, const void *arg), const void *arg,
+                 const char *what)
 {
     uint64_t end = testutil_now_ns() + (uint64_t)ENG_WAIT_MS * 1000000u;
     for (;;) {
@@ -217,7 +217,6 @@ bool is_service(json_t *st, const void *want)
     return strcmp(str_of(st, "service"), want) == 0;
 }
 
-
 bool past(json_t *st, const void *secs)
 {
     return is_state(st, "playing") && pos_of(st) >= *(const double *)secs;
@@ -239,8 +238,6 @@ void eng_expect(struct eng *x, const char *state)
 {
     json_decref(eng_wait(x, is_state, state, state));
 }
-
-
 
 /* A new user's home named name, logged in, its engine online. */
 void eng_online_linked(struct eng *x, struct svcfix *f, const char *name, const char *output,

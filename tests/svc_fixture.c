@@ -28,8 +28,7 @@ void svcfix_start(struct svcfix *f, const char *name, int ntracks, double second
     svcfix_start_music(f, name, ntracks, seconds, false);
 }
 
-void svcfix_start_music(struct svcfix *f, const char *name, int ntracks, double seconds,
-                        bool noise)
+void svcfix_start_music(struct svcfix *f, const char *name, int ntracks, double seconds, bool noise)
 {
     memset(f, 0, sizeof(*f));
     f->dir = testutil_tempdir(name);
@@ -53,8 +52,8 @@ void svcfix_start_music(struct svcfix *f, const char *name, int ntracks, double 
             assert_int_equal(fixture_encode(path, FIXTURE_FLAC, pcm, &tags), 0);
             fixture_pcm_free(pcm);
         } else {
-            fixture_write(path, FIXTURE_FLAC, i % 2 ? FIXTURE_SINE : FIXTURE_CHORD, seconds,
-                          44100, 2, &tags);
+            fixture_write(path, FIXTURE_FLAC, i % 2 ? FIXTURE_SINE : FIXTURE_CHORD, seconds, 44100,
+                          2, &tags);
         }
         struct import_report rep;
         assert_int_equal(import_file(imp, path, NULL, &rep), 0);

@@ -77,8 +77,8 @@
 #define SCHED_REDISCOVER_MS    5000u  /* no holder linked: look again this often */
 #define SCHED_PEER_BATCH       4u     /* chunks per peer request */
 #define SCHED_PEER_DEPTH_MS    500u   /* a peer is asked up to this much of its rate */
-#define SCHED_LATE_MIN_MS      1000u  /* a peer request is late after 2x its expected time, >= this */
-#define SCHED_STALE_MS         4000u  /* a late request's far chunks go elsewhere after this */
+#define SCHED_LATE_MIN_MS      1000u /* a peer request is late after 2x its expected time, >= this */
+#define SCHED_STALE_MS         4000u /* a late request's far chunks go elsewhere after this */
 
 enum {
     FETCH_ENOTFOUND = -6700, /* the service has no such file */
@@ -141,9 +141,9 @@ struct fetch_file_stats {
     uint32_t chunks_service;
     uint64_t bytes_service; /* chunk bytes stored from the service */
     uint32_t chunks_peers;
-    uint64_t bytes_peers;    /* chunk bytes stored from peers */
-    uint32_t found_tracker;  /* holders named by the tracker */
-    uint32_t found_search;   /* holders found by the search */
+    uint64_t bytes_peers;     /* chunk bytes stored from peers */
+    uint32_t found_tracker;   /* holders named by the tracker */
+    uint32_t found_search;    /* holders found by the search */
     uint32_t requests;        /* GET_CHUNKS sent (urgent ones included) */
     uint32_t urgent_requests; /* for chunks the decoder waited for */
     uint32_t rerequests;      /* chunks asked again after a refusal */
@@ -158,7 +158,7 @@ struct fetch_stats {
     uint64_t bytes_service, bytes_peers;      /* the same by source */
     uint64_t bad_chunks, duplicates;          /* bad: refused, from anyone */
     uint64_t peer_requests, duplicate_cancels;
-    uint64_t lookups, searches;            /* discovery asked: tracker, search */
+    uint64_t lookups, searches;           /* discovery asked: tracker, search */
     uint64_t found_tracker, found_search; /* holders named: by the tracker, by a search */
     uint64_t peers_banned;                /* for a bad chunk */
     uint64_t stale_requests; /* fetch_request calls dropped: an old generation or file */
@@ -193,8 +193,7 @@ void fetch_set_priority(struct fetch_handle *h, uint8_t prio);
  * service_ok whether the service may be asked at all (false for the next
  * track until SCHED's 10 s before it starts: peers only). Without a call
  * a file starts at chunk 0 with the service allowed. Loop thread. */
-void fetch_set_playhead(struct fetch_handle *h, uint32_t chunk, uint32_t chunk_ms,
-                        bool service_ok);
+void fetch_set_playhead(struct fetch_handle *h, uint32_t chunk, uint32_t chunk_ms, bool service_ok);
 
 /* Where chunk index of h's file came from (enum fetch_chunk_source). */
 enum fetch_chunk_source {

@@ -139,10 +139,10 @@ struct mq_snapshot {
     uint64_t playbacks_from_cache, playbacks_from_peers, playbacks_from_service;
     /* discovery: holders named by the tracker / found by a search */
     uint64_t found_tracker, found_search;
-    uint64_t chunks_rejected; /* did not match their manifest (from anyone) */
-    uint64_t peers_banned;    /* for such a chunk, this session */
+    uint64_t chunks_rejected;             /* did not match their manifest (from anyone) */
+    uint64_t peers_banned;                /* for such a chunk, this session */
     uint64_t chunks_served, busy_replies; /* to peers */
-    uint64_t cache_hits, cache_misses; /* playbacks whose first chunk was (not) cached */
+    uint64_t cache_hits, cache_misses;    /* playbacks whose first chunk was (not) cached */
     uint64_t cache_used, cache_cap;
     int peers_connected, peers_max;
     int upload_slots_used, upload_slots_max;
