@@ -228,7 +228,7 @@ static void on_link(void *ctx, enum mq_service_state state, struct svc_client *c
     if (state == MQ_SERVICE_OFFLINE)
         /* What cannot play without the service fails now rather than
          * waiting for a link that may not come back for a minute. */
-        fetch_fail_unready(e->fetch, FETCH_ECLOSED);
+        fetch_fail_unready(e->fetch, FETCH_ENOKEY);
     mq_post_event(e->mq, mq_msg_new_num(MQ_EV_SERVICE, state, 0));
     if (why && state == MQ_SERVICE_OFFLINE)
         clog_info(e->log, "engine", "service offline: %s", why);

@@ -42,6 +42,9 @@ const char *fetch_strerror(int err)
         return "too many chunks from the service did not match the manifest";
     case FETCH_EINVAL:
         return "invalid argument";
+    case FETCH_ENOKEY:
+        return "never played on this device, and its key comes only from the service, "
+               "which is offline";
     default:
         return cache_strerror(err);
     }

@@ -203,10 +203,41 @@ static void print_item(FILE *out, json_t *item)
     fputc('\n', out);
 }
 
-/* A list (or an object holding only a list, {"connections": [...]}) a
- * line per item; anything else as indented JSON. */
+static json_int_t member_int(const json_t *o, const char *a, const char *b)
+{
+    return json_integer_value(json_object_get(json_object_get(o, a), b));
+}
+
+/* The peers answer: a line of totals, then a line per connection. */
+static void print_peers(FILE *out, const json_t *p)
+{
+    fprintf(out,
+            "peers %" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT "  slots %" JSON_INTEGER_FORMAT
+            "/%" JSON_INTEGER_FORMAT "  heard cache %" JSON_INTEGER_FORMAT
+            " peers %" JSON_INTEGER_FORMAT " service %" JSON_INTEGER_FORMAT
+            "  found tracker %" JSON_INTEGER_FORMAT " search %" JSON_INTEGER_FORMAT
+            "  rejected %" JSON_INTEGER_FORMAT "\n",
+            member_int(p, "peers", "connected"), member_int(p, "peers", "max"),
+            member_int(p, "slots", "used"), member_int(p, "slots", "max"),
+            member_int(p, "bytes", "cache"), member_int(p, "bytes", "peers"),
+            member_int(p, "bytes", "service"), member_int(p, "discovery", "tracker"),
+            member_int(p, "discovery", "search"), member_int(p, "chunks", "rejected"));
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(p, "connections"), i, item)
+    {
+        print_item(out, item);
+    }
+}
+
+/* A list (or an object holding only a list) a line per item; the peers
+ * answer as print_peers; anything else as indented JSON. */
 static void print_data(FILE *out, json_t *data)
 {
+    if (json_is_object(data) && json_is_array(json_object_get(data, "connections"))) {
+        print_peers(out, data);
+        return;
+    }
     if (json_is_object(data) && json_object_size(data) == 1) {
         json_t *only = json_object_iter_value(json_object_iter(data));
         if (json_is_array(only))

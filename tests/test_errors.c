@@ -143,6 +143,7 @@ static const struct {
     CODE("fetch", FETCH_ENOTFOUND),
     CODE("fetch", FETCH_EMANIFEST),
     CODE("fetch", FETCH_ECLOSED),
+    CODE("fetch", FETCH_ENOKEY),
     CODE("fetch", FETCH_EREFUSED),
     CODE("fetch", FETCH_EBADDATA),
     CODE("fetch", FETCH_EINVAL),

@@ -226,6 +226,17 @@ static void fill_snapshot(struct mq_snapshot *s)
     s->upload_slots_used = 2;
     s->upload_slots_max = 4;
     strcpy(s->p2p_listen, "127.0.0.1:4100");
+    s->playbacks_from_cache = 5;
+    s->playbacks_from_peers = 6;
+    s->playbacks_from_service = 7;
+    s->found_tracker = 8;
+    s->found_search = 9;
+    s->chunks_rejected = 10;
+    s->peers_banned = 11;
+    s->chunks_served = 12;
+    s->busy_replies = 13;
+    s->rate_down_bps = 14;
+    s->rate_up_bps = 15;
     s->nconns = 2;
     strcpy(s->conns[0].address, "10.0.0.2:4100");
     s->conns[0].inbound = true;
@@ -612,13 +623,48 @@ static const json_t *expect_obj(const json_t *o, const char *key, size_t members
     return v;
 }
 
+/* The swarm's totals, in status and in peers (see fill_snapshot). */
+static void expect_swarm_totals(const json_t *o)
+{
+    const json_t *bytes = expect_obj(o, "bytes", 3);
+    expect_int(bytes, "cache", 1001);
+    expect_int(bytes, "peers", 1002);
+    expect_int(bytes, "service", 1003);
+    const json_t *plays = expect_obj(o, "playbacks", 3);
+    expect_int(plays, "cache", 5);
+    expect_int(plays, "peers", 6);
+    expect_int(plays, "service", 7);
+    const json_t *down = expect_obj(o, "downloaded", 2);
+    expect_int(down, "peers", 2001);
+    expect_int(down, "service", 2002);
+    expect_int(o, "uploaded", 3001);
+    const json_t *peers = expect_obj(o, "peers", 2);
+    expect_int(peers, "connected", 3);
+    expect_int(peers, "max", 60);
+    const json_t *slots = expect_obj(o, "slots", 2);
+    expect_int(slots, "used", 2);
+    expect_int(slots, "max", 4);
+    const json_t *disc = expect_obj(o, "discovery", 2);
+    expect_int(disc, "tracker", 8);
+    expect_int(disc, "search", 9);
+    const json_t *chunks = expect_obj(o, "chunks", 3);
+    expect_int(chunks, "rejected", 10);
+    expect_int(chunks, "served", 12);
+    expect_int(chunks, "busy", 13);
+    const json_t *p2p = expect_obj(o, "p2p", 4);
+    expect_str(p2p, "listen", "127.0.0.1:4100");
+    expect_int(p2p, "banned", 11);
+    expect_int(p2p, "rate_down", 14);
+    expect_int(p2p, "rate_up", 15);
+}
+
 static void test_status_json_fields(void **state)
 {
     (void)state;
     struct mq_snapshot s;
     fill_snapshot(&s);
     json_t *st = testutil_json_round_trip(remote_status_json(&s));
-    assert_int_equal(json_object_size(st), 17);
+    assert_int_equal(json_object_size(st), 20);
     expect_str(st, "state", "playing");
     const json_t *track = expect_obj(st, "track", 5);
     expect_int(track, "id", 42);
@@ -633,25 +679,11 @@ static void test_status_json_fields(void **state)
     assert_true(json_is_true(get(st, "shuffle")));
     expect_str(st, "service", "online");
     expect_int(st, "service_since", 1700000000);
-    const json_t *bytes = expect_obj(st, "bytes", 3);
-    expect_int(bytes, "cache", 1001);
-    expect_int(bytes, "peers", 1002);
-    expect_int(bytes, "service", 1003);
-    const json_t *down = expect_obj(st, "downloaded", 2);
-    expect_int(down, "peers", 2001);
-    expect_int(down, "service", 2002);
-    expect_int(st, "uploaded", 3001);
+    expect_swarm_totals(st);
     const json_t *cache = expect_obj(st, "cache", 3);
     expect_real(cache, "hit_rate", 0.75);
     expect_int(cache, "used", 4000);
     expect_int(cache, "cap", 5000);
-    const json_t *peers = expect_obj(st, "peers", 2);
-    expect_int(peers, "connected", 3);
-    expect_int(peers, "max", 60);
-    const json_t *slots = expect_obj(st, "slots", 2);
-    expect_int(slots, "used", 2);
-    expect_int(slots, "max", 4);
-    expect_str(expect_obj(st, "p2p", 1), "listen", "127.0.0.1:4100");
     const json_t *queue = expect_obj(st, "queue", 2);
     expect_int(queue, "position", 3);
     expect_int(queue, "length", 10);
@@ -668,7 +700,7 @@ static void test_status_json_fields(void **state)
     s.cache_hits = s.cache_misses = 0;
     s.p2p_listen[0] = '\0';
     st = testutil_json_round_trip(remote_status_json(&s));
-    assert_int_equal(json_object_size(st), 17);
+    assert_int_equal(json_object_size(st), 20);
     expect_str(st, "state", "stopped");
     assert_true(json_is_null(get(st, "track")));
     expect_str(st, "repeat", "off");
@@ -707,7 +739,8 @@ static void test_peers_json_fields(void **state)
     struct mq_snapshot s;
     fill_snapshot(&s);
     json_t *p = testutil_json_round_trip(remote_peers_json(&s));
-    assert_int_equal(json_object_size(p), 1);
+    assert_int_equal(json_object_size(p), 10);
+    expect_swarm_totals(p);
     const json_t *conns = get(p, "connections");
     assert_true(json_is_array(conns));
     assert_int_equal(json_array_size(conns), 2);
@@ -819,6 +852,8 @@ static void test_commands_end_to_end(void **state)
     expect_run(RUN(sock, false, "queue", "list"), REMOTE_EXIT_OK,
                "* #1  B \xe2\x80\x94 A\n  #2  C\n", "");
     expect_run(RUN(sock, false, "peers"), REMOTE_EXIT_OK,
+               "peers 3/60  slots 2/4  heard cache 1001 peers 1002 service 1003  found tracker 8 "
+               "search 9  rejected 10\n"
                "address 10.0.0.2:4100  direction in  state ready  rate_down 100  rate_up 200  "
                "bytes_down 300  bytes_up 400  requests_in_flight 5  chunks_served 6  rtt_ms 12\n"
                "address 10.0.0.3:4100  direction out  state handshake  rate_down 0  rate_up 0  "

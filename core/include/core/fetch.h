@@ -87,6 +87,7 @@ enum {
     FETCH_EREFUSED = -6703,  /* the service answered ERROR (see the log) */
     FETCH_EBADDATA = -6704,  /* too many chunks did not match the manifest */
     FETCH_EINVAL = -6705,    /* bad argument (no client, cache without a loop) */
+    FETCH_ENOKEY = -6706,    /* offline, and the file's key was never fetched here */
 };
 
 enum fetch_event_type {
