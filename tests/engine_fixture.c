@@ -13,6 +13,7 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "audio_fixtures.h"
 #include "base/xmalloc.h"
 #include "testutil.h"
 
@@ -264,4 +265,24 @@ void eng_remove(struct eng *x)
     eng_close(x);
     testutil_rmtree(home);
     free(home);
+}
+
+static float *wav_samples(const char *path, int64_t *n)
+{
+    struct fixture_info info;
+    float *s = NULL;
+    assert_int_equal(fixture_decode_file(path, &info, &s), 0);
+    *n = info.frames * info.channels;
+    return s;
+}
+
+void assert_same_audio(const char *wav_a, const char *wav_b)
+{
+    int64_t n1, n2;
+    float *a = wav_samples(wav_a, &n1), *b = wav_samples(wav_b, &n2);
+    assert_true(n1 > 44100);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(a, b, (size_t)n1 * sizeof(float));
+    free(a);
+    free(b);
 }

@@ -79,4 +79,8 @@ bool played_and_stopped(json_t *st, const void *arg);
 
 void sleep_ms(int ms);
 
+/* The two WAVE files hold the same audio, sample for sample (and more
+ * than a second of it). */
+void assert_same_audio(const char *wav_a, const char *wav_b);
+
 #endif
