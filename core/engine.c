@@ -199,6 +199,10 @@ static void on_tick(uv_timer_t *t)
             remote_notify(e->remote);
     }
     free(s);
+    if (svclink_state(e->link) == MQ_SERVICE_OFFLINE)
+        /* a track opened offline that only the service can unlock fails
+         * now, saying why, instead of waiting for a link */
+        fetch_fail_unready(e->fetch, FETCH_ENOKEY);
     uint64_t now = uv_now(&e->loop);
     if (e->state != MQ_STOPPED && now - e->saved_at >= SAVE_POSITION_MS) {
         e->saved_at = now;

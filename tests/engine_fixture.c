@@ -184,6 +184,21 @@ static void print_log_tail(const struct eng *x)
     free(cmd);
 }
 
+bool eng_log_has(const struct eng *x, const char *text)
+{
+    char *path = xasprintf("%s/engine.log", x->home);
+    FILE *f = fopen(path, "r");
+    free(path);
+    if (!f)
+        return false;
+    char line[4096];
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), f))
+        found = strstr(line, text) != NULL;
+    fclose(f);
+    return found;
+}
+
 /* Polls status until pred holds (then returns it) or fails the test. */
 json_t *eng_wait(struct eng *x, bool (*pred)(json_t *st, const void *arg), const void *arg,
                  const char *what)

@@ -79,6 +79,9 @@ bool played_and_stopped(json_t *st, const void *arg);
 
 void sleep_ms(int ms);
 
+/* A line of x's engine log contains text. */
+bool eng_log_has(const struct eng *x, const char *text);
+
 /* The two WAVE files hold the same audio, sample for sample (and more
  * than a second of it). */
 void assert_same_audio(const char *wav_a, const char *wav_b);

@@ -14,7 +14,8 @@
  *    very audio an engine fetching from the service alone hears;
  *  - a holder that dies mid-transfer: the track still plays to its end;
  *  - with the service stopped, a track whose key the engine holds plays
- *    from a peer after the engine's cache evicted it.
+ *    from a peer after the engine's cache evicted it, and one it never
+ *    played fails, saying why (keys come only from the service).
  *
  * Figures (shares, underruns) are printed, and only the issue's bounds
  * are asserted — never a time. */
@@ -260,6 +261,10 @@ static void test_service_down_key_held(void **state)
     json_decref(eng_wait(&b, played_and_stopped, NULL, "track 1 heard"));
     eng_ok(&b, "play track 2");
     json_decref(eng_wait(&b, played_and_stopped, NULL, "track 2 heard (track 1 evicted)"));
+    json_t *found = NULL; /* track 3: seen in a search, never played */
+    assert_int_equal(eng_run(&b, "search track 3", &found), 0);
+    json_int_t never = json_integer_value(json_object_get(json_array_get(found, 0), "id"));
+    json_decref(found);
     json_t *st = eng_status(&b);
     json_int_t peers_before = int_at(st, "bytes", "peers");
     json_int_t service_before = int_at(st, "bytes", "service");
@@ -267,12 +272,18 @@ static void test_service_down_key_held(void **state)
 
     svcfix_stop_service(&F);
     json_decref(eng_wait(&b, is_service, "offline", "the service gone"));
+    /* keys come only from the service: a track never played fails, saying so */
+    char *play_never = xasprintf("play #%lld", (long long)never);
+    assert_int_equal(eng_run(&b, play_never, NULL), CMD_EEMPTY);
+    assert_true(eng_log_has(&b, "never played on this device"));
+    free(play_never);
     eng_ok(&b, "play track 1");
     st = eng_wait(&b, peers_grew, &peers_before, "track 1 from A, offline");
     print_shares("service down", st);
     assert_int_equal(int_at(st, "bytes", "service"), service_before);
     assert_true(int_at(st, "discovery", "search") >= 1);
     json_decref(st);
+
     svcfix_restart_service(&F);
     eng_remove(&b);
     eng_remove(&a);
