@@ -22,8 +22,11 @@
  *    DISCOVERING mode only the first SCHED_START_MS of audio from the
  *    playhead — what is needed until peers answer; in PEERS mode only
  *    chunks within SCHED_URGENT_MS of the playhead that no peer is
- *    bringing (never more than SCHED_SERVICE_AHEAD_MS ahead); in COLD mode
- *    the whole file, FETCH_WINDOW_CHUNKS in flight.
+ *    bringing. DESIGN §5 caps the service at ~15 s ahead while peers hold
+ *    the track; 3 s is that cap made tight, because every byte the service
+ *    sends a track peers could serve is overhead over the cold-miss floor
+ *    (DESIGN §5: a service filling its whole 15 s window adds ~3 points).
+ *    In COLD mode the whole file, FETCH_WINDOW_CHUNKS in flight.
  *  - Too slow. A peer request older than twice its expected time (at
  *    least SCHED_LATE_MIN_MS) is late: its chunks within SCHED_URGENT_MS
  *    of the playhead are asked again of the service (or, without it, of
@@ -160,7 +163,8 @@ static void pump_service(struct ffile *file, uint32_t from, uint32_t end)
     struct source *s = &f->service;
     if (!s->client || s->busy_until > now_ms(f))
         return;
-    for (uint32_t i = from; i < end && file->asked < FETCH_WINDOW_CHUNKS; i++) {
+    uint64_t window = (uint64_t)FETCH_WINDOW_CHUNKS * file->m->chunk_size;
+    for (uint32_t i = from; i < end && s->inflight < window; i++) {
         if (!download_missing(file, i))
             continue;
         uint32_t count = missing_run(file, i, end, FETCH_REQUEST_CHUNKS);

@@ -257,12 +257,12 @@ void eng_expect(struct eng *x, const char *state)
 
 /* A new user's home named name, logged in, its engine online. */
 void eng_online_linked(struct eng *x, struct svcfix *f, const char *name, const char *output,
-                       const struct eng_link *link)
+                       const char *option, const struct eng_link *link)
 {
     char *home = testutil_tempdir(name);
     char *data = xasprintf("%s/data", home);
     svcfix_login(f, data);
-    eng_open_linked(x, home, output, NULL, link);
+    eng_open_linked(x, home, output, option, link);
     json_decref(eng_wait(x, is_service, "online", "the service link"));
     free(data);
     free(home);
@@ -270,7 +270,7 @@ void eng_online_linked(struct eng *x, struct svcfix *f, const char *name, const 
 
 void eng_online(struct eng *x, struct svcfix *f, const char *name, const char *output)
 {
-    eng_online_linked(x, f, name, output, NULL);
+    eng_online_linked(x, f, name, output, NULL, NULL);
 }
 
 /* Closes the engine and removes its home. */

@@ -46,7 +46,7 @@ void eng_open(struct eng *x, const char *home, const char *output);
 void eng_close(struct eng *x);
 /* A new user's home named name, logged in to f, its engine online. */
 void eng_online_linked(struct eng *x, struct svcfix *f, const char *name, const char *output,
-                       const struct eng_link *link);
+                       const char *option, const struct eng_link *link);
 void eng_online(struct eng *x, struct svcfix *f, const char *name, const char *output);
 /* Closes the engine and removes its home. */
 void eng_remove(struct eng *x);

@@ -70,15 +70,16 @@
 #define FETCH_TICK_MS            100u  /* the scheduler's look at late requests, BUSY retries */
 
 /* The scheduler's numbers (DESIGN §5; core/sched.c). */
-#define SCHED_SERVICE_AHEAD_MS 15000u /* the service never further ahead while peers hold it */
-#define SCHED_URGENT_MS        3000u  /* audio left before a chunk is urgent: service if late */
-#define SCHED_START_MS         3000u  /* from the service at once, until peers answer */
-#define SCHED_SEARCH_WAIT_MS   1000u  /* search answers awaited before a miss is cold */
-#define SCHED_REDISCOVER_MS    5000u  /* no holder linked: look again this often */
-#define SCHED_PEER_BATCH       4u     /* chunks per peer request */
-#define SCHED_PEER_DEPTH_MS    500u   /* a peer is asked up to this much of its rate */
-#define SCHED_LATE_MIN_MS      1000u /* a peer request is late after 2x its expected time, >= this */
-#define SCHED_STALE_MS         4000u /* a late request's far chunks go elsewhere after this */
+#define SCHED_URGENT_MS                                                                            \
+    3000u                          /* audio left before a chunk is urgent: service if late;
+                                         while peers hold the file, the service's whole window */
+#define SCHED_START_MS       3000u /* from the service at once, until peers answer */
+#define SCHED_SEARCH_WAIT_MS 1000u /* search answers awaited before a miss is cold */
+#define SCHED_REDISCOVER_MS  5000u /* no holder linked: look again this often */
+#define SCHED_PEER_BATCH     4u    /* chunks per peer request */
+#define SCHED_PEER_DEPTH_MS  500u  /* a peer is asked up to this much of its rate */
+#define SCHED_LATE_MIN_MS    1000u /* a peer request is late after 2x its expected time, >= this */
+#define SCHED_STALE_MS       4000u /* a late request's far chunks go elsewhere after this */
 
 enum {
     FETCH_ENOTFOUND = -6700, /* the service has no such file */
