@@ -831,7 +831,7 @@ void fetch_fail_unready(struct fetch *f, int err)
 {
     for (;;) {
         struct ffile *file = f->files;
-        while (file && (file->ready || (file->manifest_stored && file->have_key)))
+        while (file && (file->ready || (file->m && file->have_key)))
             file = file->next;
         if (!file)
             break;
