@@ -523,10 +523,15 @@ static void test_catalog(void **state)
  * held, the service's jobs pile up in its own queues, in a known order. */
 static atomic_bool pool_held;
 
+/* At most this long: a test that fails with the pool held (its assert
+ * leaves before releasing it) must not hang every test after it, nor
+ * the service's shutdown, until CTest's timeout hides what failed. */
+#define HOLD_MAX_MS (2 * T_MS)
+
 static void hold_work(uv_work_t *w)
 {
     (void)w;
-    while (atomic_load(&pool_held))
+    for (int ms = 0; ms < HOLD_MAX_MS && atomic_load(&pool_held); ms++)
         usleep(1000);
 }
 
