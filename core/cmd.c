@@ -74,8 +74,49 @@ static const struct cmd_def table[CMD_COUNT] = {
                         0},
     [CMD_PEERS - 1] = {CMD_PEERS, "peers", "", "show the connections to other listeners", 0, 0, 0},
     [CMD_QUIT - 1] = {CMD_QUIT, "quit", "", "stop the player and leave", 0, 0, 0},
+    [CMD_QUEUE_PLAY - 1] = {CMD_QUEUE_PLAY, "queue play", "POS",
+                            "play position POS of the queue", 1, 1, 0},
+    [CMD_PLAYLIST_KEEP - 1] = {CMD_PLAYLIST_KEEP, "playlist keep", "NAME [on | off]",
+                               "keep a playlist's tracks in the cache for offline play", 1, 2,
+                               0},
+#define UI_ROW(id, name, help) [id - 1] = {id, name, "", help, 0, 0, CMD_F_UI}
+    [CMD_VIEW - 1] = {CMD_VIEW, "view", "library | playlists | queue | search | peers | log | 1..6",
+                      "show a view of the TUI", 1, 1, CMD_F_UI},
+    UI_ROW(CMD_WIN_DOWN, "win-down", "move the cursor down a row"),
+    UI_ROW(CMD_WIN_UP, "win-up", "move the cursor up a row"),
+    UI_ROW(CMD_WIN_TOP, "win-top", "move the cursor to the first row"),
+    UI_ROW(CMD_WIN_BOTTOM, "win-bottom", "move the cursor to the last row"),
+    UI_ROW(CMD_WIN_PAGE_DOWN, "win-page-down", "move the cursor down a screen"),
+    UI_ROW(CMD_WIN_PAGE_UP, "win-page-up", "move the cursor up a screen"),
+    UI_ROW(CMD_WIN_NEXT, "win-next", "switch between the panes of a view"),
+    UI_ROW(CMD_WIN_ACTIVATE, "win-activate", "play the row under the cursor (or open it)"),
+    UI_ROW(CMD_WIN_ADD_QUEUE, "win-add-queue", "append the row under the cursor to the queue"),
+    UI_ROW(CMD_WIN_ADD_PLAYLIST, "win-add-playlist",
+           "add the row under the cursor to a playlist (asks which)"),
+    UI_ROW(CMD_WIN_REMOVE, "win-remove",
+           "remove the row under the cursor from the queue or playlist (asks first)"),
+    UI_ROW(CMD_WIN_MOVE_DOWN, "win-move-down", "move the row under the cursor down"),
+    UI_ROW(CMD_WIN_MOVE_UP, "win-move-up", "move the row under the cursor up"),
+    UI_ROW(CMD_WIN_SORT, "win-sort", "sort the peers by the next column"),
+    UI_ROW(CMD_WIN_KEEP, "win-keep", "keep the playlist under the cursor offline, or stop"),
+    UI_ROW(CMD_SEARCH_START, "search-start",
+           "find a row in this view (in the search view: search the catalog)"),
+    UI_ROW(CMD_SEARCH_NEXT, "search-next", "find the next row matching the search"),
+    UI_ROW(CMD_SEARCH_PREV, "search-prev", "find the previous row matching the search"),
+    UI_ROW(CMD_COMMAND_MODE, "command-mode", "open the : command line"),
+    UI_ROW(CMD_HELP, "help", "list every key binding and command"),
+    UI_ROW(CMD_REFRESH, "refresh", "redraw the whole screen"),
+#undef UI_ROW
     /* [CMD_COUNT - 1]: the end, a row whose name is NULL */
 };
+
+static const char *const view_names[] = {"library", "playlists", "queue", "search",
+                                         "peers",   "log",       NULL};
+
+const char *cmd_view_name(enum cmd_view v)
+{
+    return v >= 0 && v < CMD_VIEW_COUNT ? view_names[v] : NULL;
+}
 
 const struct cmd_def *cmd_table(void)
 {
@@ -495,6 +536,18 @@ static int parse_browse(const struct cmd_def *def, char *const *args, int n, str
     return rc;
 }
 
+/* A view's name or its key 1..6. */
+static int parse_view(const struct cmd_def *def, const char *word, struct cmd *c, char **error)
+{
+    uint64_t n;
+    if (parse_number(word, CMD_VIEW_COUNT, &n) && n >= 1) {
+        c->a = (int64_t)n - 1;
+        return 0;
+    }
+    return parse_choice(def, "library, playlists, queue, search, peers, log or 1 to 6",
+                        view_names, word, &c->a, error);
+}
+
 /* Reads the arguments of c->id (their count already checked). */
 static int parse_args(const struct cmd_def *def, char *const *args, int n, struct cmd *c,
                       char **error)
@@ -514,7 +567,37 @@ static int parse_args(const struct cmd_def *def, char *const *args, int n, struc
     case CMD_STATUS:
     case CMD_PEERS:
     case CMD_QUIT:
+    case CMD_WIN_DOWN:
+    case CMD_WIN_UP:
+    case CMD_WIN_TOP:
+    case CMD_WIN_BOTTOM:
+    case CMD_WIN_PAGE_DOWN:
+    case CMD_WIN_PAGE_UP:
+    case CMD_WIN_NEXT:
+    case CMD_WIN_ACTIVATE:
+    case CMD_WIN_ADD_QUEUE:
+    case CMD_WIN_ADD_PLAYLIST:
+    case CMD_WIN_REMOVE:
+    case CMD_WIN_MOVE_DOWN:
+    case CMD_WIN_MOVE_UP:
+    case CMD_WIN_SORT:
+    case CMD_WIN_KEEP:
+    case CMD_SEARCH_START:
+    case CMD_SEARCH_NEXT:
+    case CMD_SEARCH_PREV:
+    case CMD_COMMAND_MODE:
+    case CMD_HELP:
+    case CMD_REFRESH:
         return 0;
+    case CMD_VIEW:
+        return parse_view(def, args[0], c, error);
+    case CMD_QUEUE_PLAY:
+        return parse_pos(def, args[0], &c->a, error);
+    case CMD_PLAYLIST_KEEP:
+        rc = parse_name(def, args[0], &c->text, error);
+        c->a = CMD_FLIP;
+        return rc || n < 2 ? rc
+                           : parse_choice(def, "on or off", shuffle_words, args[1], &c->a, error);
     case CMD_PLAY:
     case CMD_QUEUE_ADD:
         return parse_what(def, args, n, c, &c->text, error);

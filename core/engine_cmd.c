@@ -509,6 +509,14 @@ void engine_exec(struct engine *e, struct cmd *c)
         finish(e, c, CMD_EBUSY, NULL, NULL);
         return;
     }
+    const struct cmd_def *def = cmd_def_of(c->id);
+    if (def && (def->flags & CMD_F_UI)) {
+        char *msg = xasprintf("'%s' is a command of the TUI; the engine does not run it",
+                              def->name);
+        finish(e, c, CMD_EUSAGE, msg, NULL);
+        free(msg);
+        return;
+    }
     int rc = 0;
     json_t *data = NULL;
     switch (c->id) {

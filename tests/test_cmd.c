@@ -108,6 +108,35 @@ static const struct good goods[] = {
     {.line = "status", .id = CMD_STATUS},
     {.line = "peers", .id = CMD_PEERS},
     {.line = "quit", .id = CMD_QUIT},
+    {.line = "queue play 3", .id = CMD_QUEUE_PLAY, .a = 2},
+    {.line = "playlist keep Mix", .id = CMD_PLAYLIST_KEEP, .text = "Mix", .a = CMD_FLIP},
+    {.line = "playlist keep 'Road trip' on", .id = CMD_PLAYLIST_KEEP, .text = "Road trip",
+     .a = CMD_ON},
+    {.line = "playlist keep Mix off", .id = CMD_PLAYLIST_KEEP, .text = "Mix", .a = CMD_OFF},
+    {.line = "view peers", .id = CMD_VIEW, .a = CMD_VIEW_PEERS},
+    {.line = "view 1", .id = CMD_VIEW, .a = CMD_VIEW_LIBRARY},
+    {.line = "view 6", .id = CMD_VIEW, .a = CMD_VIEW_LOG},
+    {.line = "win-down", .id = CMD_WIN_DOWN},
+    {.line = "win-up", .id = CMD_WIN_UP},
+    {.line = "win-top", .id = CMD_WIN_TOP},
+    {.line = "win-bottom", .id = CMD_WIN_BOTTOM},
+    {.line = "win-page-down", .id = CMD_WIN_PAGE_DOWN},
+    {.line = "win-page-up", .id = CMD_WIN_PAGE_UP},
+    {.line = "win-next", .id = CMD_WIN_NEXT},
+    {.line = "win-activate", .id = CMD_WIN_ACTIVATE},
+    {.line = "win-add-queue", .id = CMD_WIN_ADD_QUEUE},
+    {.line = "win-add-playlist", .id = CMD_WIN_ADD_PLAYLIST},
+    {.line = "win-remove", .id = CMD_WIN_REMOVE},
+    {.line = "win-move-down", .id = CMD_WIN_MOVE_DOWN},
+    {.line = "win-move-up", .id = CMD_WIN_MOVE_UP},
+    {.line = "win-sort", .id = CMD_WIN_SORT},
+    {.line = "win-keep", .id = CMD_WIN_KEEP},
+    {.line = "search-start", .id = CMD_SEARCH_START},
+    {.line = "search-next", .id = CMD_SEARCH_NEXT},
+    {.line = "search-prev", .id = CMD_SEARCH_PREV},
+    {.line = "command-mode", .id = CMD_COMMAND_MODE},
+    {.line = "help", .id = CMD_HELP},
+    {.line = "refresh", .id = CMD_REFRESH},
 };
 
 static void assert_str_or_null(const char *got, const char *want, const char *line)
@@ -172,9 +201,12 @@ static void test_table_sanity(void **state)
         /* a query takes the rest of the line, and only a query does */
         assert_int_equal((d->flags & CMD_F_QUERY) != 0, d->max_args == -1);
         assert_int_equal(d->flags & CMD_F_REMOTE_UNSAFE, 0);
-        /* lower-case words, one space between them */
+        /* lower-case words, one space between them; the TUI's are one
+         * word joined by hyphens (cmus' names) */
+        bool ui = (d->flags & CMD_F_UI) != 0;
         for (const char *p = d->name; *p; p++)
-            assert_true((*p >= 'a' && *p <= 'z') || (*p == ' ' && p[1] && p[1] != ' '));
+            assert_true((*p >= 'a' && *p <= 'z') ||
+                        (*p == (ui ? '-' : ' ') && p[1] && p[1] != *p && p > d->name));
         assert_true(d->name[0] != ' ');
         for (const struct cmd_def *e = t; e < d; e++)
             assert_string_not_equal(e->name, d->name);
@@ -314,11 +346,11 @@ static void test_unknown_commands(void **state)
     expect_message("PLAY --all", "unknown command 'PLAY' (did you mean 'play'?)");
     expect_message("shufle on", "unknown command 'shufle' (did you mean 'shuffle'?)");
     expect_message("queue",
-                   "queue: expected add, insert, remove, move, clear or list, got nothing");
+                   "queue: expected add, insert, remove, move, clear, list or play, got nothing");
     expect_message("queue foo",
-                   "queue: expected add, insert, remove, move, clear or list, got 'foo'");
+                   "queue: expected add, insert, remove, move, clear, list or play, got 'foo'");
     expect_message("playlist", "playlist: expected create, rename, delete, add, remove, move, "
-                               "load or list, got nothing");
+                               "load, list or keep, got nothing");
     expect_message("", "no command given (chorus(1) lists every command)");
     expect_message(" \t\n", "no command given (chorus(1) lists every command)");
     expect_message("'' pause", "unknown command '' (chorus(1) lists every command)");

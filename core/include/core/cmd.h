@@ -19,9 +19,19 @@
  *   playlist create NAME | playlist rename OLD NEW | playlist delete NAME
  *   playlist add NAME (--all | TRACK-ID | QUERY...) | playlist remove NAME POS
  *   playlist move NAME FROM TO | playlist load NAME | playlist list [NAME]
+ *   playlist keep NAME [on|off]                     keep offline (no argument: toggles)
+ *   queue play POS                                  play position POS of the queue
  *   search QUERY...                                 tracks matching QUERY
  *   browse [artists | albums ARTIST-ID | tracks ALBUM-ID]
  *   status | peers | quit
+ * and the TUI's own commands (flag CMD_F_UI: parsed here so that key
+ * bindings, the `:` line and its completion share one table, run by the
+ * TUI; the engine and the remote socket refuse them):
+ *   view (library|playlists|queue|search|peers|log | 1..6)
+ *   win-down | win-up | win-top | win-bottom | win-page-down | win-page-up
+ *   win-next | win-activate | win-add-queue | win-add-playlist | win-remove
+ *   win-move-down | win-move-up | win-sort | win-keep
+ *   search-start | search-next | search-prev | command-mode | help | refresh
  * A TRACK-ID is the catalog's track id written as "#123" (a bare number is
  * a query: a title may be a number); --all and a TRACK-ID stand alone,
  * other words starting with "--" are refused, and the words of a QUERY are
@@ -72,6 +82,31 @@ enum cmd_id {
     CMD_STATUS,
     CMD_PEERS,
     CMD_QUIT,
+    CMD_QUEUE_PLAY,
+    CMD_PLAYLIST_KEEP,
+    /* the TUI's commands (CMD_F_UI) */
+    CMD_VIEW,
+    CMD_WIN_DOWN,
+    CMD_WIN_UP,
+    CMD_WIN_TOP,
+    CMD_WIN_BOTTOM,
+    CMD_WIN_PAGE_DOWN,
+    CMD_WIN_PAGE_UP,
+    CMD_WIN_NEXT,
+    CMD_WIN_ACTIVATE,
+    CMD_WIN_ADD_QUEUE,
+    CMD_WIN_ADD_PLAYLIST,
+    CMD_WIN_REMOVE,
+    CMD_WIN_MOVE_DOWN,
+    CMD_WIN_MOVE_UP,
+    CMD_WIN_SORT,
+    CMD_WIN_KEEP,
+    CMD_SEARCH_START,
+    CMD_SEARCH_NEXT,
+    CMD_SEARCH_PREV,
+    CMD_COMMAND_MODE,
+    CMD_HELP,
+    CMD_REFRESH,
     CMD_COUNT /* not a command: one past the last */
 };
 
@@ -86,6 +121,18 @@ enum cmd_what {
 enum cmd_repeat { CMD_REPEAT_OFF = 0, CMD_REPEAT_ONE, CMD_REPEAT_ALL, CMD_REPEAT_CYCLE };
 enum cmd_toggle { CMD_OFF = 0, CMD_ON = 1, CMD_FLIP = 2 };
 enum cmd_browse { CMD_BROWSE_ARTISTS = 1, CMD_BROWSE_ALBUMS, CMD_BROWSE_TRACKS };
+/* The TUI's views, in the order of their keys 1..6. */
+enum cmd_view {
+    CMD_VIEW_LIBRARY = 0,
+    CMD_VIEW_PLAYLISTS,
+    CMD_VIEW_QUEUE,
+    CMD_VIEW_SEARCH,
+    CMD_VIEW_PEERS,
+    CMD_VIEW_LOG,
+    CMD_VIEW_COUNT
+};
+/* "library", "playlists", ... (the words `view` takes); NULL out of range. */
+const char *cmd_view_name(enum cmd_view v);
 
 /* What a command's run came to. status: 0, or a negative error
  * (chorus_strerror names it); message: a line for the user (may be NULL);
@@ -111,9 +158,10 @@ struct cmd {
     char *text2;        /* playlist rename: the new name; playlist add: the query */
     uint64_t track_id;  /* what = TRACK */
     int64_t a, b;       /* seek: ms; volume: percent; positions (0-based): remove a,
-                           move a -> b, insert a (queue and playlist alike); repeat:
-                           enum cmd_repeat; shuffle: enum cmd_toggle; browse: enum
-                           cmd_browse, b = parent id */
+                           move a -> b, insert a, queue play a (queue and playlist
+                           alike); repeat: enum cmd_repeat; shuffle, playlist keep:
+                           enum cmd_toggle; browse: enum cmd_browse, b = parent id;
+                           view: enum cmd_view */
     bool relative;      /* seek, volume: a is added to the current value */
     /* Where the result goes: reply(reply_ctx, ...) on the engine's loop, or,
      * when reply is NULL, to the UI as events (errors as MQ_EV_ERROR,
@@ -125,6 +173,7 @@ struct cmd {
 /* Flags of a table row. */
 #define CMD_F_REMOTE_UNSAFE 0x01u /* refused over the remote socket (none today) */
 #define CMD_F_QUERY         0x02u /* takes the rest of the line as a query */
+#define CMD_F_UI            0x04u /* the TUI's own: the engine refuses it (CMD_EUSAGE) */
 
 /* One row of the table. */
 struct cmd_def {
