@@ -74,11 +74,10 @@ static const struct cmd_def table[CMD_COUNT] = {
                         0},
     [CMD_PEERS - 1] = {CMD_PEERS, "peers", "", "show the connections to other listeners", 0, 0, 0},
     [CMD_QUIT - 1] = {CMD_QUIT, "quit", "", "stop the player and leave", 0, 0, 0},
-    [CMD_QUEUE_PLAY - 1] = {CMD_QUEUE_PLAY, "queue play", "POS",
-                            "play position POS of the queue", 1, 1, 0},
+    [CMD_QUEUE_PLAY - 1] = {CMD_QUEUE_PLAY, "queue play", "POS", "play position POS of the queue",
+                            1, 1, 0},
     [CMD_PLAYLIST_KEEP - 1] = {CMD_PLAYLIST_KEEP, "playlist keep", "NAME [on | off]",
-                               "keep a playlist's tracks in the cache for offline play", 1, 2,
-                               0},
+                               "keep a playlist's tracks in the cache for offline play", 1, 2, 0},
 #define UI_ROW(id, name, help) [id - 1] = {id, name, "", help, 0, 0, CMD_F_UI}
     [CMD_VIEW - 1] = {CMD_VIEW, "view", "library | playlists | queue | search | peers | log | 1..6",
                       "show a view of the TUI", 1, 1, CMD_F_UI},
@@ -544,8 +543,8 @@ static int parse_view(const struct cmd_def *def, const char *word, struct cmd *c
         c->a = (int64_t)n - 1;
         return 0;
     }
-    return parse_choice(def, "library, playlists, queue, search, peers, log or 1 to 6",
-                        view_names, word, &c->a, error);
+    return parse_choice(def, "library, playlists, queue, search, peers, log or 1 to 6", view_names,
+                        word, &c->a, error);
 }
 
 /* Reads the arguments of c->id (their count already checked). */

@@ -511,8 +511,8 @@ void engine_exec(struct engine *e, struct cmd *c)
     }
     const struct cmd_def *def = cmd_def_of(c->id);
     if (def && (def->flags & CMD_F_UI)) {
-        char *msg = xasprintf("'%s' is a command of the TUI; the engine does not run it",
-                              def->name);
+        char *msg =
+            xasprintf("'%s' is a command of the TUI; the engine does not run it", def->name);
         finish(e, c, CMD_EUSAGE, msg, NULL);
         free(msg);
         return;

@@ -80,8 +80,8 @@ enum ui_load { UI_NOT_LOADED = 0, UI_LOADING, UI_LOADED, UI_LOAD_FAILED };
 struct ui_playlist {
     char *name;
     size_t count;
-    bool keep_offline;  /* "keep offline" is on */
-    int tracks_state;   /* enum ui_load */
+    bool keep_offline; /* "keep offline" is on */
+    int tracks_state;  /* enum ui_load */
     struct ui_track *tracks;
     size_t ntracks;
 };
@@ -118,7 +118,7 @@ struct ui_model {
     /* 1 library */
     struct ui_artist *artists;
     size_t nartists;
-    int artists_state;         /* enum ui_load */
+    int artists_state;           /* enum ui_load */
     struct ui_lib_row *lib_rows; /* the left pane as shown (rebuilt on expand) */
     size_t nlib_rows;
     struct ui_album_tracks *albums; /* tracks browsed so far, any album */

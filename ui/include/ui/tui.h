@@ -24,11 +24,11 @@
 #include "core/engine.h"
 
 struct tui_config {
-    struct engine *engine;                    /* running; the TUI stops it when it quits */
-    const struct chorus_settings *settings;  /* [keys], [ui], [colors] */
-    const char *history_path;                /* the `:` history file; NULL: none kept */
-    const char *banner;                      /* a first message ("demo: 4 peers..."); NULL */
-    struct clog *log;                        /* may be NULL */
+    struct engine *engine;                  /* running; the TUI stops it when it quits */
+    const struct chorus_settings *settings; /* [keys], [ui], [colors] */
+    const char *history_path;               /* the `:` history file; NULL: none kept */
+    const char *banner;                     /* a first message ("demo: 4 peers..."); NULL */
+    struct clog *log;                       /* may be NULL */
 };
 
 /* Runs the TUI until the user quits or the engine stops. Returns the

@@ -27,9 +27,9 @@
 
 /* What the TUI shows over the views. */
 struct ui_overlay {
-    const char *prompt; /* ":", "/", "Quit Chorus? [y/N] "...; NULL: no prompt */
-    const char *input;  /* the text typed after the prompt ("" when none) */
-    int input_col;      /* the cursor, in columns from the start of input */
+    const char *prompt;  /* ":", "/", "Quit Chorus? [y/N] "...; NULL: no prompt */
+    const char *input;   /* the text typed after the prompt ("" when none) */
+    int input_col;       /* the cursor, in columns from the start of input */
     const char *message; /* shown in the last row when there is no prompt */
     bool message_error;
     bool help;                 /* the help screen over the body */
