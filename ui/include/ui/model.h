@@ -205,17 +205,10 @@ char *model_remove_question(const struct ui_model *m);
  * screen (NULL for a view without one). */
 struct ui_scroll *model_focus(struct ui_model *m, size_t *rows);
 
-/* The peers view's rows: indexes into snap.conns in the order of
- * peer_sort. Returns the count (<= MQ_MAX_CONNS). */
-int model_peer_order(const struct ui_model *m, int order[MQ_MAX_CONNS]);
-
 /* Names for the `:` line's completion (borrowed from m until it
  * changes): titles of every track the model holds, artists, playlists. */
 void model_names(const struct ui_model *m, const char ***tracks, size_t *ntracks,
                  const char ***artists, size_t *nartists, const char ***playlists,
                  size_t *nplaylists);
-
-/* The log line i (0: oldest). */
-const struct ui_log_line *model_log_line(const struct ui_model *m, size_t i);
 
 #endif

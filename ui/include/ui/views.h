@@ -19,7 +19,6 @@
 #include <stdbool.h>
 
 #include "ui/canvas.h"
-#include "ui/keymap.h"
 #include "ui/model.h"
 
 #define VIEWS_MIN_W 80
@@ -32,17 +31,16 @@ struct ui_overlay {
     int input_col;       /* the cursor, in columns from the start of input */
     const char *message; /* shown in the last row when there is no prompt */
     bool message_error;
-    bool help;                 /* the help screen over the body */
-    const struct keymap *keys; /* for help */
-    int help_top;              /* the first help line shown (scrolling) */
+    /* the help screen over the body: its lines (the TUI builds them from
+     * the key map and the command table), the first one shown */
+    bool help;
+    const char *const *help_lines;
+    int nhelp, help_top;
 };
 
 /* Draws everything; sets m->body_rows. Returns the column of the
  * terminal cursor on the last row when a prompt is open, else -1. */
 int views_draw(struct ui_model *m, const struct ui_overlay *ov, struct canvas *c);
-
-/* The number of lines of the help screen (for scrolling it). */
-int views_help_lines(const struct keymap *keys);
 
 /* Helpers the tests check too. */
 /* "m:ss" (or "h:mm:ss" past an hour) of ms into buf. Negative: "-:--". */
@@ -56,5 +54,10 @@ int views_hit_rate(const struct mq_snapshot *s);
  * "peers", "service", or a mix as "peers 80% · service 20%"; "" when
  * nothing plays. */
 void views_track_source(const struct mq_snapshot *s, char *buf, size_t size);
+/* The peers view's rows: indexes into s->conns in the order of the
+ * model's peer_sort (ties by address). Returns the count. */
+int views_peer_order(const struct ui_model *m, int order[MQ_MAX_CONNS]);
+/* Log line i of the model (0: the oldest kept). */
+const struct ui_log_line *views_log_line(const struct ui_model *m, size_t i);
 
 #endif
