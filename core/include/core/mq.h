@@ -47,6 +47,8 @@ enum mq_type {
     MQ_EV_PLAYLISTS_CHANGED, /* the playlists changed: ask `playlist list` again */
     MQ_EV_QUEUE_CHANGED,     /* the queue changed: ask `queue list` again */
     MQ_EV_SERVICE,           /* num.a: enum mq_service_state */
+    MQ_EV_REPLY,             /* blob: a command's answer, posted by the sender's own reply
+                                callback (its struct; the TUI's is in ui/tui.c) */
 
     /* free for tests and tools that carry their own meaning in num/text */
     MQ_TEST = 1000,

@@ -50,4 +50,12 @@ int tui_ask_login(const char *default_address, const char *default_user, const c
                   struct tui_login_answers *out);
 void tui_login_answers_clear(struct tui_login_answers *a);
 
+/* Library chatter (ALSA, JACK, FFmpeg print to stderr) would land on the
+ * screen: from before the engine starts until the TUI has ended, fd 2
+ * goes to path (a file in the state directory; NULL: /dev/null).
+ * Returns a copy of the old stderr for tui_restore_stderr, or -1 (then
+ * nothing changed). */
+int tui_quiet_stderr(const char *path);
+void tui_restore_stderr(int saved);
+
 #endif
