@@ -11,5 +11,7 @@ int chorus_logout_main(int argc, char **argv);
 int chorus_remote_main(int argc, char **argv);
 /* Not a subcommand: what --headless runs (argv as for a subcommand). */
 int chorus_headless_main(int argc, char **argv);
+/* Not a subcommand: what chorus without one runs (the TUI). */
+int chorus_tui_main(int argc, char **argv);
 
 #endif

@@ -133,8 +133,8 @@ int screen_open(struct screen *s, const struct chorus_settings *settings, char *
     const char *term = getenv("TERM");
     /* newterm, unlike initscr, returns NULL instead of exiting. */
     if (!newterm(NULL, stdout, stdin)) {
-        *error = xasprintf("cannot use the terminal type \"%s\" (is TERM right?)",
-                           term ? term : "");
+        *error =
+            xasprintf("cannot use the terminal type \"%s\" (is TERM right?)", term ? term : "");
         return -1;
     }
     screen_is_open = 1;

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -551,7 +552,7 @@ int tui_run(const struct tui_config *cfg)
     char *error = NULL;
     if (load_keys(&t, &error) < 0 || screen_open(&t.screen, cfg->settings, &error) < 0) {
         tui_close(&t);
-        fprintf(stderr, "chorus: %s\n", error);
+        dprintf(cfg->error_fd > 0 ? cfg->error_fd : STDERR_FILENO, "chorus: %s\n", error);
         free(error);
         return 1;
     }

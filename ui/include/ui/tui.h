@@ -34,7 +34,7 @@ struct tui_config {
 /* Runs the TUI until the user quits or the engine stops. Returns the
  * exit status for main: 0, or 1 when the terminal cannot be used (not a
  * terminal, an unusable TERM: said on stderr) or the [keys] or [colors]
- * settings are wrong (said on stderr before the screen opens). */
+ * settings are wrong (said on error_fd before the screen opens). */
 int tui_run(const struct tui_config *cfg);
 
 /* The first-run form: asks for the service address, the user and the
