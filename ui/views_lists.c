@@ -147,6 +147,8 @@ static void track_prefix(const struct track_list *tl, size_t i, int digits, bool
 {
     const char *mark = !tl->mark ? "" : plays ? "▶ " : "  ";
     int number = tl->by_number ? tl->tracks[i]->number : (int)(i + 1);
+    /* no list is that long; the bound tells the compiler the text fits */
+    digits = digits > 12 ? 12 : digits;
     if (number > 0)
         snprintf(buf, size, " %s%*d.", mark, digits, number);
     else
