@@ -393,20 +393,22 @@ static void lib_row_push(struct ui_model *m, bool is_album, uint64_t id, const c
 static size_t lib_right_tracks(const struct ui_model *m, const struct ui_track ***out)
 {
     const struct ui_lib_row *row = lib_row_under_cursor(m);
-    const struct ui_track **t = NULL;
-    size_t n = 0;
     const uint64_t *ids = row ? &row->id : NULL;
-    size_t nids = row ? 1 : 0;
+    size_t nids = row ? 1 : 0, n = 0;
     if (row && !row->is_album && row->owner < m->nartists) {
         ids = m->artists[row->owner].album_ids;
         nids = m->artists[row->owner].nalbums;
     }
     for (size_t i = 0; i < nids; i++) {
         const struct ui_album_tracks *a = album_find(m, ids[i]);
-        for (size_t j = 0; a && j < a->n; j++) {
-            t = xrealloc(t, (n + 1) * sizeof(*t));
-            t[n++] = &a->tracks[j];
-        }
+        n += a ? a->n : 0;
+    }
+    const struct ui_track **t = n ? xcalloc(n, sizeof(*t)) : NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < nids; i++) {
+        const struct ui_album_tracks *a = album_find(m, ids[i]);
+        for (size_t j = 0; a && j < a->n; j++)
+            t[k++] = &a->tracks[j];
     }
     *out = t;
     return n;
@@ -496,10 +498,11 @@ static struct ui_playlist *playlist_shown(const struct ui_model *m)
     return m->pl_left.cursor < m->nplaylists ? &m->playlists[m->pl_left.cursor] : NULL;
 }
 
-static char *playlist_line(const char *fmt_prefix, const char *name, const char *suffix)
+/* "words NAME tail", the name quoted for cmd_parse. */
+static char *playlist_line(const char *words, const char *name, const char *tail)
 {
     char *quoted = cmd_quote(name);
-    char *line = xasprintf("%s %s%s", fmt_prefix, quoted, suffix);
+    char *line = xasprintf("%s %s%s", words, quoted, tail);
     free(quoted);
     return line;
 }
@@ -959,6 +962,8 @@ static void track_changed(struct ui_model *m, const struct mq_msg *msg, int64_t 
     const struct mq_track *t = msg->kind == MQ_PAYLOAD_BLOB ? msg->u.blob.ptr : NULL;
     if (!t)
         model_log(m, false, now, "stopped: nothing plays");
+    else if (!t->title[0])
+        model_log(m, false, now, "playing track #%llu", (unsigned long long)t->id);
     else if (t->artist[0])
         model_log(m, false, now, "playing %s — %s", t->title, t->artist);
     else
@@ -1259,18 +1264,76 @@ static long play_from(struct out *o, const struct ui_track *const *t, size_t n, 
     return 0;
 }
 
-/* Why the library's left row has no tracks to act on. */
-static long lib_left_empty(const struct ui_model *m, const struct ui_lib_row *row, char **error)
+/* The focused list of the view on screen as tracks (pointers into m;
+ * the caller frees the array) and its cursor. *whole: the row under the
+ * cursor stands for the whole list (the library's or the playlists' left
+ * pane: the right pane shows its tracks). */
+static size_t focused_tracks(const struct ui_model *m, const struct ui_track ***out, size_t *cursor,
+                             bool *whole)
 {
-    if (!row)
-        return fail(error, "nothing here");
-    if (row->is_album) {
-        const struct ui_album_tracks *a = album_find(m, row->id);
-        if (a && a->state == UI_LOADED)
-            return fail(error, "the album has no tracks");
-        return fail(error, "the album's tracks are still loading");
+    const struct ui_playlist *p;
+    size_t n = 0;
+    *out = NULL;
+    *cursor = 0;
+    *whole = false;
+    switch (m->view) {
+    case CMD_VIEW_LIBRARY:
+        n = lib_right_tracks(m, out);
+        *cursor = m->lib_right.cursor;
+        *whole = !m->lib_focus_right;
+        break;
+    case CMD_VIEW_PLAYLISTS:
+        p = playlist_shown(m);
+        n = p ? p->ntracks : 0;
+        *out = p ? track_ptrs(p->tracks, n) : NULL;
+        *cursor = m->pl_right.cursor;
+        *whole = !m->pl_focus_right;
+        break;
+    case CMD_VIEW_QUEUE:
+        n = m->nqueue;
+        *out = n ? xcalloc(n, sizeof(**out)) : NULL;
+        for (size_t i = 0; i < n; i++)
+            (*out)[i] = &m->queue[i].t;
+        *cursor = m->queue_scroll.cursor;
+        break;
+    case CMD_VIEW_SEARCH:
+        n = m->nresults;
+        *out = track_ptrs(m->results, n);
+        *cursor = m->search_scroll.cursor;
+        break;
+    default:
+        break;
     }
-    return fail(error, "the artist's tracks are not loaded yet (open it first)");
+    return n;
+}
+
+/* Why the row under the cursor has no tracks to act on. */
+static long no_tracks(const struct ui_model *m, char **error)
+{
+    const struct ui_lib_row *row = lib_row_under_cursor(m);
+    const struct ui_playlist *p = playlist_shown(m);
+    const struct ui_album_tracks *a;
+    switch (m->view) {
+    case CMD_VIEW_LIBRARY:
+        if (m->lib_focus_right || !row)
+            return fail(error, "nothing here");
+        if (!row->is_album)
+            return fail(error, "the artist's tracks are not loaded yet (open it first)");
+        a = album_find(m, row->id);
+        return fail(error, a && a->state == UI_LOADED ? "the album has no tracks"
+                                                      : "the album's tracks are still loading");
+    case CMD_VIEW_PLAYLISTS:
+        if (!p)
+            return fail(error, "no playlist here");
+        if (m->pl_focus_right || p->tracks_state == UI_LOADED)
+            return fail(error, "the playlist is empty");
+        return fail(error, "the playlist's tracks are still loading");
+    case CMD_VIEW_QUEUE:
+    case CMD_VIEW_SEARCH:
+        return fail(error, "nothing here");
+    default:
+        return fail(error, "no tracks here");
+    }
 }
 
 /* The tracks the row under the cursor stands for (win-activate on an
@@ -1279,87 +1342,49 @@ static long lib_left_empty(const struct ui_model *m, const struct ui_lib_row *ro
 static long cursor_tracks(const struct ui_model *m, const struct ui_track ***out, size_t *n,
                           char **error)
 {
-    const struct ui_track **all = NULL;
-    size_t count = 0, cursor = 0;
-    const struct ui_playlist *p;
-    *out = NULL;
-    *n = 0;
-    switch (m->view) {
-    case CMD_VIEW_LIBRARY:
-        count = lib_right_tracks(m, &all);
-        if (!m->lib_focus_right) {
-            if (count == 0) {
-                free(all);
-                return lib_left_empty(m, lib_row_under_cursor(m), error);
-            }
-            *out = all;
-            *n = count;
-            return 0;
-        }
-        cursor = m->lib_right.cursor;
-        break;
-    case CMD_VIEW_PLAYLISTS:
-        if (!(p = playlist_shown(m)))
-            return fail(error, "no playlist here");
-        if (!m->pl_focus_right && p->tracks_state != UI_LOADED)
-            return fail(error, "the playlist's tracks are still loading");
-        all = track_ptrs(p->tracks, p->ntracks);
-        count = p->ntracks;
-        if (!m->pl_focus_right) {
-            *out = all;
-            *n = count;
-            return 0;
-        }
-        cursor = m->pl_right.cursor;
-        break;
-    case CMD_VIEW_QUEUE:
-        all = xcalloc(m->nqueue ? m->nqueue : 1, sizeof(*all));
-        for (size_t i = 0; i < m->nqueue; i++)
-            all[i] = &m->queue[i].t;
-        count = m->nqueue;
-        cursor = m->queue_scroll.cursor;
-        break;
-    case CMD_VIEW_SEARCH:
-        all = track_ptrs(m->results, m->nresults);
-        count = m->nresults;
-        cursor = m->search_scroll.cursor;
-        break;
-    default:
-        return fail(error, "no tracks here");
+    size_t cursor;
+    bool whole;
+    size_t count = focused_tracks(m, out, &cursor, &whole);
+    *n = whole ? count : cursor < count ? 1 : 0;
+    if (*n == 0) {
+        free(*out);
+        *out = NULL;
+        return no_tracks(m, error);
     }
-    if (cursor >= count) {
-        free(all);
-        return fail(error, "nothing here");
-    }
-    all[0] = all[cursor];
-    *out = all;
-    *n = 1;
+    if (!whole)
+        (*out)[0] = (*out)[cursor];
     return 0;
 }
 
-static long activate_library(struct ui_model *m, struct out *o, char **error)
+/* win-activate on a list of tracks: from the one under the cursor on. */
+static long play_focused(const struct ui_model *m, struct out *o, char **error)
 {
     const struct ui_track **t;
-    size_t n;
-    long rc;
-    if (!m->lib_focus_right) {
-        const struct ui_lib_row *row = lib_row_under_cursor(m);
-        if (row && !row->is_album) {
-            /* an artist opens or closes */
-            if (row->owner < m->nartists) {
-                m->artists[row->owner].expanded = !m->artists[row->owner].expanded;
-                lib_rows_build(m);
-            }
-            return 0;
+    size_t cursor;
+    bool whole;
+    size_t n = focused_tracks(m, &t, &cursor, &whole);
+    long rc = play_from(o, t, n, cursor, error);
+    free(t);
+    return rc;
+}
+
+/* win-activate in the library's left pane: an artist opens or closes, an
+ * album plays. */
+static long activate_lib_left(struct ui_model *m, struct out *o, char **error)
+{
+    const struct ui_lib_row *row = lib_row_under_cursor(m);
+    if (row && !row->is_album) {
+        if (row->owner < m->nartists) {
+            m->artists[row->owner].expanded = !m->artists[row->owner].expanded;
+            lib_rows_build(m);
         }
-        if ((rc = cursor_tracks(m, &t, &n, error)) < 0)
-            return rc;
-        rc = play_from(o, t, n, 0, error);
-        free(t);
-        return rc;
+        return 0;
     }
-    n = lib_right_tracks(m, &t);
-    rc = play_from(o, t, n, m->lib_right.cursor, error);
+    const struct ui_track **t;
+    size_t n;
+    long rc = cursor_tracks(m, &t, &n, error);
+    if (rc == 0)
+        rc = play_from(o, t, n, 0, error);
     free(t);
     return rc;
 }
@@ -1384,11 +1409,9 @@ static long activate_playlist(struct ui_model *m, struct out *o, char **error)
 
 static long activate(struct ui_model *m, struct out *o, char **error)
 {
-    long rc;
-    const struct ui_track **t;
     switch (m->view) {
     case CMD_VIEW_LIBRARY:
-        return activate_library(m, o, error);
+        return m->lib_focus_right ? play_focused(m, o, error) : activate_lib_left(m, o, error);
     case CMD_VIEW_PLAYLISTS:
         return activate_playlist(m, o, error);
     case CMD_VIEW_QUEUE:
@@ -1397,10 +1420,7 @@ static long activate(struct ui_model *m, struct out *o, char **error)
         out_add(o, "queue play %zu", m->queue_scroll.cursor + 1);
         return 0;
     case CMD_VIEW_SEARCH:
-        t = track_ptrs(m->results, m->nresults);
-        rc = play_from(o, t, m->nresults, m->search_scroll.cursor, error);
-        free(t);
-        return rc;
+        return play_focused(m, o, error);
     default:
         return fail(error, "nothing to play here");
     }
@@ -1462,43 +1482,56 @@ static void array_swap(void *base, size_t size, size_t i, size_t j)
     memcpy(b + j * size, tmp, size);
 }
 
+static long remove_queue_row(struct ui_model *m, struct out *o, char **error)
+{
+    size_t i = m->queue_scroll.cursor;
+    if (i >= m->nqueue)
+        return fail(error, "win-remove: the queue is empty");
+    out_add(o, "queue remove %zu", i + 1);
+    track_clear(&m->queue[i].t);
+    array_remove(m->queue, &m->nqueue, sizeof(*m->queue), i);
+    scroll_fit(&m->queue_scroll, m->nqueue, page_rows(m));
+    return 0;
+}
+
+static long delete_playlist(struct ui_model *m, struct ui_playlist *p, struct out *o)
+{
+    strv_push(&o->v, &o->n, playlist_line("playlist delete", p->name, ""));
+    free(p->name);
+    playlist_tracks_clear(p);
+    array_remove(m->playlists, &m->nplaylists, sizeof(*m->playlists), m->pl_left.cursor);
+    scroll_fit(&m->pl_left, m->nplaylists, page_rows(m));
+    m->pl_right = (struct ui_scroll){0};
+    return 0;
+}
+
+static long remove_playlist_row(struct ui_model *m, struct ui_playlist *p, struct out *o,
+                                char **error)
+{
+    size_t i = m->pl_right.cursor;
+    if (i >= p->ntracks)
+        return fail(error, "win-remove: the playlist is empty");
+    char *position = xasprintf(" %zu", i + 1);
+    strv_push(&o->v, &o->n, playlist_line("playlist remove", p->name, position));
+    free(position);
+    track_clear(&p->tracks[i]);
+    array_remove(p->tracks, &p->ntracks, sizeof(*p->tracks), i);
+    p->count = p->ntracks;
+    scroll_fit(&m->pl_right, p->ntracks, page_rows(m));
+    return 0;
+}
+
+/* win-remove: the line for the engine, and the row goes here at once. */
 static long remove_row(struct ui_model *m, struct out *o, char **error)
 {
     struct ui_playlist *p;
-    size_t i;
     switch (m->view) {
     case CMD_VIEW_QUEUE:
-        if ((i = m->queue_scroll.cursor) >= m->nqueue)
-            return fail(error, "win-remove: the queue is empty");
-        out_add(o, "queue remove %zu", i + 1);
-        track_clear(&m->queue[i].t);
-        array_remove(m->queue, &m->nqueue, sizeof(*m->queue), i);
-        scroll_fit(&m->queue_scroll, m->nqueue, page_rows(m));
-        return 0;
+        return remove_queue_row(m, o, error);
     case CMD_VIEW_PLAYLISTS:
         if (!(p = playlist_shown(m)))
-            return fail(error, "no playlist here");
-        if (!m->pl_focus_right) {
-            strv_push(&o->v, &o->n, playlist_line("playlist delete", p->name, ""));
-            free(p->name);
-            playlist_tracks_clear(p);
-            array_remove(m->playlists, &m->nplaylists, sizeof(*m->playlists), m->pl_left.cursor);
-            scroll_fit(&m->pl_left, m->nplaylists, page_rows(m));
-            m->pl_right = (struct ui_scroll){0};
-            return 0;
-        }
-        if ((i = m->pl_right.cursor) >= p->ntracks)
-            return fail(error, "win-remove: the playlist is empty");
-        {
-            char *suffix = xasprintf(" %zu", i + 1);
-            strv_push(&o->v, &o->n, playlist_line("playlist remove", p->name, suffix));
-            free(suffix);
-        }
-        track_clear(&p->tracks[i]);
-        array_remove(p->tracks, &p->ntracks, sizeof(*p->tracks), i);
-        p->count = p->ntracks;
-        scroll_fit(&m->pl_right, p->ntracks, page_rows(m));
-        return 0;
+            return fail(error, "win-remove: no playlist here");
+        return m->pl_focus_right ? remove_playlist_row(m, p, o, error) : delete_playlist(m, p, o);
     case CMD_VIEW_LIBRARY:
         return fail(error, "win-remove: nothing to remove here (the library is the catalog's)");
     default:
@@ -1615,52 +1648,41 @@ static long search_catalog(struct ui_model *m, const char *text, struct out *o, 
     return 0;
 }
 
-/* Does row i of the focused list show text? pane: the library's right
- * pane when it has the focus. */
-static bool row_shows(const struct ui_model *m, const struct ui_track *const *pane, size_t i,
-                      const char *text)
+/* The text a row of a list of names shows (a left pane, the log). */
+static const char *row_name(const struct ui_model *m, size_t i)
 {
-    const struct ui_playlist *p;
     switch (m->view) {
     case CMD_VIEW_LIBRARY:
-        return pane ? track_shows(pane[i], text) : contains(m->lib_rows[i].name, text);
+        return m->lib_rows[i].name;
     case CMD_VIEW_PLAYLISTS:
-        p = playlist_shown(m);
-        return m->pl_focus_right ? track_shows(&p->tracks[i], text)
-                                 : contains(m->playlists[i].name, text);
-    case CMD_VIEW_QUEUE:
-        return track_shows(&m->queue[i].t, text);
-    case CMD_VIEW_SEARCH:
-        return track_shows(&m->results[i], text);
-    case CMD_VIEW_LOG:
-        return contains(log_line(m, i)->text, text);
-    default:
-        return false;
+        return m->playlists[i].name;
+    default: /* CMD_VIEW_LOG */
+        return log_line(m, i)->text;
     }
 }
 
 /* Moves the cursor to the next row (forward) or the previous one showing
- * m->find, wrapping; the cursor's own row is the last one tried. */
+ * m->find (a track by its title, artist or album), wrapping; the
+ * cursor's own row is the last one tried. */
 static long find_row(struct ui_model *m, bool forward, char **error)
 {
     if (m->view == CMD_VIEW_PEERS)
-        /* the rows are in views_peer_order's order, which lives in views.c */
+        /* its rows are in views_peer_order's order, which views.c owns */
         return fail(error, "find: the peers view has no find (win-sort orders it)");
-    size_t rows;
+    size_t rows, cursor;
+    bool whole;
     struct ui_scroll *s = model_focus(m, &rows);
-    const struct ui_track **pane = NULL;
-    if (m->view == CMD_VIEW_LIBRARY && m->lib_focus_right)
-        lib_right_tracks(m, &pane);
-    size_t at = s ? s->cursor : 0;
+    const struct ui_track **tracks;
+    focused_tracks(m, &tracks, &cursor, &whole);
+    bool names = whole || m->view == CMD_VIEW_LOG;
     bool found = false;
     for (size_t k = 1; s && k <= rows && !found; k++) {
-        size_t i = forward ? (at + k) % rows : (at + rows - k) % rows;
-        if (row_shows(m, pane, i, m->find)) {
+        size_t i = forward ? (s->cursor + k) % rows : (s->cursor + rows - k) % rows;
+        found = names ? contains(row_name(m, i), m->find) : track_shows(tracks[i], m->find);
+        if (found)
             cursor_set(m, s, rows, i);
-            found = true;
-        }
     }
-    free(pane);
+    free(tracks);
     return found ? 0 : fail(error, "not found: %s", m->find);
 }
 
