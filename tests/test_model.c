@@ -489,6 +489,10 @@ static void test_activate(void **state)
     answer(&m, "browse albums #3", albums);
     act(&m, CMD_WIN_DOWN);
     expect_error(&m, CMD_WIN_ACTIVATE, NULL, "the album's tracks are still loading");
+    expect_wants(&m, "browse tracks #30"); /* the album under the cursor */
+    expect_error(&m, CMD_WIN_ACTIVATE, NULL, "the album's tracks are still loading");
+    answer(&m, "browse tracks #30", json_array());
+    expect_error(&m, CMD_WIN_ACTIVATE, NULL, "the album has no tracks");
 
     /* playlists: load it and play from the first, or from the track */
     view(&m, CMD_VIEW_PLAYLISTS);
@@ -786,6 +790,12 @@ static void test_find(void **state)
     expect_lines(&m, CMD_SEARCH_START, "error", NULL);
     assert_int_equal(m.log_scroll.cursor, m.nlog - 2);
     assert_false(m.log_follow);
+
+    /* the peers' order is the views' (views_peer_order): no find there */
+    view(&m, CMD_VIEW_PEERS);
+    expect_error(&m, CMD_SEARCH_START, "10.0", "the peers view has no find");
+    expect_error(&m, CMD_SEARCH_NEXT, NULL, "the peers view has no find");
+    assert_string_equal(m.find, "error"); /* the last find stays */
 
     /* the search view searches the catalog */
     view(&m, CMD_VIEW_SEARCH);

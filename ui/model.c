@@ -14,7 +14,13 @@
  * once, so that two keys pressed before the engine's answer act on the
  * rows the user sees; the engine's answer then replaces them.
  *
- * Threads: the UI's only. Never does I/O nor calls the engine. */
+ * Find (search-start outside the search view, search-next/prev) works on
+ * what each row shows, except in the peers view, whose row order
+ * (views_peer_order) views.c owns.
+ *
+ * Threads: the UI's only. Never does I/O nor calls the engine; it reads
+ * the clock only to date the log lines about answers (which carry no
+ * time). */
 #include "ui/model.h"
 
 #include <stdarg.h>
@@ -1666,9 +1672,6 @@ static const char *row_name(const struct ui_model *m, size_t i)
  * cursor's own row is the last one tried. */
 static long find_row(struct ui_model *m, bool forward, char **error)
 {
-    if (m->view == CMD_VIEW_PEERS)
-        /* its rows are in views_peer_order's order, which views.c owns */
-        return fail(error, "find: the peers view has no find (win-sort orders it)");
     size_t rows, cursor;
     bool whole;
     struct ui_scroll *s = model_focus(m, &rows);
@@ -1686,8 +1689,17 @@ static long find_row(struct ui_model *m, bool forward, char **error)
     return found ? 0 : fail(error, "not found: %s", m->find);
 }
 
+/* The peers view's rows are in views_peer_order's order, which views.c
+ * owns: the model cannot tell which row shows what. */
+static long no_find_in_peers(char **error)
+{
+    return fail(error, "find: the peers view has no find (win-sort orders it)");
+}
+
 static long find_start(struct ui_model *m, const char *text, char **error)
 {
+    if (m->view == CMD_VIEW_PEERS)
+        return no_find_in_peers(error);
     if (!text || !*text)
         return fail(error, "find: type what to look for");
     free(m->find);
@@ -1697,6 +1709,8 @@ static long find_start(struct ui_model *m, const char *text, char **error)
 
 static long find_again(struct ui_model *m, bool forward, char **error)
 {
+    if (m->view == CMD_VIEW_PEERS)
+        return no_find_in_peers(error);
     if (!m->find)
         return fail(error, "no search yet: press / first");
     return find_row(m, forward, error);
