@@ -530,6 +530,8 @@ static int playlist_op(struct engine *e, struct cmd *c)
 static char *keep_message(struct engine *e, const char *name, bool keep,
                           const struct engine_keep_count *n)
 {
+    if (!keep && n->cached == 0)
+        return xasprintf("not keeping '%s' offline", name);
     if (!keep)
         return xasprintf("not keeping '%s' offline: its %zu cached track%s may be evicted", name,
                          n->cached, n->cached == 1 ? "" : "s");
