@@ -38,7 +38,7 @@
 #include "core/queue.h"
 
 #define MOD             "clientdb"
-#define SCHEMA_VERSION  1
+#define SCHEMA_VERSION  2
 #define BUSY_TIMEOUT_MS 5000
 
 static const char *const MIGRATIONS[SCHEMA_VERSION] = {
@@ -96,6 +96,9 @@ static const char *const MIGRATIONS[SCHEMA_VERSION] = {
     "  track_id INTEGER NOT NULL,"
     "  started INTEGER NOT NULL,"
     "  heard_ms INTEGER NOT NULL);",
+    /* 2: playlists kept offline (their files pinned in the cache). */
+    "ALTER TABLE playlists ADD COLUMN keep_offline INTEGER NOT NULL DEFAULT 0"
+    "  CHECK(keep_offline IN (0, 1));",
 };
 
 #define TRACK_COLS                                                                                 \
@@ -118,6 +121,10 @@ enum stmt {
     ST_PL_DELETE,
     ST_PL_LIST,
     ST_PL_FIND,
+    ST_PL_KEEP_SET,
+    ST_PL_KEEP_GET,
+    ST_PL_FILES,
+    ST_KEPT_FILES,
     ST_ITEMS,
     ST_ITEM_ADD,
     ST_ITEM_DEL,
@@ -165,9 +172,20 @@ static const char *const STMT_SQL[ST_COUNT_] = {
     [ST_PL_RENAME] = "UPDATE playlists SET name = ?2 WHERE name = ?1",
     [ST_PL_DELETE] = "DELETE FROM playlists WHERE name = ?1",
     [ST_PL_LIST] = "SELECT p.id, p.name, (SELECT count(*) FROM playlist_items i"
-                   " WHERE i.playlist_id = p.id) FROM playlists p ORDER BY p.id",
+                   " WHERE i.playlist_id = p.id), p.keep_offline FROM playlists p ORDER BY p.id",
     [ST_PL_FIND] = "SELECT p.id, (SELECT count(*) FROM playlist_items i"
                    " WHERE i.playlist_id = p.id) FROM playlists p WHERE p.name = ?1",
+    [ST_PL_KEEP_SET] = "UPDATE playlists SET keep_offline = ?2 WHERE name = ?1",
+    [ST_PL_KEEP_GET] = "SELECT keep_offline FROM playlists WHERE name = ?1",
+    /* Both list (track, file id or NULL, key known) rows, in playlist
+     * order; a track this client has not seen has no file. */
+    [ST_PL_FILES] = "SELECT i.track_id, t.file_id, f.id IS NOT NULL FROM playlist_items i"
+                    " LEFT JOIN tracks t ON t.id = i.track_id LEFT JOIN files f ON f.id = t.file_id"
+                    " WHERE i.playlist_id = ?1 ORDER BY i.pos",
+    [ST_KEPT_FILES] = "SELECT i.track_id, t.file_id, f.id IS NOT NULL FROM playlists p"
+                      " JOIN playlist_items i ON i.playlist_id = p.id"
+                      " JOIN tracks t ON t.id = i.track_id LEFT JOIN files f ON f.id = t.file_id"
+                      " WHERE p.keep_offline <> 0 AND t.file_id IS NOT NULL ORDER BY p.id, i.pos",
     [ST_ITEMS] = "SELECT track_id FROM playlist_items WHERE playlist_id = ?1 ORDER BY pos",
     [ST_ITEM_ADD] = "INSERT INTO playlist_items(playlist_id, pos, track_id) VALUES(?1, ?2, ?3)",
     [ST_ITEM_DEL] = "DELETE FROM playlist_items WHERE playlist_id = ?1 AND pos = ?2",
@@ -787,6 +805,7 @@ static void fill_playlist(sqlite3_stmt *s, void *item)
     p->id = sqlite3_column_int64(s, 0);
     p->name = col_text(s, 1);
     p->count = (size_t)sqlite3_column_int64(s, 2);
+    p->keep_offline = sqlite3_column_int(s, 3) != 0;
 }
 
 static void clear_playlist(void *item)
@@ -859,6 +878,66 @@ int clientdb_playlist_add(struct clientdb *db, const char *name, const uint64_t 
         err = run(db, s, "add to a playlist");
     }
     return finish(db, err);
+}
+
+/* ---- playlists kept offline ---- */
+
+int clientdb_playlist_set_keep(struct clientdb *db, const char *name, bool keep)
+{
+    if (!name)
+        return CLIENTDB_EINVAL;
+    sqlite3_stmt *s = stmt(db, ST_PL_KEEP_SET);
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, keep);
+    int err = run(db, s, "keep a playlist offline");
+    if (!err && sqlite3_changes(db->db) == 0)
+        err = CLIENTDB_ENOTFOUND;
+    return err;
+}
+
+int clientdb_playlist_get_keep(struct clientdb *db, const char *name, bool *keep)
+{
+    if (!name)
+        return CLIENTDB_EINVAL;
+    sqlite3_stmt *s = stmt(db, ST_PL_KEEP_GET);
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    int rc = step_one(db, s, "read a playlist's keep flag");
+    if (rc == 1)
+        *keep = sqlite3_column_int(s, 0) != 0;
+    sqlite3_reset(s);
+    return rc == 1 ? 0 : rc == 0 ? CLIENTDB_ENOTFOUND : rc;
+}
+
+static void fill_track_file(sqlite3_stmt *s, void *item)
+{
+    struct clientdb_track_file *f = item;
+    f->track_id = (uint64_t)sqlite3_column_int64(s, 0);
+    f->has_file = sqlite3_column_bytes(s, 1) == CONTENT_ID_LEN;
+    if (f->has_file)
+        memcpy(f->file.bytes, sqlite3_column_blob(s, 1), CONTENT_ID_LEN);
+    f->has_key = f->has_file && sqlite3_column_int(s, 2) != 0;
+}
+
+int clientdb_playlist_files(struct clientdb *db, const char *name, struct clientdb_track_file **out,
+                            size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    int64_t id;
+    size_t count;
+    int err = find_playlist(db, name, &id, &count);
+    if (err)
+        return err;
+    sqlite3_stmt *s = stmt(db, ST_PL_FILES);
+    sqlite3_bind_int64(s, 1, id);
+    return collect(db, s, sizeof(**out), fill_track_file, NULL, "read a playlist's files",
+                   (void **)out, n);
+}
+
+int clientdb_kept_files(struct clientdb *db, struct clientdb_track_file **out, size_t *n)
+{
+    return collect(db, stmt(db, ST_KEPT_FILES), sizeof(**out), fill_track_file, NULL,
+                   "read the kept playlists' files", (void **)out, n);
 }
 
 /* Parks the items at [lo, hi] at their position + delta (see

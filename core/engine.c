@@ -6,8 +6,9 @@
  * 100 ms tick that publishes the snapshot (only when it changed) and saves
  * the position every few seconds. Commands (core/cmd.h) arrive from the
  * mq or the remote socket and run here, in engine_cmd.c; the player state
- * machine (what plays next) is in engine_play.c; this file is lifetime,
- * wiring and the snapshot.
+ * machine (what plays next) is in engine_play.c, the playlists kept
+ * offline in engine_keep.c; this file is lifetime, wiring and the
+ * snapshot.
  *
  * It must never block its loop on the network (the service link resolves
  * and connects asynchronously) and never touch its state from another
@@ -199,6 +200,7 @@ static void on_tick(uv_timer_t *t)
             remote_notify(e->remote);
     }
     free(s);
+    engine_keep_pump(e); /* downloads wait while a track buffers */
     if (svclink_state(e->link) == MQ_SERVICE_OFFLINE)
         /* a track opened offline that only the service can unlock fails
          * now, saying why, instead of waiting for a link */
@@ -234,6 +236,8 @@ static void on_link(void *ctx, enum mq_service_state state, struct svc_client *c
          * waiting for a link that may not come back for a minute. */
         fetch_fail_unready(e->fetch, FETCH_ENOKEY);
     mq_post_event(e->mq, mq_msg_new_num(MQ_EV_SERVICE, state, 0));
+    if (client)
+        engine_keep_sync(e); /* what could not be fetched offline */
     if (why && state == MQ_SERVICE_OFFLINE)
         clog_info(e->log, "engine", "service offline: %s", why);
 }
@@ -303,6 +307,7 @@ void engine_begin_stop(struct engine *e)
         remote_close(e->remote, part_closed, e);
         e->remote = NULL;
     }
+    engine_keep_stop(e);
     e->parts_open += 4;
     player_close(e->player, part_closed, e);
     fetch_close(e->fetch, part_closed, e);
@@ -516,6 +521,7 @@ int engine_new(const struct engine_config *cfg, struct engine **out, char **erro
         return fail_new(e, rc, error, xasprintf("cannot start the decoder: %s", dec_strerror(rc)));
     e->queue = queue_new(cfg->seed ? cfg->seed : (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)e);
     engine_restore(e);
+    engine_keep_sync(e); /* pins now; downloads once the link is up */
 
     if (*e->socket_path) {
         struct remote_config rcfg = {
@@ -576,6 +582,7 @@ void engine_free_parts(struct engine *e)
     }
     engine_p2p_free_shapers(e); /* after every connection that used them */
     queue_free(e->queue);
+    engine_keep_free(e);
     clientdb_close(e->db);
     aout_free(e->out);
     tls_identity_free(e->identity);

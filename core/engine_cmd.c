@@ -7,7 +7,11 @@
  * query or --all from the service's catalog (search, or a walk of
  * artists -> albums -> tracks) when it is online, else from the tracks
  * chorus.db holds keys for. Every catalog entry seen is kept in chorus.db,
- * so the same commands answer offline later. */
+ * so the same commands answer offline later.
+ *
+ * Every change to the playlists that may change what the kept playlists
+ * hold (a keep flag, an add, a remove, a deletion) ends with
+ * engine_keep_sync, which pins and fetches or unpins (engine_keep.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -249,8 +253,10 @@ static void act(struct engine *e, struct cmd *c, const struct clientdb_track *t,
         break;
     case CMD_PLAYLIST_ADD:
         rc = clientdb_playlist_add(e->db, c->text, ids, n);
-        if (rc == 0)
+        if (rc == 0) {
+            engine_keep_sync(e);
             mq_post_event(e->mq, mq_msg_new(MQ_EV_PLAYLISTS_CHANGED));
+        }
         break;
     default:
         break;
@@ -326,6 +332,18 @@ static int do_skip(struct engine *e, bool forward)
     return rc;
 }
 
+/* queue play POS: a jump, as `next` makes one (shuffled, a new round
+ * starts from the track). */
+static int do_queue_play(struct engine *e, int64_t pos)
+{
+    if (pos < 0 || (uint64_t)pos >= queue_len(e->queue))
+        return CMD_EUNKNOWN;
+    queue_set_cursor(e->queue, (long)pos);
+    int rc = engine_play_cursor(e, 0);
+    engine_queue_changed(e);
+    return rc;
+}
+
 /* ---- lists ---- */
 
 static json_t *queue_json(struct engine *e)
@@ -373,9 +391,13 @@ static json_t *playlists_json(struct engine *e, const char *name, int *rc)
     size_t n = 0;
     *rc = clientdb_playlists(e->db, &p, &n);
     for (size_t i = 0; i < n; i++) {
+        struct engine_keep_count kc;
+        engine_keep_count(e, p[i].name, &kc);
         json_t *o = json_object();
         json_object_set_new(o, "name", text_json(p[i].name));
         json_object_set_new(o, "tracks", json_integer((json_int_t)p[i].count));
+        json_object_set_new(o, "keep_offline", json_boolean(p[i].keep_offline));
+        json_object_set_new(o, "cached", json_integer((json_int_t)kc.cached));
         json_array_append_new(a, o);
     }
     clientdb_playlists_free(p, n);
@@ -494,11 +516,60 @@ static int playlist_op(struct engine *e, struct cmd *c)
         rc = clientdb_playlist_move(e->db, c->text, (size_t)c->a, (size_t)c->b);
         break;
     }
-    if (rc == 0)
+    if (rc == 0) {
+        if (c->id == CMD_PLAYLIST_DELETE || c->id == CMD_PLAYLIST_REMOVE)
+            engine_keep_sync(e); /* its tracks may be kept no more */
         mq_post_event(e->mq, mq_msg_new(MQ_EV_PLAYLISTS_CHANGED));
+    }
     return rc == CLIENTDB_EEXISTS                              ? CMD_EEXISTS
            : rc == CLIENTDB_ENOTFOUND || rc == CLIENTDB_EINVAL ? CMD_EUNKNOWN
                                                                : rc;
+}
+
+/* "keeping 'Mix' offline: 3 of 5 tracks cached, fetching 2" */
+static char *keep_message(struct engine *e, const char *name, bool keep,
+                          const struct engine_keep_count *n)
+{
+    if (!keep && n->cached == 0)
+        return xasprintf("not keeping '%s' offline", name);
+    if (!keep)
+        return xasprintf("not keeping '%s' offline: its %zu cached track%s may be evicted", name,
+                         n->cached, n->cached == 1 ? "" : "s");
+    size_t missing = n->tracks - n->cached - n->no_file;
+    char fetching[96] = "", no_file[64] = "";
+    if (missing && e->keep.full)
+        snprintf(fetching, sizeof(fetching), ", %zu not: the cache is full", missing);
+    else if (missing && svclink_client(e->link))
+        snprintf(fetching, sizeof(fetching), ", fetching %zu", missing);
+    else if (missing)
+        snprintf(fetching, sizeof(fetching), ", %zu to fetch when the service is back", missing);
+    if (n->no_file)
+        snprintf(no_file, sizeof(no_file), " (%zu with no audio file)", n->no_file);
+    return xasprintf("keeping '%s' offline: %zu of %zu track%s cached%s%s", name, n->cached,
+                     n->tracks, n->tracks == 1 ? "" : "s", fetching, no_file);
+}
+
+/* playlist keep NAME [on|off]: the flag in chorus.db, then the pins and
+ * downloads that follow it. */
+static void do_keep(struct engine *e, struct cmd *c)
+{
+    bool was = false;
+    int rc = clientdb_playlist_get_keep(e->db, c->text, &was);
+    bool keep = c->a == CMD_FLIP ? !was : c->a == CMD_ON;
+    if (rc == 0 && keep != was && (rc = clientdb_playlist_set_keep(e->db, c->text, keep)) == 0)
+        mq_post_event(e->mq, mq_msg_new(MQ_EV_PLAYLISTS_CHANGED));
+    if (rc == 0 && (keep || was))
+        engine_keep_sync(e); /* on again: also tries again what failed (a full cache) */
+    struct engine_keep_count n;
+    if (rc == 0)
+        rc = engine_keep_count(e, c->text, &n);
+    if (rc < 0) {
+        finish(e, c, rc == CLIENTDB_ENOTFOUND ? CMD_EUNKNOWN : rc, NULL, NULL);
+        return;
+    }
+    char *msg = keep_message(e, c->text, keep, &n);
+    finish(e, c, 0, msg, NULL);
+    free(msg);
 }
 
 /* ---- the dispatcher ---- */
@@ -564,6 +635,9 @@ void engine_exec(struct engine *e, struct cmd *c)
         engine_queue_changed(e);
         break;
     }
+    case CMD_QUEUE_PLAY:
+        rc = do_queue_play(e, c->a);
+        break;
     case CMD_QUEUE_MOVE:
         rc = queue_move(e->queue, (size_t)c->a, (size_t)c->b) < 0 ? CMD_EUNKNOWN : 0;
         engine_queue_changed(e);
@@ -598,6 +672,9 @@ void engine_exec(struct engine *e, struct cmd *c)
         rc = playlist_load(e, c->text);
         rc = rc == CLIENTDB_ENOTFOUND ? CMD_EUNKNOWN : rc;
         break;
+    case CMD_PLAYLIST_KEEP:
+        do_keep(e, c);
+        return;
     case CMD_PLAYLIST_LIST:
         data = playlists_json(e, c->text, &rc);
         rc = rc == CLIENTDB_ENOTFOUND ? CMD_EUNKNOWN : rc;

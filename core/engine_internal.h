@@ -26,6 +26,30 @@
 /* Complete files announced to the tracker when the link comes up. */
 #define ENGINE_ANNOUNCE_MAX 1000u
 
+/* Downloads for kept playlists running at once (engine_keep.c). */
+#define ENGINE_KEEP_FETCHES 2u
+
+/* Playlists kept offline: what the engine pinned for them and what it
+ * still fetches (engine_keep.c). */
+struct engine_keep {
+    struct content_id *held; /* sorted, each once: the kept files, each pinned once here */
+    size_t nheld;
+    struct content_id *todo; /* to fetch, in playlist order; todo[next..ntodo) not started */
+    size_t ntodo, next;
+    struct {
+        struct fetch_handle *h; /* NULL: a free slot */
+        struct content_id id;
+    } active[ENGINE_KEEP_FETCHES];
+    bool full; /* a write met a full cache: no new download until the kept set changes */
+};
+
+/* What a playlist's tracks are, for keeping it offline. */
+struct engine_keep_count {
+    size_t tracks;
+    size_t cached;  /* complete in the cache, key known: they play without the service */
+    size_t no_file; /* no audio file known for them: they cannot be cached */
+};
+
 /* The track at the queue's cursor, as the engine knows it. */
 struct engine_current {
     bool valid;
@@ -76,6 +100,8 @@ struct engine {
     long next_pos;              /* the queue position next_tag plays */
     unsigned failures;          /* consecutive tracks that failed to start */
 
+    struct engine_keep keep;
+
     struct cache_stats base; /* the cache's lifetime figures when the engine started */
     struct mq_snapshot snap; /* the last one published */
 };
@@ -100,6 +126,25 @@ void engine_save_position(struct engine *e);
 void engine_restore(struct engine *e);
 /* Loads queue position pos's track into e->cur (false when unknown). */
 bool engine_load_current(struct engine *e, long pos);
+/* A file became ready (READY): its manifest and key go to chorus.db, so
+ * it plays again without the service. */
+void engine_remember_file(struct engine *e, const struct fetch_event *ev);
+
+/* engine_keep.c: playlists kept offline */
+/* The kept playlists may have changed (a keep flag, their tracks, a
+ * deletion), or the engine started, or the link came up: pins the files
+ * they hold and unpins those they no longer do, and fetches what is
+ * missing. */
+void engine_keep_sync(struct engine *e);
+/* Starts the next downloads when there is room (on the tick: they wait
+ * while a track buffers and while offline). */
+void engine_keep_pump(struct engine *e);
+void engine_keep_on_cache_event(struct engine *e, enum cache_event ev, const struct content_id *id);
+/* How many of playlist name's tracks are cached (0 or a CLIENTDB_* error). */
+int engine_keep_count(struct engine *e, const char *name, struct engine_keep_count *out);
+/* Lets the downloads go (the engine stops: before fetch_close). */
+void engine_keep_stop(struct engine *e);
+void engine_keep_free(struct engine *e);
 
 /* engine_p2p.c: the swarm */
 /* The service link's shaping, or NULL when there is none. */

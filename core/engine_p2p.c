@@ -182,6 +182,7 @@ void engine_on_cache_event(void *ctx, enum cache_event ev, const struct content_
     struct engine *e = ctx;
     if (e->stopping)
         return;
+    engine_keep_on_cache_event(e, ev, id);
     if (ev == CACHE_EV_COMPLETE)
         announce(e, id, 1, false);
     else

@@ -224,7 +224,7 @@ void engine_restore(struct engine *e)
 
 /* ---- the player's events ---- */
 
-static void keep_file(struct engine *e, const struct fetch_event *ev)
+void engine_remember_file(struct engine *e, const struct fetch_event *ev)
 {
     uint8_t *enc = NULL;
     size_t len = 0;
@@ -266,7 +266,7 @@ void engine_on_player(void *ctx, const struct player_event *ev)
     struct engine *e = ctx;
     switch (ev->type) {
     case PLAYER_EV_READY:
-        keep_file(e, ev->file);
+        engine_remember_file(e, ev->file);
         break;
     case PLAYER_EV_TRACK_START:
         if (ev->tag == e->next_tag && e->next_pos >= 0) {

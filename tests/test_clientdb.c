@@ -1,12 +1,13 @@
 /* Tests for core/clientdb on a real SQLite file: the file is 0600 (made so,
- * or narrowed) with WAL and schema version 1; login, tracks, files,
+ * or narrowed) with WAL and schema version 2; login, tracks, files,
  * playlists, queue, small values and history round trips; offline search
  * (filtering, LIKE escapes, ordering, limit); dense playlist positions
  * after remove and move; refusals (taken names, out-of-range positions,
  * bad queues); everything surviving close and reopen; a newer schema, a
  * garbage file, a damaged file, a file-size limit and a full disk (a small
  * tmpfs, when the test may mount one) each giving one clear log line; two
- * connections and two threads on one file. */
+ * connections and two threads on one file; playlists kept offline (the
+ * flag, the files of their items, a version 1 file upgraded). */
 #include "testutil.h"
 
 #include <errno.h>
@@ -144,7 +145,7 @@ static void test_file_mode_and_schema(void **state)
     mode_t old = umask(022); /* SQLite alone would make 0644 under it */
     struct fixture f = open_fixture("cdb_mode");
     assert_int_equal(file_mode(f.path), 0600);
-    assert_int_equal(testutil_sql_int(f.path, "PRAGMA user_version"), 1);
+    assert_int_equal(testutil_sql_int(f.path, "PRAGMA user_version"), 2);
     /* WAL, and the -wal and -shm files (they hold the same secrets) are
      * private too while the database is open. */
     put_file_seed(f.db, 1);
@@ -595,6 +596,123 @@ static void test_playlists(void **state)
     close_fixture(&f);
 }
 
+/* ---- playlists kept offline ---- */
+
+static bool kept(struct clientdb *db, const char *name)
+{
+    bool keep = false;
+    must(clientdb_playlist_get_keep(db, name, &keep), "get keep");
+    return keep;
+}
+
+static void assert_item(const struct clientdb_track_file *it, uint64_t track, int file_seed,
+                        bool has_key)
+{
+    assert_int_equal(it->track_id, track);
+    assert_int_equal(it->has_file, file_seed >= 0);
+    if (file_seed >= 0) {
+        struct content_id want = make_id((unsigned)file_seed);
+        assert_memory_equal(it->file.bytes, want.bytes, CONTENT_ID_LEN);
+    }
+    assert_int_equal(it->has_key, has_key);
+}
+
+static void test_keep_offline(void **state)
+{
+    (void)state;
+    struct fixture f = open_fixture("cdb_keep");
+    /* tracks 1 and 2 have files (only file 1 a key), 3 has none, 4 is unknown */
+    struct clientdb_track t[] = {
+        track(1, "One", "A", "B", 1, 1),
+        track(2, "Two", "A", "B", 2, 2),
+        track(3, "Three", "A", "B", 3, -1),
+    };
+    must(clientdb_put_tracks(f.db, t, 3), "put tracks");
+    put_file_seed(f.db, 1);
+    must(clientdb_playlist_create(f.db, "Mix"), "create");
+    must(clientdb_playlist_create(f.db, "Other"), "create");
+    const uint64_t mix[] = {2, 3, 1, 4, 2};
+    must(clientdb_playlist_add(f.db, "Mix", mix, 5), "add");
+    const uint64_t other[] = {1};
+    must(clientdb_playlist_add(f.db, "Other", other, 1), "add");
+
+    /* New playlists are not kept; the flag is per playlist, by any case. */
+    assert_false(kept(f.db, "Mix"));
+    must(clientdb_playlist_set_keep(f.db, "mix", true), "keep");
+    assert_true(kept(f.db, "MIX"));
+    assert_false(kept(f.db, "Other"));
+    bool keep = true;
+    assert_int_equal(clientdb_playlist_get_keep(f.db, "Nope", &keep), CLIENTDB_ENOTFOUND);
+    assert_int_equal(clientdb_playlist_set_keep(f.db, "Nope", true), CLIENTDB_ENOTFOUND);
+    struct clientdb_playlist *p;
+    size_t n;
+    must(clientdb_playlists(f.db, &p, &n), "list");
+    assert_int_equal(n, 2);
+    assert_true(p[0].keep_offline);
+    assert_false(p[1].keep_offline);
+    clientdb_playlists_free(p, n);
+
+    /* The items and their files, in order: unknown tracks have none. */
+    struct clientdb_track_file *it;
+    must(clientdb_playlist_files(f.db, "Mix", &it, &n), "files");
+    assert_int_equal(n, 5);
+    assert_item(&it[0], 2, 2, false);
+    assert_item(&it[1], 3, -1, false);
+    assert_item(&it[2], 1, 1, true);
+    assert_item(&it[3], 4, -1, false);
+    assert_item(&it[4], 2, 2, false);
+    free(it);
+    assert_int_equal(clientdb_playlist_files(f.db, "Nope", &it, &n), CLIENTDB_ENOTFOUND);
+
+    /* The kept files: items with a file of kept playlists only. */
+    must(clientdb_kept_files(f.db, &it, &n), "kept");
+    assert_int_equal(n, 3);
+    assert_item(&it[0], 2, 2, false);
+    assert_item(&it[1], 1, 1, true);
+    assert_item(&it[2], 2, 2, false);
+    free(it);
+    must(clientdb_playlist_set_keep(f.db, "Other", true), "keep other");
+    must(clientdb_kept_files(f.db, &it, &n), "kept");
+    assert_int_equal(n, 4);
+    assert_item(&it[3], 1, 1, true); /* Other comes after Mix (creation order) */
+    free(it);
+
+    /* A rename keeps the flag; it survives a reopen; off and delete drop it. */
+    must(clientdb_playlist_rename(f.db, "Mix", "Road"), "rename");
+    reopen(&f);
+    assert_true(kept(f.db, "Road"));
+    must(clientdb_playlist_set_keep(f.db, "Road", false), "unkeep");
+    assert_false(kept(f.db, "Road"));
+    must(clientdb_playlist_delete(f.db, "Other"), "delete");
+    must(clientdb_kept_files(f.db, &it, &n), "kept");
+    assert_int_equal(n, 0);
+    free(it);
+    close_fixture(&f);
+}
+
+/* A version 1 file (before the keep flag) is upgraded in place: its
+ * playlists stay, none kept. */
+static void test_upgrade_from_version_1(void **state)
+{
+    (void)state;
+    struct fixture f = open_fixture("cdb_upgrade");
+    must(clientdb_playlist_create(f.db, "Old"), "create");
+    const uint64_t ids[] = {7, 8};
+    must(clientdb_playlist_add(f.db, "Old", ids, 2), "add");
+    clientdb_close(f.db);
+    f.db = NULL;
+    /* what version 1 wrote: the same tables without the column */
+    testutil_sql_exec(f.path, "ALTER TABLE playlists DROP COLUMN keep_offline;"
+                              " PRAGMA user_version = 1");
+    must(clientdb_open(f.path, f.log, &f.db), "open version 1");
+    assert_int_equal(testutil_sql_int(f.path, "PRAGMA user_version"), 2);
+    ASSERT_PLAYLIST(f.db, "Old", 7, 8);
+    assert_false(kept(f.db, "Old"));
+    must(clientdb_playlist_set_keep(f.db, "Old", true), "keep");
+    assert_true(kept(f.db, "Old"));
+    close_fixture(&f);
+}
+
 /* ---- queue ---- */
 
 static void assert_queue_equal(const struct clientdb_queue *got, const struct clientdb_queue *want)
@@ -821,7 +939,7 @@ static void test_newer_schema_refused(void **state)
     f.db = NULL;
     /* Out of WAL too, as a newer build might leave it: switching it back
      * would already be a write. */
-    testutil_sql_exec(f.path, "PRAGMA journal_mode = DELETE; PRAGMA user_version = 2");
+    testutil_sql_exec(f.path, "PRAGMA journal_mode = DELETE; PRAGMA user_version = 3");
 
     size_t before_len, after_len;
     void *before = testutil_read_file(f.path, &before_len);
@@ -835,9 +953,9 @@ static void test_newer_schema_refused(void **state)
     free(before);
     free(after);
     size_t with;
-    assert_int_equal(log_lines(&f, "schema version 2 is newer", &with), lines + 1);
+    assert_int_equal(log_lines(&f, "schema version 3 is newer", &with), lines + 1);
     assert_int_equal(with, 1);
-    assert_int_equal(testutil_sql_int(f.path, "PRAGMA user_version"), 2);
+    assert_int_equal(testutil_sql_int(f.path, "PRAGMA user_version"), 3);
     close_fixture(&f);
 }
 
@@ -1105,6 +1223,8 @@ int main(void)
         cmocka_unit_test(test_files),
         cmocka_unit_test(test_playable_tracks),
         cmocka_unit_test(test_playlists),
+        cmocka_unit_test(test_keep_offline),
+        cmocka_unit_test(test_upgrade_from_version_1),
         cmocka_unit_test(test_queue),
         cmocka_unit_test(test_state_and_history),
         cmocka_unit_test(test_reopen_persists),

@@ -1,8 +1,10 @@
 /* Tests for core/config and core/settings: every value type with its
  * bounds and spellings, quoting and comments, the exact file:line text of
- * each error, all-or-nothing loading, -o overrides, table checks, the
- * player's settings from a real file, and man/chorus.conf.5 documenting
- * exactly the keys of the player's table. */
+ * each error, all-or-nothing loading, -o overrides, table checks,
+ * free-form sections ("*": keys as written, quoted keys) and check
+ * callbacks, the player's settings from a real file ([ui], [colors] and
+ * [keys] among them), and man/chorus.conf.5 documenting exactly the keys
+ * of the player's table. */
 #include "testutil.h"
 
 #include <errno.h>
@@ -35,6 +37,7 @@ static int set_service(void *target, const struct config_key *key, const struct 
 {
     struct conf *c = target;
     assert_string_equal(key->name, "service");
+    assert_string_equal(v->name, "service");
     if (!strchr(v->str, ':')) {
         *why = xstrdup("expected host:port");
         return -1;
@@ -593,6 +596,210 @@ static void test_check_schema(void **state)
     free(error);
 }
 
+/* ---- free-form sections and checks ---- */
+
+#define ALIASES_MAX 16
+
+struct aliases {
+    char *names[ALIASES_MAX], *values[ALIASES_MAX];
+    size_t n;
+    int fixed;
+    char *paint; /* checked: red or blue */
+};
+
+static int set_alias(void *target, const struct config_key *key, const struct config_value *v,
+                     char **why)
+{
+    struct aliases *a = target;
+    assert_string_equal(key->name, "*");
+    if (a->n == ALIASES_MAX) {
+        *why = xstrdup("too many");
+        return -1;
+    }
+    a->names[a->n] = xstrdup(v->name);
+    a->values[a->n++] = xstrdup(v->str);
+    return 0;
+}
+
+static int check_paint(const struct config_key *key, const struct config_value *v, char **why)
+{
+    assert_string_equal(v->name, key->name);
+    if (strcmp(v->str, "red") == 0 || strcmp(v->str, "blue") == 0)
+        return 0;
+    *why = config_why_got("expected red or blue", v->str);
+    return -1;
+}
+
+#define A struct aliases
+static const struct config_key free_schema[] = {
+    {.section = "alias", .name = "*", .type = CONFIG_STRING, .set = set_alias, .doc = "any key"},
+    CONFIG_INT_KEY("alias", "fixed", A, fixed, 0, 9, "1", "a key of its own"),
+    {.section = "paint",
+     .name = "color",
+     .type = CONFIG_STRING,
+     .offset = CONFIG_FIELD(A, paint, char *),
+     .check = check_paint,
+     .doc = "red or blue"},
+    CONFIG_END,
+};
+#undef A
+
+static void aliases_free(struct aliases *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        free(a->names[i]);
+        free(a->values[i]);
+    }
+    config_free_strings(free_schema, a);
+    memset(a, 0, sizeof(*a));
+}
+
+static int load_aliases(struct aliases *a, const char *text, char **error)
+{
+    return config_load_string(text, strlen(text), "test.conf", free_schema, a, error);
+}
+
+/* Loads text, which must fail with exactly want and change nothing. */
+static void expect_free_error(const char *text, const char *want)
+{
+    struct aliases a = {0};
+    assert_int_equal(config_set_defaults(free_schema, &a, NULL), 0);
+    char *error = NULL;
+    assert_int_equal(load_aliases(&a, text, &error), CONFIG_EINVALID);
+    assert_non_null(error);
+    assert_string_equal(error, want);
+    free(error);
+    assert_int_equal(a.n, 0);
+    assert_int_equal(a.fixed, 1);
+    assert_null(a.paint);
+    aliases_free(&a);
+}
+
+static void test_free_form(void **state)
+{
+    (void)state;
+    char *error = NULL;
+    assert_int_equal(config_check_schema(free_schema, &error), 0);
+    struct aliases a = {0};
+    assert_int_equal(config_set_defaults(free_schema, &a, &error), 0);
+    static const char text[] = "[alias]\n"
+                               "j = win-down\n"
+                               "^F=win-page-down\n"
+                               "< = prev  # a comment\n"
+                               "page-down = \"quoted # value\"\n"
+                               "\"=\" = volume +5\n"
+                               "\"#\" = help\n"
+                               "\";\"=x\n"
+                               "\"[\" = y\n"
+                               "\"\\\"\" = z\n"
+                               "\"a b\" = two words\n"
+                               "J =\n"
+                               "fixed = 7\n"
+                               "\xc3\xa9 = accent\n"
+                               "[paint]\n"
+                               "color = blue\n";
+    assert_int_equal(load_aliases(&a, text, &error), 0);
+    assert_null(error);
+    static const char *const names[] = {"j", "^F", "<",  "page-down", "=", "#",
+                                        ";", "[",  "\"", "a b",       "J", "\xc3\xa9"};
+    static const char *const values[] = {"win-down",  "win-page-down", "prev", "quoted # value",
+                                         "volume +5", "help",          "x",    "y",
+                                         "z",         "two words",     "",     "accent"};
+    assert_int_equal(a.n, sizeof(names) / sizeof(names[0]));
+    for (size_t i = 0; i < a.n; i++) {
+        assert_string_equal(a.names[i], names[i]);
+        assert_string_equal(a.values[i], values[i]);
+    }
+    /* A key of the section's own comes first. */
+    assert_int_equal(a.fixed, 7);
+    assert_string_equal(a.paint, "blue");
+
+    /* -o: bare and quoted keys. */
+    assert_int_equal(config_set_option(free_schema, &a, "alias.x=stop", &error), 0);
+    assert_int_equal(config_set_option(free_schema, &a, "alias.\"=\" = volume +9", &error), 0);
+    assert_int_equal(config_set_option(free_schema, &a, " alias.^B = up ", &error), 0);
+    assert_int_equal(config_set_option(free_schema, &a, "alias.fixed=3", &error), 0);
+    assert_string_equal(a.names[a.n - 3], "x");
+    assert_string_equal(a.values[a.n - 2], "volume +9");
+    assert_string_equal(a.names[a.n - 2], "=");
+    assert_string_equal(a.names[a.n - 1], "^B");
+    assert_string_equal(a.values[a.n - 1], "up");
+    assert_int_equal(a.fixed, 3);
+    aliases_free(&a);
+
+    /* Look-ups: any key of the section is its "*" entry. */
+    assert_string_equal(config_find(free_schema, "alias.anything")->name, "*");
+    assert_string_equal(config_find(free_schema, "alias.fixed")->name, "fixed");
+    assert_null(config_find(free_schema, "paint.other"));
+}
+
+static void test_free_form_errors(void **state)
+{
+    (void)state;
+    expect_free_error("[alias]\nj = a\nk = b\nj = c\n",
+                      "test.conf:4: alias.j: set twice (first on line 2); keep one of them");
+    expect_free_error("[alias]\n\"=\" = a\n\"=\" = b\n",
+                      "test.conf:3: alias.\"=\": set twice (first on line 2); keep one of them");
+    expect_free_error("[alias]\n= x\n",
+                      "test.conf:2: expected a key before \"=\" (write \"=\" and keys with blanks "
+                      "in quotes)");
+    expect_free_error("[alias]\n\"\" = x\n",
+                      "test.conf:2: expected a key before \"=\" (write \"=\" and keys with blanks "
+                      "in quotes)");
+    expect_free_error("[alias]\n\"open = x\n",
+                      "test.conf:2: unterminated quoted key: missing the closing \"");
+    expect_free_error("[alias]\n\"a\\b\" = x\n",
+                      "test.conf:2: invalid escape \\b in a quoted key: only \\\" and \\\\ are "
+                      "allowed");
+    expect_free_error("[alias]\nx\x01y = x\n",
+                      "test.conf:2: invalid key \"x\\x01y\": control characters are not allowed");
+    expect_free_error("[alias]\nj k = x\n",
+                      "test.conf:2: expected \"key = value\", \"[section]\" or a comment, got "
+                      "\"j k = x\"");
+    expect_free_error("[alias]\n\"j\" k = x\n",
+                      "test.conf:2: expected \"key = value\", \"[section]\" or a comment, got "
+                      "\"\\\"j\\\" k = x\"");
+    expect_free_error("[alias]\nfixed = 10\n",
+                      "test.conf:2: alias.fixed: expected an integer from 0 to 9, got \"10\"");
+    /* A check refuses at parse time: the setters before it never run. */
+    expect_free_error("[alias]\nj = a\nk = b\n[paint]\ncolor = green\n",
+                      "test.conf:5: paint.color: expected red or blue, got \"green\"");
+
+    struct aliases a = {0};
+    char *error = NULL;
+    assert_int_equal(config_set_option(free_schema, &a, "paint.color=green", &error),
+                     CONFIG_EINVALID);
+    assert_string_equal(error, "paint.color: expected red or blue, got \"green\"");
+    free(error);
+    assert_null(a.paint);
+    assert_int_equal(config_set_option(free_schema, &a, "alias.\"open=x", &error), CONFIG_EINVALID);
+    assert_string_equal(error, "\"alias.\\\"open=x\": unterminated quoted key: missing the "
+                               "closing \"");
+    free(error);
+    assert_int_equal(config_set_option(free_schema, &a, "alias.\"j\" x=y", &error),
+                     CONFIG_EINVALID);
+    assert_string_equal(error, "\"alias.\\\"j\\\" x=y\": expected section.key=value");
+    free(error);
+    assert_int_equal(a.n, 0);
+
+    /* The table rules of "*". */
+    const struct config_key no_setter[] = {
+        CONFIG_STRING_KEY("alias", "*", struct aliases, paint, NULL, "doc"), CONFIG_END};
+    assert_int_equal(config_check_schema(no_setter, &error), CONFIG_EINVALID);
+    assert_string_equal(error, "alias.*: a \"*\" entry needs a setter and has no default");
+    free(error);
+    const struct config_key with_default[] = {{.section = "alias",
+                                               .name = "*",
+                                               .type = CONFIG_STRING,
+                                               .set = set_alias,
+                                               .def = "x",
+                                               .doc = "doc"},
+                                              CONFIG_END};
+    assert_int_equal(config_check_schema(with_default, &error), CONFIG_EINVALID);
+    assert_string_equal(error, "alias.*: a \"*\" entry needs a setter and has no default");
+    free(error);
+}
+
 /* ---- the player's settings ---- */
 
 static void test_settings(void **state)
@@ -663,9 +870,143 @@ static void test_settings(void **state)
     free(root);
 }
 
+static void test_settings_ui(void **state)
+{
+    (void)state;
+    struct chorus_settings s;
+    settings_init(&s);
+    assert_int_equal(s.ui_color, SETTINGS_UI_COLOR_AUTO);
+    for (int i = 0; i < SETTINGS_COLOR_COUNT; i++)
+        assert_null(s.colors[i]);
+    assert_int_equal(s.nkey_bindings, 0);
+
+    /* The [colors] keys: one per ui_attr from UI_ATTR_TABS, in order. */
+    assert_string_equal(settings_color_names[0], "tabs");
+    assert_string_equal(settings_color_names[3], "selected");
+    assert_string_equal(settings_color_names[SETTINGS_COLOR_COUNT - 1], "playhead");
+    assert_null(settings_color_names[SETTINGS_COLOR_COUNT]);
+    for (int i = 0; i < SETTINGS_COLOR_COUNT; i++) {
+        char *dotted = xasprintf("colors.%s", settings_color_names[i]);
+        assert_non_null(config_find(settings_schema, dotted));
+        free(dotted);
+    }
+
+    char *dir = testutil_tempdir("settings_ui");
+    char *path = xasprintf("%s/chorus.conf", dir);
+    write_text(path, "[ui]\n"
+                     "color = Never\n"
+                     "[colors]\n"
+                     "selected = black, cyan\n"
+                     "playhead = Bright-Yellow\n"
+                     "[keys]\n"
+                     "j = seek +10\n"
+                     "\"=\" = volume +10\n"
+                     "c =\n"
+                     "^F = win-down  ; not checked here: the TUI does\n"
+                     "nonsense = frobnicate\n");
+    char *error = NULL;
+    if (settings_load(&s, NULL, path, &error) != 0)
+        fail_msg("%s", error);
+    assert_int_equal(s.ui_color, SETTINGS_UI_COLOR_NEVER);
+    assert_string_equal(s.colors[3], "black, cyan");
+    assert_string_equal(s.colors[SETTINGS_COLOR_COUNT - 1], "Bright-Yellow");
+    assert_null(s.colors[0]);
+    static const char *const keys[] = {"j", "=", "c", "^F", "nonsense"};
+    static const char *const lines[] = {"seek +10", "volume +10", "", "win-down", "frobnicate"};
+    assert_int_equal(s.nkey_bindings, 5);
+    for (size_t i = 0; i < 5; i++) {
+        assert_string_equal(s.key_bindings[i].key, keys[i]);
+        assert_string_equal(s.key_bindings[i].line, lines[i]);
+    }
+
+    /* A later line for the same key replaces the earlier, in place. */
+    assert_int_equal(settings_set_option(&s, "keys.j=stop", &error), 0);
+    assert_int_equal(settings_set_option(&s, "keys.\"#\"=help", &error), 0);
+    assert_int_equal(settings_set_option(&s, "ui.color=always", &error), 0);
+    assert_int_equal(settings_set_option(&s, "colors.tabs=white,blue", &error), 0);
+    assert_int_equal(s.nkey_bindings, 6);
+    assert_string_equal(s.key_bindings[0].key, "j");
+    assert_string_equal(s.key_bindings[0].line, "stop");
+    assert_string_equal(s.key_bindings[5].key, "#");
+    assert_int_equal(s.ui_color, SETTINGS_UI_COLOR_ALWAYS);
+    assert_string_equal(s.colors[0], "white,blue");
+
+    /* A bad colour fails at load with its line, and nothing changes: not
+     * the bindings read before it either. */
+    write_text(path, "[keys]\nq = stop\n[colors]\ntabs = purple\n");
+    assert_int_equal(settings_load(&s, NULL, path, &error), CONFIG_EINVALID);
+    char *want = xasprintf("%s:4: colors.tabs: expected FG or FG,BG, each default, black, red, "
+                           "green, yellow, blue, magenta, cyan, white or bright-NAME, got "
+                           "\"purple\"",
+                           path);
+    assert_string_equal(error, want);
+    free(want);
+    free(error);
+    assert_int_equal(s.nkey_bindings, 6);
+    assert_string_equal(s.colors[0], "white,blue");
+    assert_int_equal(settings_set_option(&s, "colors.error=red,", &error), CONFIG_EINVALID);
+    assert_string_equal(error, "colors.error: expected FG or FG,BG, each default, black, red, "
+                               "green, yellow, blue, magenta, cyan, white or bright-NAME, got "
+                               "\"red,\"");
+    free(error);
+    assert_int_equal(settings_set_option(&s, "ui.color=sometimes", &error), CONFIG_EINVALID);
+    assert_string_equal(error, "ui.color: expected one of auto, always, never, got \"sometimes\"");
+    free(error);
+
+    /* settings_close frees it all; the struct may be used again. */
+    settings_close(&s);
+    assert_null(s.key_bindings);
+    assert_int_equal(s.nkey_bindings, 0);
+    assert_null(s.colors[0]);
+    testutil_rmtree(dir);
+    free(path);
+    free(dir);
+}
+
+static void test_color_parse(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *spec;
+        int fg, bg;
+    } good[] = {
+        {"red", 1, -1},          {"default", -1, -1},
+        {"black", 0, -1},        {"white", 7, -1},
+        {"bright-black", 8, -1}, {"bright-white,blue", 15, 4},
+        {"Cyan,default", 6, -1}, {"default , BRIGHT-red", -1, 9},
+        {" magenta ", 5, -1},    {"green,\tyellow", 2, 3},
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        int fg = 99, bg = 99;
+        if (settings_color_parse(good[i].spec, &fg, &bg) != 0)
+            fail_msg("\"%s\" refused", good[i].spec);
+        assert_int_equal(fg, good[i].fg);
+        assert_int_equal(bg, good[i].bg);
+    }
+    static const char *const bad[] = {"",
+                                      "purple",
+                                      "red,",
+                                      ",red",
+                                      "red,blue,green",
+                                      "bright-default",
+                                      "bright-",
+                                      "brightred",
+                                      "red blue",
+                                      "bright-bright-red",
+                                      NULL};
+    for (size_t i = 0; bad[i]; i++) {
+        int fg = 99, bg = 99;
+        if (settings_color_parse(bad[i], &fg, &bg) != -1)
+            fail_msg("\"%s\" taken as a colour", bad[i]);
+        assert_int_equal(fg, 99);
+        assert_int_equal(bg, 99);
+    }
+}
+
 /* The (section, key) pairs that man/chorus.conf.5 documents: every .TP
  * item under a ".SS [section]" heading inside ".SH OPTIONS"; the key is
- * the first word of the item's tag line ("\fBlevel\fR = ..."). */
+ * the first word of the item's tag line ("\fBlevel\fR = ..."), or "*"
+ * (any key: [keys]) when that word is in italics (".IR key ..."). */
 static char **documented_keys(const char *page, size_t *count)
 {
     char **keys = NULL;
@@ -695,6 +1036,7 @@ static char **documented_keys(const char *page, size_t *count)
         }
         if (want_tag) {
             want_tag = false;
+            bool italic = strncmp(line, ".I", 2) == 0; /* .I, .IR, .IB */
             const char *p = line;
             if (*p == '.') /* .B, .BR, ... */
                 while (*p && *p != ' ')
@@ -703,9 +1045,11 @@ static char **documented_keys(const char *page, size_t *count)
                 p++;
             if (strncmp(p, "\\fB", 3) == 0)
                 p += 3;
+            italic = italic || strncmp(p, "\\fI", 3) == 0;
             size_t len = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_-");
             keys = xrealloc(keys, (n + 1) * sizeof(*keys));
-            keys[n++] = xasprintf("%s.%.*s", section, (int)len, p);
+            keys[n++] =
+                italic ? xasprintf("%s.*", section) : xasprintf("%s.%.*s", section, (int)len, p);
         }
     }
     free(copy);
@@ -760,7 +1104,11 @@ int main(void)
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_find),
         cmocka_unit_test(test_check_schema),
+        cmocka_unit_test(test_free_form),
+        cmocka_unit_test(test_free_form_errors),
         cmocka_unit_test(test_settings),
+        cmocka_unit_test(test_settings_ui),
+        cmocka_unit_test(test_color_parse),
         cmocka_unit_test(test_man_page_documents_every_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

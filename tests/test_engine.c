@@ -1,10 +1,11 @@
 /* test_engine: the engine (core/engine.h) driven by commands of the
  * command table, against a real service on loopback (tests/svc_fixture.h):
  * the queue, pause, seek, next/prev, repeat and shuffle with events and
- * status checked; the queue and position back after a restart; a played
- * track replayed offline with the service stopped, sample for sample;
- * the service killed mid-track and restarted; twenty engines in one
- * process, all playing. Outputs: null (real time) and wav:FILE. */
+ * status checked; a jump in the queue (queue play), kept over a restart;
+ * the queue and position back after a restart; a played track replayed
+ * offline with the service stopped, sample for sample; the service killed
+ * mid-track and restarted; twenty engines in one process, all playing.
+ * Outputs: null (real time) and wav:FILE. */
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
@@ -208,6 +209,48 @@ static void test_resume_after_restart(void **state)
     eng_remove(&x);
 }
 
+/* queue play POS jumps there (the cursor moves, the queue's listeners
+ * hear of it), refuses a position past the end, and the cursor survives
+ * a restart. */
+static void test_queue_play(void **state)
+{
+    (void)state;
+    struct eng x;
+    eng_online(&x, &F, "engine-queue-play", "null");
+    eng_ok(&x, "play --all");
+    json_decref(eng_wait(&x, playing_title, "Track 1", "Track 1 playing"));
+    int counts[32] = {0};
+    count_events(&x, counts); /* what came before */
+    memset(counts, 0, sizeof(counts));
+
+    eng_ok(&x, "queue play 3");
+    json_decref(eng_wait(&x, playing_title, "Track 3", "the jump to Track 3"));
+    eng_ok(&x, "pause"); /* stay on it until the restart */
+    count_events(&x, counts);
+    assert_true(counts[MQ_EV_QUEUE_CHANGED - MQ_EV_PONG] >= 1);
+    json_t *q = NULL;
+    assert_int_equal(eng_run(&x, "queue list", &q), 0);
+    for (size_t i = 0; i < json_array_size(q); i++)
+        assert_int_equal(json_is_true(json_object_get(json_array_get(q, i), "current")), i == 2);
+    json_decref(q);
+
+    char *past_end = xasprintf("queue play %d", NTRACKS + 1);
+    assert_int_equal(eng_run(&x, past_end, NULL), CMD_EUNKNOWN);
+    free(past_end);
+    json_t *st = eng_status(&x);
+    assert_string_equal(title_of(st), "Track 3");
+    json_decref(st);
+
+    engine_free(x.e);
+    eng_start(&x);
+    st = eng_status(&x);
+    assert_string_equal(title_of(st), "Track 3");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "queue"), "position")),
+                     3);
+    json_decref(st);
+    eng_remove(&x);
+}
+
 /* Decoded PCM of a WAV file as float frames (the fixture decoder). */
 static void test_offline_replay_is_identical(void **state)
 {
@@ -350,6 +393,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commands_drive_the_player),
         cmocka_unit_test(test_resume_after_restart),
+        cmocka_unit_test(test_queue_play),
         cmocka_unit_test(test_offline_replay_is_identical),
         cmocka_unit_test(test_service_killed_mid_track),
         cmocka_unit_test(test_ticket_renewal_and_names),

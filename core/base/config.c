@@ -1,6 +1,8 @@
 /* config: chorus.conf files and -o overrides, driven by a consumer's key
  * table (see core/include/core/config.h; the format is documented for users
- * in man/chorus.conf.5).
+ * in man/chorus.conf.5). A section with a "*" entry takes any key (the
+ * player's [keys]): its lines are read with read_free_key instead of the
+ * letters-and-digits rule, and its setter gets each key as written.
  *
  * Owns nothing between calls. A load runs in two passes: every line is
  * parsed and its value checked into a list of assignments, then, only when
@@ -104,7 +106,7 @@ static char *showz(const char *s)
 }
 
 /* "<expected>, got "<text>"": the message for a value that does not fit. */
-static char *why_got(const char *expected, const char *text)
+char *config_why_got(const char *expected, const char *text)
 {
     char *shown = showz(text);
     char *why = xasprintf("%s, got %s", expected, shown);
@@ -191,13 +193,41 @@ static const struct config_key *find_section(const struct config_key *schema, co
     return NULL;
 }
 
-static const struct config_key *find_key(const struct config_key *schema, const char *section,
-                                         const char *name, size_t len)
+/* The name of the entry that takes any key of its section. */
+#define FREE_KEY "*"
+
+static const struct config_key *find_exact(const struct config_key *schema, const char *section,
+                                           const char *name, size_t len)
 {
     for (const struct config_key *k = schema; k->section; k++)
         if (strcmp(k->section, section) == 0 && name_is(k->name, name, len))
             return k;
     return NULL;
+}
+
+/* The section's own entry for name, else its "*" entry, else NULL. */
+static const struct config_key *find_key(const struct config_key *schema, const char *section,
+                                         const char *name, size_t len)
+{
+    const struct config_key *k = find_exact(schema, section, name, len);
+    return k ? k : find_exact(schema, section, FREE_KEY, strlen(FREE_KEY));
+}
+
+static bool is_free_section(const struct config_key *schema, const char *section)
+{
+    return find_exact(schema, section, FREE_KEY, strlen(FREE_KEY)) != NULL;
+}
+
+/* "section.name" as messages show a key: a name that is not a plain word
+ * (a free-form key such as "=" or "^F") in quotes, as -o takes it. */
+static char *dotted_name(const char *section, const char *name)
+{
+    if (valid_name(name, strlen(name)))
+        return xasprintf("%s.%s", section, name);
+    char *shown = showz(name);
+    char *dotted = xasprintf("%s.%s", section, shown);
+    free(shown);
+    return dotted;
 }
 
 const struct config_key *config_find(const struct config_key *schema, const char *dotted)
@@ -243,42 +273,58 @@ static char *unknown_key_why(const struct config_key *schema, const char *sectio
 
 /* ---- values ---- */
 
+/* Reads the quoted string that starts at *pp (its opening '"'), where \"
+ * and \\ are the only escapes, and moves *pp past the closing quote. what
+ * names it in messages ("value", "key"). Returns a new string, or NULL
+ * with *why set. */
+static char *read_quoted(const char **pp, const char *end, const char *what, char **why)
+{
+    const char *p = *pp;
+    char *out = xmalloc((size_t)(end - p) + 1);
+    size_t n = 0;
+    for (p++; p < end && *p != '"'; p++) {
+        if (*p == '\\') {
+            if (p + 1 < end && (p[1] == '"' || p[1] == '\\')) {
+                out[n++] = *++p;
+                continue;
+            }
+            free(out);
+            if (p + 1 < end && p[1] > ' ' && p[1] < 0x7f)
+                *why = xasprintf("invalid escape \\%c in a quoted %s: only \\\" and \\\\ "
+                                 "are allowed",
+                                 p[1], what);
+            else
+                *why = xasprintf("invalid escape in a quoted %s: only \\\" and \\\\ are "
+                                 "allowed",
+                                 what);
+            return NULL;
+        }
+        out[n++] = *p;
+    }
+    if (p == end) {
+        free(out);
+        *why = xasprintf("unterminated quoted %s: missing the closing \"", what);
+        return NULL;
+    }
+    out[n] = '\0';
+    *pp = p + 1;
+    return out;
+}
+
 /* Reads a value from p to end (one line, blanks before it skipped). A value
- * that starts with '"' is quoted: \" and \\ are its only escapes, and only
- * blanks or a comment may follow the closing quote. Otherwise the value
- * runs to the end of the line, or with comments to a '#' or ';' that
- * follows a blank, and loses its trailing blanks. Returns a new string, or
- * NULL with *why set. */
+ * that starts with '"' is quoted (read_quoted), and only blanks or a
+ * comment may follow the closing quote. Otherwise the value runs to the
+ * end of the line, or with comments to a '#' or ';' that follows a blank,
+ * and loses its trailing blanks. Returns a new string, or NULL with *why
+ * set. */
 static char *read_value(const char *p, const char *end, bool comments, char **why)
 {
     p = skip_blanks(p, end);
     if (p < end && *p == '"') {
-        char *out = xmalloc((size_t)(end - p) + 1);
-        size_t n = 0;
-        for (p++; p < end && *p != '"'; p++) {
-            if (*p == '\\') {
-                if (p + 1 < end && (p[1] == '"' || p[1] == '\\')) {
-                    out[n++] = *++p;
-                    continue;
-                }
-                free(out);
-                if (p + 1 < end && p[1] > ' ' && p[1] < 0x7f)
-                    *why = xasprintf("invalid escape \\%c in a quoted value: only \\\" and \\\\ "
-                                     "are allowed",
-                                     p[1]);
-                else
-                    *why = xstrdup("invalid escape in a quoted value: only \\\" and \\\\ are "
-                                   "allowed");
-                return NULL;
-            }
-            out[n++] = *p;
-        }
-        if (p == end) {
-            free(out);
-            *why = xstrdup("unterminated quoted value: missing the closing \"");
+        char *out = read_quoted(&p, end, "value", why);
+        if (!out)
             return NULL;
-        }
-        const char *rest = skip_blanks(p + 1, end);
+        const char *rest = skip_blanks(p, end);
         if (rest < end && !(comments && is_comment(rest, end))) {
             free(out);
             char *shown = show(rest, (size_t)(end - rest));
@@ -286,7 +332,6 @@ static char *read_value(const char *p, const char *end, bool comments, char **wh
             free(shown);
             return NULL;
         }
-        out[n] = '\0';
         return out;
     }
     const char *stop = end;
@@ -377,19 +422,17 @@ static char *enum_why(const struct config_key *key, const char *text)
         list = next;
     }
     char *expected = xasprintf("expected one of %s", list ? list : "(none)");
-    char *why = why_got(expected, text);
+    char *why = config_why_got(expected, text);
     free(expected);
     free(list);
     return why;
 }
 
-/* Checks text against the key's type and bounds and fills v (v->str is
- * text itself). Returns 0, or -1 with *why set. */
-static int convert(const struct config_key *key, const char *text, struct config_value *v,
-                   char **why)
+/* Checks text against the key's type and bounds, setting v->num. Returns
+ * 0, or -1 with *why set. */
+static int convert_type(const struct config_key *key, const char *text, struct config_value *v,
+                        char **why)
 {
-    v->str = text;
-    v->num = 0;
     switch (key->type) {
     case CONFIG_STRING:
         return 0;
@@ -397,23 +440,23 @@ static int convert(const struct config_key *key, const char *text, struct config
         if (parse_int(text, &v->num) == 0 && v->num >= key->min && v->num <= key->max)
             return 0;
         if (key->min <= INT_MIN && key->max >= INT_MAX) {
-            *why = why_got("expected an integer", text);
+            *why = config_why_got("expected an integer", text);
         } else {
             char *expected =
                 xasprintf("expected an integer from %" PRId64 " to %" PRId64, key->min, key->max);
-            *why = why_got(expected, text);
+            *why = config_why_got(expected, text);
             free(expected);
         }
         return -1;
     case CONFIG_SIZE:
         if (parse_size(text, &v->num) != 0) {
-            *why = why_got("expected a size like 512M or 2G", text);
+            *why = config_why_got("expected a size like 512M or 2G", text);
             return -1;
         }
         if (v->num < key->min || v->num > key->max) {
             char *lo = format_size(key->min), *hi = format_size(key->max);
             char *expected = xasprintf("expected a size from %s to %s", lo, hi);
-            *why = why_got(expected, text);
+            *why = config_why_got(expected, text);
             free(expected);
             free(lo);
             free(hi);
@@ -423,7 +466,7 @@ static int convert(const struct config_key *key, const char *text, struct config
     case CONFIG_BOOL:
         if (parse_bool(text, &v->num) == 0)
             return 0;
-        *why = why_got("expected yes or no (or true/false, on/off, 1/0)", text);
+        *why = config_why_got("expected yes or no (or true/false, on/off, 1/0)", text);
         return -1;
     case CONFIG_ENUM:
         for (int i = 0; key->words && key->words[i]; i++) {
@@ -437,6 +480,28 @@ static int convert(const struct config_key *key, const char *text, struct config
     }
     *why = xstrdup("the key has an unknown type");
     return -1;
+}
+
+/* Checks text against the key's type, bounds and check callback and fills
+ * v (v->name is name and v->str text itself). Returns 0, or -1 with *why
+ * set. */
+static int convert(const struct config_key *key, const char *name, const char *text,
+                   struct config_value *v, char **why)
+{
+    v->name = name;
+    v->str = text;
+    v->num = 0;
+    if (convert_type(key, text, v, why) != 0)
+        return -1;
+    if (key->check) {
+        *why = NULL;
+        if (key->check(key, v, why) != 0) {
+            if (!*why)
+                *why = xstrdup("value refused");
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* Stores a checked value. Returns 0, or -1 with *why set by a setter. */
@@ -476,7 +541,7 @@ static int store(const struct config_key *key, void *target, const struct config
 
 struct assignment {
     const struct config_key *key;
-    struct config_value value; /* value.str owned here */
+    struct config_value value; /* value.name and value.str owned here */
     int line;
 };
 
@@ -505,10 +570,20 @@ static int fail(struct parse *ps, int line, const char *fmt, ...)
 }
 
 /* fail() with a "why" string that is consumed. */
-static int fail_why(struct parse *ps, int line, const struct config_key *key, char *why)
+static int fail_why(struct parse *ps, int line, char *why)
 {
-    int r =
-        key ? fail(ps, line, "%s.%s: %s", key->section, key->name, why) : fail(ps, line, "%s", why);
+    int r = fail(ps, line, "%s", why);
+    free(why);
+    return r;
+}
+
+/* fail() about the key name (as written) of section, with a "why" string
+ * that is consumed. */
+static int fail_key(struct parse *ps, int line, const char *section, const char *name, char *why)
+{
+    char *dotted = dotted_name(section, name);
+    int r = fail(ps, line, "%s: %s", dotted, why);
+    free(dotted);
     free(why);
     return r;
 }
@@ -536,25 +611,116 @@ static int parse_section(struct parse *ps, int line, const char *p, const char *
     }
     const struct config_key *sec = find_section(ps->schema, s, (size_t)(e - s));
     if (!sec)
-        return fail_why(ps, line, NULL, unknown_section_why(ps->schema, s, (size_t)(e - s)));
+        return fail_why(ps, line, unknown_section_why(ps->schema, s, (size_t)(e - s)));
     ps->section = sec->section;
     return 0;
 }
 
+/* The error for a line that is no "key = value" (p: its first non-blank). */
+static int fail_not_assignment(struct parse *ps, int line, const char *p, const char *end)
+{
+    char *shown = show(p, (size_t)(trim_end(p, end) - p));
+    int r = fail(ps, line, "expected \"key = value\", \"[section]\" or a comment, got %s", shown);
+    free(shown);
+    return r;
+}
+
+/* Reads, checks and records the value (from p to end) of key, written
+ * name (owned: kept by the assignment or freed). */
+static int add_assignment(struct parse *ps, int line, const struct config_key *key, char *name,
+                          const char *p, const char *end)
+{
+    int r = 0;
+    for (size_t i = 0; r == 0 && i < ps->count; i++) {
+        const struct assignment *a = &ps->items[i];
+        if (a->key == key && strcmp(a->value.name, name) == 0) {
+            char *dotted = dotted_name(key->section, name);
+            r = fail(ps, line, "%s: set twice (first on line %d); keep one of them", dotted,
+                     a->line);
+            free(dotted);
+        }
+    }
+    char *why = NULL;
+    char *text = r == 0 ? read_value(p, end, true, &why) : NULL;
+    struct config_value v;
+    if (r == 0 && (!text || convert(key, name, text, &v, &why) != 0))
+        r = fail_key(ps, line, key->section, name, why);
+    if (r != 0) {
+        free(text);
+        free(name);
+        return r;
+    }
+    if (ps->count == ps->cap) {
+        ps->cap = ps->cap ? ps->cap * 2 : 8;
+        ps->items = xrealloc(ps->items, ps->cap * sizeof(*ps->items));
+    }
+    ps->items[ps->count++] = (struct assignment){key, v, line};
+    return 0;
+}
+
+/* Reads the key of a line of a free-form section at *pp: a quoted string,
+ * or the characters up to a blank or '='; no control characters. Moves *pp
+ * past it. Returns a new string, or NULL with *why set. */
+static char *read_free_key(const char **pp, const char *end, char **why)
+{
+    const char *p = *pp;
+    char *name;
+    if (*p == '"') {
+        name = read_quoted(&p, end, "key", why);
+        if (!name)
+            return NULL;
+    } else {
+        const char *start = p;
+        while (p < end && !is_blank(*p) && *p != '=')
+            p++;
+        name = xstrndup(start, (size_t)(p - start));
+    }
+    if (!*name) {
+        free(name);
+        *why = xstrdup("expected a key before \"=\" (write \"=\" and keys with blanks in quotes)");
+        return NULL;
+    }
+    for (const char *c = name; *c; c++) {
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+            char *shown = showz(name);
+            *why = xasprintf("invalid key %s: control characters are not allowed", shown);
+            free(shown);
+            free(name);
+            return NULL;
+        }
+    }
+    *pp = p;
+    return name;
+}
+
+/* A line of a section with a "*" entry: any key, as read_free_key reads it. */
+static int parse_free_assignment(struct parse *ps, int line, const char *p, const char *end)
+{
+    char *why = NULL;
+    const char *q = p;
+    char *name = read_free_key(&q, end, &why);
+    if (!name)
+        return fail_why(ps, line, why);
+    const char *eq = skip_blanks(q, end);
+    if (eq == end || *eq != '=') {
+        free(name);
+        return fail_not_assignment(ps, line, p, end);
+    }
+    const struct config_key *key = find_key(ps->schema, ps->section, name, strlen(name));
+    return add_assignment(ps, line, key, name, eq + 1, end);
+}
+
 static int parse_assignment(struct parse *ps, int line, const char *p, const char *end)
 {
+    if (ps->section && is_free_section(ps->schema, ps->section))
+        return parse_free_assignment(ps, line, p, end);
     const char *k = p;
     while (p < end && !is_blank(*p) && *p != '=')
         p++;
     const char *ke = p;
     const char *eq = skip_blanks(p, end);
-    if (eq == end || *eq != '=') {
-        char *shown = show(k, (size_t)(trim_end(k, end) - k));
-        int r =
-            fail(ps, line, "expected \"key = value\", \"[section]\" or a comment, got %s", shown);
-        free(shown);
-        return r;
-    }
+    if (eq == end || *eq != '=')
+        return fail_not_assignment(ps, line, k, end);
     size_t klen = (size_t)(ke - k);
     if (!valid_name(k, klen)) {
         char *shown = show(k, klen);
@@ -580,26 +746,7 @@ static int parse_assignment(struct parse *ps, int line, const char *p, const cha
         free(why);
         return r;
     }
-    for (size_t i = 0; i < ps->count; i++) {
-        if (ps->items[i].key == key)
-            return fail(ps, line, "%s.%s: set twice (first on line %d); keep one of them",
-                        key->section, key->name, ps->items[i].line);
-    }
-    char *why = NULL;
-    char *text = read_value(eq + 1, end, true, &why);
-    if (!text)
-        return fail_why(ps, line, key, why);
-    struct config_value v;
-    if (convert(key, text, &v, &why) != 0) {
-        free(text);
-        return fail_why(ps, line, key, why);
-    }
-    if (ps->count == ps->cap) {
-        ps->cap = ps->cap ? ps->cap * 2 : 8;
-        ps->items = xrealloc(ps->items, ps->cap * sizeof(*ps->items));
-    }
-    ps->items[ps->count++] = (struct assignment){key, v, line};
-    return 0;
+    return add_assignment(ps, line, key, xstrndup(k, klen), eq + 1, end);
 }
 
 static int parse_line(struct parse *ps, int line, const char *p, const char *end)
@@ -633,8 +780,10 @@ static int parse_text(struct parse *ps, const char *text, size_t len)
 
 static void free_items(struct parse *ps)
 {
-    for (size_t i = 0; i < ps->count; i++)
+    for (size_t i = 0; i < ps->count; i++) {
+        free((char *)ps->items[i].value.name);
         free((char *)ps->items[i].value.str);
+    }
     free(ps->items);
 }
 
@@ -658,7 +807,7 @@ int config_load_string(const char *text, size_t len, const char *name,
             const struct assignment *a = &ps.items[i];
             char *why = NULL;
             if ((a->key->set != NULL) == setters && store(a->key, target, &a->value, &why) != 0)
-                r = fail_why(&ps, a->line, a->key, why);
+                r = fail_key(&ps, a->line, a->key->section, a->value.name, why);
         }
     }
     free_items(&ps);
@@ -687,53 +836,108 @@ int config_load_file(const char *path, const struct config_key *schema, void *ta
     return r;
 }
 
+/* The parts of an -o option "section.key=value". */
+struct option_parts {
+    char *section, *name; /* the key unquoted */
+    char *typed;          /* "section.key" as typed, for messages */
+    const char *value;    /* the text after '=' (in the option) */
+};
+
+static void option_parts_free(struct option_parts *o)
+{
+    free(o->section);
+    free(o->name);
+    free(o->typed);
+}
+
+/* Splits option into o: the key is the text between the first '.' and the
+ * first '=', without blanks around it, or a quoted string after the '.'
+ * (section."=" = x). Returns 0, or -1 with *why set. */
+static int split_option(const char *option, struct option_parts *o, char **why)
+{
+    const char *end = option + strlen(option);
+    const char *ds = skip_blanks(option, end);
+    const char *eq = strchr(ds, '=');
+    const char *dot = eq ? memchr(ds, '.', (size_t)(eq - ds)) : NULL;
+    const char *ke = dot ? trim_end(dot + 1, eq) : NULL;
+    char *name = NULL;
+    if (dot && dot[1] == '"') {
+        const char *q = dot + 1;
+        char *qwhy = NULL;
+        name = read_quoted(&q, end, "key", &qwhy);
+        if (!name) {
+            char *shown = showz(option);
+            *why = xasprintf("%s: %s", shown, qwhy);
+            free(shown);
+            free(qwhy);
+            return -1;
+        }
+        ke = q;
+        eq = skip_blanks(q, end);
+        if (eq == end || *eq != '=')
+            dot = NULL;
+    }
+    if (!dot) {
+        free(name);
+        char *shown = showz(option);
+        *why = xasprintf("%s: expected section.key=value", shown);
+        free(shown);
+        return -1;
+    }
+    o->section = xstrndup(ds, (size_t)(dot - ds));
+    o->name = name ? name : xstrndup(dot + 1, (size_t)(ke - dot - 1));
+    o->typed = xstrndup(ds, (size_t)(ke - ds));
+    o->value = eq + 1;
+    return 0;
+}
+
+/* "unknown key ..." for an -o option naming no entry. */
+static char *unknown_option_why(const struct config_key *schema, const char *typed)
+{
+    struct names nm = {0};
+    for (const struct config_key *k = schema; k->section; k++) {
+        char *full = xasprintf("%s.%s", k->section, k->name);
+        names_add(&nm, typed, strlen(typed), full);
+        free(full);
+    }
+    char *shown = showz(typed);
+    char *why = nm.best ? xasprintf("unknown key %s; did you mean \"%s\"?", shown, nm.best)
+                        : xasprintf("unknown key %s (keys: %s)", shown, nm.list ? nm.list : "none");
+    free(shown);
+    names_free(&nm);
+    return why;
+}
+
 int config_set_option(const struct config_key *schema, void *target, const char *option,
                       char **error)
 {
-    const char *end = option + strlen(option);
-    const char *eq = strchr(option, '=');
-    const char *ds = skip_blanks(option, end);
-    const char *de = eq ? trim_end(ds, eq) : NULL;
-    const char *dot = eq ? memchr(ds, '.', (size_t)(de - ds)) : NULL;
-    if (!dot) {
-        char *shown = showz(option);
-        give_error(xasprintf("%s: expected section.key=value", shown), error);
-        free(shown);
-        return CONFIG_EINVALID;
-    }
-    char *dotted = xstrndup(ds, (size_t)(de - ds));
-    const struct config_key *key = config_find(schema, dotted);
-    if (!key) {
-        struct names nm = {0};
-        for (const struct config_key *k = schema; k->section; k++) {
-            char *full = xasprintf("%s.%s", k->section, k->name);
-            names_add(&nm, dotted, strlen(dotted), full);
-            free(full);
-        }
-        char *shown = showz(dotted);
-        if (nm.best)
-            give_error(xasprintf("unknown key %s; did you mean \"%s\"?", shown, nm.best), error);
-        else
-            give_error(xasprintf("unknown key %s (keys: %s)", shown, nm.list ? nm.list : "none"),
-                       error);
-        free(shown);
-        names_free(&nm);
-        free(dotted);
-        return CONFIG_EINVALID;
-    }
+    struct option_parts o = {0};
     char *why = NULL;
-    char *text = read_value(eq + 1, end, false, &why);
-    struct config_value v;
-    if (text && convert(key, text, &v, &why) == 0 && store(key, target, &v, &why) == 0) {
-        free(text);
-        free(dotted);
-        return 0;
+    if (split_option(option, &o, &why) != 0) {
+        give_error(why, error);
+        return CONFIG_EINVALID;
     }
-    give_error(xasprintf("%s: %s", dotted, why), error);
-    free(why);
+    const struct config_key *sec = find_section(schema, o.section, strlen(o.section));
+    const struct config_key *key =
+        sec ? find_key(schema, sec->section, o.name, strlen(o.name)) : NULL;
+    if (!key) {
+        give_error(unknown_option_why(schema, o.typed), error);
+        option_parts_free(&o);
+        return CONFIG_EINVALID;
+    }
+    char *text = read_value(o.value, o.value + strlen(o.value), false, &why);
+    struct config_value v;
+    int r = 0;
+    if (!text || convert(key, o.name, text, &v, &why) != 0 || store(key, target, &v, &why) != 0) {
+        char *dotted = dotted_name(key->section, o.name);
+        give_error(xasprintf("%s: %s", dotted, why), error);
+        free(dotted);
+        free(why);
+        r = CONFIG_EINVALID;
+    }
     free(text);
-    free(dotted);
-    return CONFIG_EINVALID;
+    option_parts_free(&o);
+    return r;
 }
 
 /* ---- defaults, strings, schema checks ---- */
@@ -745,7 +949,7 @@ int config_set_defaults(const struct config_key *schema, void *target, char **er
             continue;
         struct config_value v;
         char *why = NULL;
-        if (convert(k, k->def, &v, &why) != 0 || store(k, target, &v, &why) != 0) {
+        if (convert(k, k->name, k->def, &v, &why) != 0 || store(k, target, &v, &why) != 0) {
             give_error(xasprintf("default of %s.%s: %s", k->section, k->name, why), error);
             free(why);
             return CONFIG_EINVALID;
@@ -769,8 +973,10 @@ void config_free_strings(const struct config_key *schema, void *target)
 static char *check_key(const struct config_key *schema, const struct config_key *k)
 {
     if (!valid_name(k->section, strlen(k->section)) || !k->name ||
-        !valid_name(k->name, strlen(k->name)))
+        !(valid_name(k->name, strlen(k->name)) || strcmp(k->name, FREE_KEY) == 0))
         return xstrdup("invalid section or key name");
+    if (strcmp(k->name, FREE_KEY) == 0 && (!k->set || k->def))
+        return xstrdup("a \"*\" entry needs a setter and has no default");
     for (const struct config_key *o = schema; o != k; o++)
         if (strcmp(o->section, k->section) == 0 && strcmp(o->name, k->name) == 0)
             return xstrdup("declared twice");
@@ -798,7 +1004,7 @@ static char *check_key(const struct config_key *schema, const struct config_key 
     if (k->def) {
         struct config_value v;
         char *why = NULL;
-        if (convert(k, k->def, &v, &why) != 0) {
+        if (convert(k, k->name, k->def, &v, &why) != 0) {
             char *msg = xasprintf("default: %s", why);
             free(why);
             return msg;

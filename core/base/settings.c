@@ -2,18 +2,148 @@
  * core/include/core/settings.h).
  *
  * Owns the table only; the values live in the caller's struct
- * chorus_settings. Runs on the main thread at start-up; never logs (the
- * log's own level comes from here), never prints: errors go back as text. */
+ * chorus_settings. [colors] values are checked as the file is read (a
+ * check callback, so a typo fails with file:line and changes nothing);
+ * [keys] is a free-form section (config's "*") whose setter collects the
+ * lines unchecked, since only the TUI knows key codes. Runs on the main
+ * thread at start-up; never logs (the log's own level comes from here),
+ * never prints: errors go back as text. */
 #include "base/settings.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/xmalloc.h"
 
 #define S struct chorus_settings
+
+/* The [colors] keys, in the order of enum ui_attr from UI_ATTR_TABS. */
+#define SETTINGS_COLORS(X)                                                                         \
+    X(tabs, "the line of view tabs")                                                               \
+    X(tab_active, "the tab of the view on screen")                                                 \
+    X(header, "column headers and section titles")                                                 \
+    X(selected, "the cursor row of the focused pane")                                              \
+    X(cursor, "the cursor row of a pane without focus")                                            \
+    X(playing, "the row of the track that plays")                                                  \
+    X(dim, "less important text")                                                                  \
+    X(bar, "the now-playing bar")                                                                  \
+    X(progress, "the part of the progress bar already played")                                     \
+    X(status, "the status line")                                                                   \
+    X(error, "error messages")                                                                     \
+    X(cache, "chunks and sources: from the cache")                                                 \
+    X(peer, "chunks and sources: from peers")                                                      \
+    X(service, "chunks and sources: from the service")                                             \
+    X(missing, "chunks not here yet")                                                              \
+    X(playhead, "the chunk that plays")
+
+#define COLOR_INDEX(name, doc) COLOR_##name,
+enum { SETTINGS_COLORS(COLOR_INDEX) COLOR_COUNT };
+#undef COLOR_INDEX
+_Static_assert(COLOR_COUNT == SETTINGS_COLOR_COUNT, "SETTINGS_COLOR_COUNT is the [colors] count");
+
+#define COLOR_NAME(name, doc) #name,
+const char *const settings_color_names[] = {SETTINGS_COLORS(COLOR_NAME) NULL};
+#undef COLOR_NAME
+
+static const char *const ui_color_words[] = {"auto", "always", "never", NULL};
+
+/* The colours of settings_color_parse, by their curses number. */
+static const char *const color_words[] = {"black", "red",     "green", "yellow",
+                                          "blue",  "magenta", "cyan",  "white"};
+#define BRIGHT "bright-"
+
+/* One colour word of len bytes: -1 (default), 0..15; -2 for no colour. */
+static int color_word(const char *w, size_t len)
+{
+    if (len == strlen("default") && strncasecmp(w, "default", len) == 0)
+        return -1;
+    int bright = 0;
+    if (len > strlen(BRIGHT) && strncasecmp(w, BRIGHT, strlen(BRIGHT)) == 0) {
+        bright = 8;
+        w += strlen(BRIGHT);
+        len -= strlen(BRIGHT);
+    }
+    for (int i = 0; i < 8; i++)
+        if (strlen(color_words[i]) == len && strncasecmp(w, color_words[i], len) == 0)
+            return bright + i;
+    return -2;
+}
+
+/* The colour word between p and end without blanks around it. */
+static int color_span(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    return color_word(p, (size_t)(end - p));
+}
+
+int settings_color_parse(const char *spec, int *fg, int *bg)
+{
+    const char *end = spec + strlen(spec);
+    const char *comma = strchr(spec, ',');
+    int f = color_span(spec, comma ? comma : end);
+    int b = comma ? color_span(comma + 1, end) : -1;
+    if (f == -2 || b == -2)
+        return -1;
+    *fg = f;
+    *bg = b;
+    return 0;
+}
+
+/* [colors] values: refused at load unless settings_color_parse reads them. */
+static int check_color(const struct config_key *key, const struct config_value *v, char **why)
+{
+    int fg, bg;
+    if (settings_color_parse(v->str, &fg, &bg) == 0)
+        return 0;
+    *why = config_why_got("expected FG or FG,BG, each default, black, red, green, yellow, blue, "
+                          "magenta, cyan, white or bright-NAME",
+                          v->str);
+    return -1;
+}
+
+/* A [keys] line: kept as written, replacing an earlier line for the same
+ * key. Never refuses (the TUI checks the bindings). */
+static int set_key_binding(void *target, const struct config_key *key, const struct config_value *v,
+                           char **why)
+{
+    struct chorus_settings *s = target;
+    for (size_t i = 0; i < s->nkey_bindings; i++) {
+        if (strcmp(s->key_bindings[i].key, v->name) == 0) {
+            free(s->key_bindings[i].line);
+            s->key_bindings[i].line = xstrdup(v->str);
+            return 0;
+        }
+    }
+    s->key_bindings = xrealloc(s->key_bindings, (s->nkey_bindings + 1) * sizeof(*s->key_bindings));
+    s->key_bindings[s->nkey_bindings++] =
+        (struct settings_binding){.key = xstrdup(v->name), .line = xstrdup(v->str)};
+    return 0;
+}
+
+static void free_key_bindings(struct chorus_settings *s)
+{
+    for (size_t i = 0; i < s->nkey_bindings; i++) {
+        free(s->key_bindings[i].key);
+        free(s->key_bindings[i].line);
+    }
+    free(s->key_bindings);
+    s->key_bindings = NULL;
+    s->nkey_bindings = 0;
+}
+
+#define COLOR_KEY(name_, doc_)                                                                     \
+    {.section = "colors",                                                                          \
+     .name = #name_,                                                                               \
+     .type = CONFIG_STRING,                                                                        \
+     .offset = CONFIG_FIELD(S, colors[COLOR_##name_], char *),                                     \
+     .check = check_color,                                                                         \
+     .doc = doc_},
 
 /* One line per key. Defaults are written as they would be in the file. */
 const struct config_key settings_schema[] = {
@@ -50,8 +180,20 @@ const struct config_key settings_schema[] = {
     CONFIG_STRING_KEY("remote", "socket", S, remote_socket, NULL,
                       "the engine's remote-control socket; unset: "
                       "$XDG_RUNTIME_DIR/chorus/remote.sock, else /tmp/chorus-$UID/remote.sock"),
+    CONFIG_ENUM_KEY("ui", "color", S, ui_color, ui_color_words, "auto",
+                    "colours: auto (when the terminal has them and NO_COLOR is unset), always "
+                    "or never"),
+    /* clang-format off: one entry per [colors] key (the macro puts the commas) */
+    SETTINGS_COLORS(COLOR_KEY)
+    /* clang-format on */
+    {.section = "keys",
+     .name = "*",
+     .type = CONFIG_STRING,
+     .set = set_key_binding,
+     .doc = "KEY = COMMAND LINE binds a key of the TUI; an empty line unbinds it"},
     CONFIG_END,
 };
+#undef COLOR_KEY
 
 #undef S
 
@@ -69,6 +211,7 @@ void settings_init(struct chorus_settings *s)
 void settings_close(struct chorus_settings *s)
 {
     config_free_strings(settings_schema, s);
+    free_key_bindings(s);
 }
 
 char *settings_default_path(const struct paths *paths)

@@ -12,7 +12,8 @@
  *              so browse/search/play --all answer offline
  *   files      per file id: the manifest's encoding and the content key,
  *              so a track played once plays again without the service
- *   playlists  name (unique), position; playlist_items (playlist, pos, track)
+ *   playlists  name (unique), position, whether it is kept offline;
+ *              playlist_items (playlist, pos, track)
  *   queue      the play queue (pos, track, shuffle order) and its state
  *              (cursor, position in the track, repeat, shuffle, seed)
  *   state      key/value: volume and anything small the engine keeps
@@ -118,7 +119,8 @@ int clientdb_get_file(struct clientdb *db, const struct content_id *id, uint8_t 
 struct clientdb_playlist {
     int64_t id;
     char *name;
-    size_t count; /* tracks */
+    size_t count;      /* tracks */
+    bool keep_offline; /* its files are kept in the cache (clientdb_playlist_set_keep) */
 };
 /* Names compare case-insensitively for ASCII letters ("Rock" is "rock")
  * wherever a name is looked up or must be unique. Positions are kept
@@ -140,6 +142,27 @@ int clientdb_playlist_add(struct clientdb *db, const char *name, const uint64_t 
 int clientdb_playlist_remove(struct clientdb *db, const char *name, size_t pos);
 /* Moves position from to position to (0-based). */
 int clientdb_playlist_move(struct clientdb *db, const char *name, size_t from, size_t to);
+
+/* ---- playlists kept offline ---- */
+/* The flag the engine acts on: a kept playlist's files stay pinned in the
+ * cache and are fetched whole. New playlists are not kept.
+ * CLIENTDB_ENOTFOUND for an unknown playlist. */
+int clientdb_playlist_set_keep(struct clientdb *db, const char *name, bool keep);
+int clientdb_playlist_get_keep(struct clientdb *db, const char *name, bool *keep);
+/* One playlist item and what chorus.db knows of its file. */
+struct clientdb_track_file {
+    uint64_t track_id;
+    bool has_file; /* the track's file id is known (its catalog entry was seen) */
+    struct content_id file;
+    bool has_key; /* the file's manifest and key are stored: it plays without the service */
+};
+/* Every item of playlist name, in order. The caller owns *out (free). */
+int clientdb_playlist_files(struct clientdb *db, const char *name, struct clientdb_track_file **out,
+                            size_t *n);
+/* Every item with a known file of every kept playlist, playlists in
+ * creation order, items in order (a file in two places is listed twice).
+ * The caller owns *out (free). */
+int clientdb_kept_files(struct clientdb *db, struct clientdb_track_file **out, size_t *n);
 
 /* ---- the play queue and the player's state (restored after a restart) ---- */
 struct clientdb_queue {

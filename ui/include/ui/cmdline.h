@@ -16,8 +16,16 @@
  * playlist names for playlist commands (quoted with cmd_quote when they
  * hold spaces), view names for `view`, on/off, off/one/all, and, for
  * commands that take a QUERY (play, queue add, search...), track titles
- * and artist names from struct complete_names. Matching ignores case;
- * a name with spaces completes as one quoted word.
+ * and artist names from struct complete_names. Matching ignores case
+ * and is by prefix; a playlist name with spaces completes as one quoted
+ * word. A query is the rest of the line, so it completes as a whole:
+ * what is typed of it ("play bohe", "play bohemian rh") becomes a whole
+ * title or artist name, written bare ("play Bohemian Rhapsody": cmd_parse
+ * joins a query's words with single spaces, so it is the same query)
+ * unless a word of it would not read back as itself (a quote, "#1",
+ * "--x", two spaces in a row): then as one quoted word. No space follows
+ * a completed query (Enter runs it; another Tab offers longer names). Its
+ * first word also completes to --all where the command takes it.
  *
  * History: the newest last, no two equal entries in a row, at most
  * max entries; cmdline_history_load/save read and write one entry per

@@ -13,6 +13,10 @@
  * "enter", "tab", "space", "backspace", "delete", "escape", "up", "down",
  * "left", "right", "home", "end", "page-up", "page-down", "insert",
  * "F1".."F12". A literal space or '#' is written "space" / "#" in quotes.
+ * Names of more than one character ignore case ("Enter", "f5", "^f").
+ * Enter is one key whatever code the terminal sends (10, 13, KEY_ENTER),
+ * and so is Backspace (KEY_BACKSPACE, 127, 8): keymap_key_code gives one
+ * code for each, and "^J"/"^M", "^I", "^H" name enter, tab, backspace.
  *
  * Threads: one (the UI's); pure, no I/O. */
 #ifndef CHORUS_UI_KEYMAP_H

@@ -110,6 +110,8 @@ struct ui_log_line {
     int64_t when; /* unix seconds */
 };
 
+struct ui_model_internal;
+
 struct ui_model {
     enum cmd_view view;
     struct mq_snapshot snap; /* the latest; zeroes before the first */
@@ -165,6 +167,9 @@ struct ui_model {
     /* internal: lines asked and not answered (model_wants) */
     char **asked;
     size_t nasked;
+    /* internal (model.c): lines to ask again, the names of model_names
+     * (a pointer, so that model_names can rebuild them for a const m) */
+    struct ui_model_internal *internal;
 };
 
 void model_init(struct ui_model *m);

@@ -12,6 +12,26 @@
  *                rate, service online/offline, repeat, shuffle, volume
  *   row H-1      the prompt (":", "/", a question) or the last message
  *
+ * Marks, all readable without colours (the attributes come on top):
+ *   ▶ ‖ ■ ⧗   playing, paused, stopped, buffering (the bar also says
+ *             "buffering", before the title so a cut title never hides it)
+ *   ▾ ▸       an expanded / a collapsed artist in the library's tree
+ *   ▶         before a queue or search row: the track that plays
+ *   ⤓         after a playlist's track count: kept offline
+ *   ▼ ▲       after a peers column's title: the sort, descending / ascending
+ *   chunk map █ cache, ▓ peers, ▒ service, · missing; "▼" above the
+ *             character that plays, itself drawn UI_ATTR_PLAYHEAD. One row
+ *             of at most W-2 characters: with more cells than that, a
+ *             character stands for a group of cells and shows the worst of
+ *             them (missing > service > peers > cache): a hole or a slow
+ *             fetch is what the map is there to show.
+ * Narrow screens: the peers table leaves out its Req and Served columns
+ * when the address would get fewer than 21 columns (80 columns); the
+ * status line shows the rates at its right only where they fit (from
+ * about 100 columns); the now-playing bar cuts the title before the
+ * source. A pane whose list cannot show says why in the pane ("loading…",
+ * "the catalog cannot be reached: the service is offline", "no artists").
+ *
  * Threads: one (the UI's); pure. */
 #ifndef CHORUS_UI_VIEWS_H
 #define CHORUS_UI_VIEWS_H

@@ -22,11 +22,23 @@
  *   CONFIG_ENUM    int       the index of the word in words (any case);
  *                            the field may be an enum of int size
  *
- * Loading is all-or-nothing: every line is parsed and checked first, and
- * the target changes only if the whole text is valid. Setter callbacks run
- * before any field is stored, so if one refuses its value no field has
- * changed (only the setters called before it have run: a setter should
- * check before it changes anything).
+ * Free-form sections: an entry whose name is "*" stands for any key of its
+ * section (chorus.conf's [keys]: "j = win-down", "F5 = view peers"). Such
+ * an entry needs a setter, which gets the key as written in
+ * config_value.name; it has no default. In a free-form section a key is
+ * any run of printable characters up to a blank or '=' ("^F", "<", "+"),
+ * or a quoted string like a quoted value ("=", "#", ";" and keys with
+ * blanks are written in quotes); -o takes it as section.key=value or
+ * section."key"=value. A key of the section's own (not "*") is matched
+ * first. Each key, as written, may be set once per text, as any other.
+ *
+ * Loading is all-or-nothing: every line is parsed and checked first (the
+ * type, the bounds and a key's check callback), and the target changes
+ * only if the whole text is valid. Setter callbacks run before any field
+ * is stored, so if one refuses its value no field has changed (only the
+ * setters called before it have run: a setter should check before it
+ * changes anything, and a value that can be wrong is best refused by a
+ * check callback, which runs before any setter).
  *
  * Errors: functions return 0 or a negative code (CONFIG_EINVALID for bad
  * text, -errno for I/O) and, when error is not NULL, set *error to one
@@ -53,13 +65,21 @@ enum {
     CONFIG_EINVALID = -1200, /* the text is not valid: *error says where and why */
 };
 
-/* A parsed, checked value as handed to a setter. */
+/* A parsed, checked value as handed to a setter or a check. */
 struct config_value {
-    const char *str; /* the text after unquoting (valid during the call only) */
-    int64_t num;     /* INT: the number; SIZE: bytes; BOOL: 0 or 1; ENUM: word index */
+    const char *name; /* the key as written: the entry's name, or for "*" the file's
+                         (unquoted; valid during the call only) */
+    const char *str;  /* the text after unquoting (valid during the call only) */
+    int64_t num;      /* INT: the number; SIZE: bytes; BOOL: 0 or 1; ENUM: word index */
 };
 
 struct config_key;
+
+/* Checks a value as the text is parsed, before anything is stored (so a
+ * refusal leaves the target as it was). Returns 0, or -1 and sets *why to
+ * a new string (freed by the parser) such as "expected red or blue". */
+typedef int (*config_check_fn)(const struct config_key *key, const struct config_value *value,
+                               char **why);
 
 /* Stores value into target in its own way. Returns 0, or -1 and sets *why
  * to a new string (freed by the parser) such as "expected host:port". */
@@ -68,10 +88,11 @@ typedef int (*config_set_fn)(void *target, const struct config_key *key,
 
 struct config_key {
     const char *section;      /* "log": letters, digits, '_', '-' */
-    const char *name;         /* "level": the same characters */
+    const char *name;         /* "level": the same characters; "*": any key (see above) */
     enum config_type type;    /* how the text is parsed and checked */
     size_t offset;            /* where the value is stored in the target... */
     config_set_fn set;        /* ...unless this is set: then it is called instead */
+    config_check_fn check;    /* optional: a further check of the value at parse time */
     int64_t min, max;         /* INT and SIZE: inclusive bounds */
     const char *const *words; /* ENUM: the allowed words, NULL-terminated */
     const char *def;          /* the default, written as in a file; NULL: none */
@@ -158,13 +179,19 @@ int config_set_option(const struct config_key *schema, void *target, const char 
  * sets them to NULL. */
 void config_free_strings(const struct config_key *schema, void *target);
 
-/* The entry for "section.key", or NULL. */
+/* The entry for "section.key" (the section's "*" entry for a key it does
+ * not name), or NULL. */
 const struct config_key *config_find(const struct config_key *schema, const char *dotted);
 
 /* Checks a table for mistakes (bad names, duplicates, empty word lists,
- * min > max, an INT bound beyond int, a default that does not parse).
- * For tests. */
+ * min > max, an INT bound beyond int, a default that does not parse, a
+ * "*" entry without a setter or with a default). For tests. */
 int config_check_schema(const struct config_key *schema, char **error);
+
+/* "EXPECTED, got "TEXT"": a refusal as the parser words its own, with
+ * TEXT escaped and cut as the parser shows values. For setters and check
+ * callbacks; the caller owns the string. */
+char *config_why_got(const char *expected, const char *text);
 
 /* Text for an error code. */
 const char *config_strerror(int err);

@@ -18,6 +18,31 @@
 /* The configuration file's name in the config directory. */
 #define SETTINGS_FILE_NAME "chorus.conf"
 
+/* [ui] color: when the TUI draws in colour. */
+enum settings_ui_color {
+    SETTINGS_UI_COLOR_AUTO = 0, /* when the terminal has colours and NO_COLOR is unset */
+    SETTINGS_UI_COLOR_ALWAYS,   /* whenever the terminal has colours, NO_COLOR or not */
+    SETTINGS_UI_COLOR_NEVER,    /* monochrome: bold, reverse and underline only */
+};
+
+/* [colors]: one key per element of the TUI's enum ui_attr (ui/canvas.h)
+ * but UI_ATTR_NORMAL, in that order: colors[i] and settings_color_names[i]
+ * are for ui_attr i + 1 (UI_ATTR_TABS first). base knows no ncurses, so
+ * the TUI maps them (settings_color_parse). */
+#define SETTINGS_COLOR_COUNT 16
+
+/* "tabs", "tab_active", ... "playhead": SETTINGS_COLOR_COUNT names, then
+ * NULL. */
+extern const char *const settings_color_names[];
+
+/* One [keys] line: the key as written ("j", "^F", "page-down") and the
+ * command line bound to it ("" unbinds). The settings do not check either
+ * (base knows no key codes): the TUI binds each with keymap_bind at start
+ * and stops with its message when one is wrong. */
+struct settings_binding {
+    char *key, *line;
+};
+
 struct chorus_settings {
     /* [log] */
     enum clog_level log_level; /* least severe message written */
@@ -41,6 +66,15 @@ struct chorus_settings {
     uint64_t p2p_download_rate; /* bytes/s cap on peer download; 0: none */
     /* [remote] */
     char *remote_socket; /* the remote-control socket; NULL: the default (core/remote.h) */
+    /* [ui] */
+    enum settings_ui_color ui_color;
+    /* [colors] */
+    char *colors[SETTINGS_COLOR_COUNT]; /* "FG" or "FG,BG" (settings_color_parse,
+                                           checked at load); NULL: the TUI's own */
+    /* [keys], in file order; a later line for the same key (as written)
+     * replaces the earlier one in place. Owned (settings_close). */
+    struct settings_binding *key_bindings;
+    size_t nkey_bindings;
 };
 
 /* The key table (ends with CONFIG_END). */
@@ -64,6 +98,14 @@ int settings_load(struct chorus_settings *s, const struct paths *paths, const ch
 /* Applies one "section.key=value" override (-o on the command line), after
  * settings_load. Returns 0 or a config error with *error set. */
 int settings_set_option(struct chorus_settings *s, const char *option, char **error);
+
+/* Reads a [colors] value, "FG" or "FG,BG" (blanks around the comma
+ * allowed, any case), each one of default, black, red, green, yellow,
+ * blue, magenta, cyan, white or bright-NAME (not bright-default): *fg and
+ * *bg become -1 for default, 0..7 for black..white (the curses COLOR_*
+ * numbers), 8..15 for their bright forms. Without BG, *bg is -1. Returns 0,
+ * or -1 (fg and bg unchanged) for any other text. */
+int settings_color_parse(const char *spec, int *fg, int *bg);
 
 /* The default configuration file of paths; owned by the caller. */
 char *settings_default_path(const struct paths *paths);
