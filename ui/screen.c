@@ -72,11 +72,11 @@ static void catch_crashes(void)
 
 static bool want_colors(const struct chorus_settings *settings)
 {
-    if (settings && settings->ui_color == SETTINGS_COLOR_NEVER)
+    if (settings && settings->ui_color == SETTINGS_UI_COLOR_NEVER)
         return false;
     if (!has_colors())
         return false;
-    if (settings && settings->ui_color == SETTINGS_COLOR_ALWAYS)
+    if (settings && settings->ui_color == SETTINGS_UI_COLOR_ALWAYS)
         return true;
     const char *no = getenv("NO_COLOR");
     return !(no && *no);

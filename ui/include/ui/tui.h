@@ -29,6 +29,9 @@ struct tui_config {
     const char *history_path;               /* the `:` history file; NULL: none kept */
     const char *banner;                     /* a first message ("demo: 4 peers..."); NULL */
     struct clog *log;                       /* may be NULL */
+    /* where tui_run says why it cannot start: > 0, this fd (the real
+     * stderr when tui_quiet_stderr diverted it); else stderr */
+    int error_fd;
 };
 
 /* Runs the TUI until the user quits or the engine stops. Returns the
