@@ -21,6 +21,7 @@ int main(int argc, char **argv)
         .commands = commands,
         .config_options = true,
         .headless = chorus_headless_main,
+        .interactive = chorus_tui_main,
     };
     return cli_run(&prog, argc, argv);
 }

@@ -106,6 +106,11 @@ int cli_run(const struct cli_program *prog, int argc, char **argv)
         return prog->headless(1, argv);
     }
     if (optind >= argc) {
+        if (prog->interactive) {
+            argv += optind - 1;
+            optind = 0;
+            return prog->interactive(1, argv);
+        }
         usage(prog, stderr);
         return 2;
     }

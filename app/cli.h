@@ -23,6 +23,9 @@ struct cli_program {
     /* What --headless runs (a global option like -c, in any order among
      * them); NULL: the program has no --headless. */
     int (*headless)(int argc, char **argv);
+    /* What the program runs without a command (chorus: the TUI); NULL:
+     * the usage, exit status 2. */
+    int (*interactive)(int argc, char **argv);
 };
 
 /* The global configuration options given before the subcommand, for the

@@ -469,6 +469,11 @@ static void on_browse(void *ctx, struct wire_msg *m)
                                                                       : "track"));
         json_object_set_new(o, "title", text_json(it->title));
         json_object_set_new(o, "artist", text_json(it->artist));
+        if (it->kind == WIRE_KIND_TRACK) { /* as offline answers have them */
+            json_object_set_new(o, "album", text_json(it->album));
+            json_object_set_new(o, "number", json_integer(it->number));
+            json_object_set_new(o, "duration", json_real(it->duration_ms / 1000.0));
+        }
         json_array_append_new(a, o);
         pick_add(p, it);
     }

@@ -11,6 +11,7 @@
  * [ui] color = always uses colours even under NO_COLOR. */
 #define _XOPEN_SOURCE_EXTENDED 1
 #include <curses.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +131,9 @@ int screen_open(struct screen *s, const struct chorus_settings *settings, char *
                          "without one)");
         return -1;
     }
+    /* UTF-8 titles: ncurses and wcwidth take the encoding from the
+     * locale, which a C program does not adopt until it asks. */
+    setlocale(LC_ALL, "");
     const char *term = getenv("TERM");
     /* newterm, unlike initscr, returns NULL instead of exiting. */
     if (!newterm(NULL, stdout, stdin)) {
