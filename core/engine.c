@@ -146,6 +146,8 @@ static void build_snapshot(struct engine *e, struct mq_snapshot *s)
                 s->duration_ms = ps.duration_ms;
             if (e->state != MQ_PAUSED)
                 s->state = ps.state == PLAYER_PLAYING ? MQ_PLAYING : MQ_BUFFERING;
+            s->track_found_tracker = ps.file.found_tracker;
+            s->track_found_search = ps.file.found_search;
         } else {
             s->position_ms = e->cur.start_ms;
         }

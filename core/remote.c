@@ -179,8 +179,12 @@ static void put_swarm_totals(json_t *o, const struct mq_snapshot *s)
         pair("connected", json_integer(s->peers_connected), "max", json_integer(s->peers_max)));
     put(o, "slots",
         pair("used", json_integer(s->upload_slots_used), "max", json_integer(s->upload_slots_max)));
-    put(o, "discovery",
-        pair("tracker", json_u64(s->found_tracker), "search", json_u64(s->found_search)));
+    json_t *discovery =
+        pair("tracker", json_u64(s->found_tracker), "search", json_u64(s->found_search));
+    put(discovery, "track",
+        pair("tracker", json_integer(s->track_found_tracker), "search",
+             json_integer(s->track_found_search)));
+    put(o, "discovery", discovery);
     json_t *chunks =
         pair("rejected", json_u64(s->chunks_rejected), "served", json_u64(s->chunks_served));
     put(chunks, "busy", json_u64(s->busy_replies));

@@ -231,6 +231,8 @@ static void fill_snapshot(struct mq_snapshot *s)
     s->playbacks_from_service = 7;
     s->found_tracker = 8;
     s->found_search = 9;
+    s->track_found_tracker = 5;
+    s->track_found_search = 4;
     s->chunks_rejected = 10;
     s->peers_banned = 11;
     s->chunks_served = 12;
@@ -644,9 +646,12 @@ static void expect_swarm_totals(const json_t *o)
     const json_t *slots = expect_obj(o, "slots", 2);
     expect_int(slots, "used", 2);
     expect_int(slots, "max", 4);
-    const json_t *disc = expect_obj(o, "discovery", 2);
+    const json_t *disc = expect_obj(o, "discovery", 3);
     expect_int(disc, "tracker", 8);
     expect_int(disc, "search", 9);
+    const json_t *this_track = expect_obj(disc, "track", 2);
+    expect_int(this_track, "tracker", 5);
+    expect_int(this_track, "search", 4);
     const json_t *chunks = expect_obj(o, "chunks", 3);
     expect_int(chunks, "rejected", 10);
     expect_int(chunks, "served", 12);

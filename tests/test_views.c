@@ -949,6 +949,8 @@ static void test_peers_totals(void **state)
     s->peers_banned = 1;
     s->found_tracker = 4;
     s->found_search = 2;
+    s->track_found_tracker = 3;
+    s->track_found_search = 1;
     snprintf(s->p2p_listen, sizeof(s->p2p_listen), "0.0.0.0:4100");
     for (size_t k = 0; k < NSIZES; k++) {
         struct canvas *c = draw(m, sizes[k][0], sizes[k][1], NULL, NULL);
@@ -956,7 +958,7 @@ static void test_peers_totals(void **state)
         assert_row_has(c, y, "cache 5.5 MB 55%  peers 3.6 MB 36%  service 900 kB 9%");
         assert_row_has(c, y + 1, "4.5 MB (peers 3.6 MB, service 900 kB)  uploaded 2.1 MB");
         assert_row_has(c, y + 2, "served 7  busy 2  rejected 1  peers banned 1");
-        assert_row_has(c, y + 3, "tracker answers 4  search answers 2");
+        assert_row_has(c, y + 3, "this track: tracker 3, search 1 (all 4, 2)");
         assert_row_has(c, y + 3, "listening on 0.0.0.0:4100");
         assert_row_has(c, y + 4, "nothing plays");
         canvas_free(c);

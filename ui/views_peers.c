@@ -286,8 +286,9 @@ static void draw_discovery(const struct mq_snapshot *s, struct canvas *c, const 
     else
         snprintf(listen, sizeof(listen), "not listening for peers");
     canvas_putf(c, y, a->x + 1, a->w - 1, UI_ATTR_NORMAL,
-                "found    tracker answers %llu  search answers %llu  │  %s",
-                (unsigned long long)s->found_tracker, (unsigned long long)s->found_search, listen);
+                "found    this track: tracker %u, search %u (all %llu, %llu) │ %s",
+                s->track_found_tracker, s->track_found_search, (unsigned long long)s->found_tracker,
+                (unsigned long long)s->found_search, listen);
 }
 
 /* How each source looks on the map, indexed by enum mq_chunk_src. */

@@ -139,8 +139,10 @@ struct mq_snapshot {
     uint64_t downloaded_peers, downloaded_service, uploaded;
     /* tracks heard, by where most of their bytes came from */
     uint64_t playbacks_from_cache, playbacks_from_peers, playbacks_from_service;
-    /* discovery: holders named by the tracker / found by a search */
+    /* discovery: holders named by the tracker / found by a search, over
+     * every track; and for the track that plays (its current download) */
     uint64_t found_tracker, found_search;
+    uint32_t track_found_tracker, track_found_search;
     uint64_t chunks_rejected;             /* did not match their manifest (from anyone) */
     uint64_t peers_banned;                /* for such a chunk, this session */
     uint64_t chunks_served, busy_replies; /* to peers */
