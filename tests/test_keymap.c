@@ -2,8 +2,8 @@
  * give them (each a valid command line, in help order), key names to
  * codes and back, the keys that are one key under several codes (Enter,
  * Backspace), binding, unbinding and rebinding, refusals and their
- * messages, keys_for, and the man page's table of defaults matching the
- * map. */
+ * messages, keys_for, and the man pages' tables of defaults (chorus.conf(5)
+ * and chorus(1)) matching the map. */
 #include "testutil.h"
 
 #include <curses.h>
@@ -299,20 +299,71 @@ static void test_refused(void **state)
     keymap_free(m);
 }
 
-/* The lines of the man page's table of default keys (between the marker
- * comments), unescaped: "j, down" -> "win-down". */
-static void test_man_page_table(void **state)
+/* A row of a man page's table as plain text: \- is a minus, \(ha a caret,
+ * \& nothing. Owned by the caller. */
+static char *man_unescape(const char *row, size_t len)
 {
-    (void)state;
+    char *plain = xmalloc(len + 1), *o = plain;
+    for (const char *r = row; r < row + len;) {
+        if (strncmp(r, "\\-", 2) == 0) {
+            *o++ = '-';
+            r += 2;
+        } else if (strncmp(r, "\\(ha", 4) == 0) {
+            *o++ = '^';
+            r += 4;
+        } else if (strncmp(r, "\\&", 2) == 0) {
+            r += 2;
+        } else {
+            *o++ = *r++;
+        }
+    }
+    *o = '\0';
+    return plain;
+}
+
+/* Splits a row of the table into its keys and its command line (in
+ * place); false for a row that is no binding. chorus.conf(5) writes
+ * "KEYS  LINE" in an .EX block (the keys end at the first two blanks);
+ * chorus(1) writes a tbl table "KEYS@LINE@WHAT IT DOES", whose bindings
+ * follow the rule ("_") under its header. */
+static bool man_binding(char *plain, bool tbl, bool *in_rows, const char **keys, const char **line)
+{
+    if (plain[0] == '.') /* .EX, .EE, .TS, .TE */
+        return false;
+    if (tbl) {
+        if (strcmp(plain, "_") == 0)
+            *in_rows = true;
+        char *at = strchr(plain, '@'), *at2 = at ? strchr(at + 1, '@') : NULL;
+        if (!*in_rows || !at2)
+            return false;
+        *at = *at2 = '\0';
+        *keys = plain;
+        *line = at + 1;
+        return true;
+    }
+    char *gap = strstr(plain, "  ");
+    assert_non_null(gap);
+    *gap = '\0';
+    *keys = plain;
+    *line = gap + 2 + strspn(gap + 2, " ");
+    return true;
+}
+
+/* The rows of a page's table of default keys (between the marker
+ * comments) give every key the map has, each bound as the map binds it. */
+static void check_man_page_table(const char *page_name, const char *marker, bool tbl)
+{
     const char *src = getenv("CHORUS_SOURCE_DIR");
     assert_non_null(src);
-    char *path = xasprintf("%s/man/chorus.conf.5", src);
+    char *path = xasprintf("%s/man/%s", src, page_name);
     size_t len;
     char *page = testutil_read_file(path, &len);
     page = xrealloc(page, len + 1);
     page[len] = '\0';
-    const char *begin = strstr(page, ".\\\" default keys: begin");
-    const char *end = strstr(page, ".\\\" default keys: end\n");
+    char *begin_mark = xasprintf(".\\\" %s: begin", marker);
+    char *end_mark = xasprintf(".\\\" %s: end\n", marker);
+    const char *begin = strstr(page, begin_mark);
+    const char *end = strstr(page, end_mark);
     if (!begin || !end)
         fail_msg("%s: no table of default keys between the marker comments", path);
     begin = strchr(begin, '\n') + 1;
@@ -321,46 +372,39 @@ static void test_man_page_table(void **state)
     const int *codes;
     const char *const *lines;
     size_t n = keymap_list(m, &codes, &lines), rows = 0;
+    bool in_rows = false;
     for (const char *p = begin; p < end; p = strchr(p, '\n') + 1) {
-        char *row = xstrndup(p, (size_t)(strchr(p, '\n') - p));
-        /* \- is a minus, \(ha a caret, \& nothing */
-        char *plain = xmalloc(strlen(row) + 1), *o = plain;
-        for (const char *r = row; *r;) {
-            if (strncmp(r, "\\-", 2) == 0) {
-                *o++ = '-';
-                r += 2;
-            } else if (strncmp(r, "\\(ha", 4) == 0) {
-                *o++ = '^';
-                r += 4;
-            } else if (strncmp(r, "\\&", 2) == 0) {
-                r += 2;
-            } else {
-                *o++ = *r++;
-            }
+        char *plain = man_unescape(p, (size_t)(strchr(p, '\n') - p));
+        const char *keys_shown, *line;
+        if (man_binding(plain, tbl, &in_rows, &keys_shown, &line)) {
+            char *keys = keymap_keys_for(m, line);
+            if (strcmp(keys, keys_shown) != 0)
+                fail_msg("%s: '%s' for '%s', the map has '%s'", path, keys_shown, line, keys);
+            for (const char *k = keys; k; k = strstr(k + 1, ", "))
+                rows++;
+            free(keys);
         }
-        *o = '\0';
-        free(row);
-        if (plain[0] == '.') { /* .EX, .EE */
-            free(plain);
-            continue;
-        }
-        /* "KEYS  LINE": the keys end at the first run of two blanks */
-        char *gap = strstr(plain, "  ");
-        assert_non_null(gap);
-        *gap = '\0';
-        const char *line = gap + 2 + strspn(gap + 2, " ");
-        char *keys = keymap_keys_for(m, line);
-        if (strcmp(keys, plain) != 0)
-            fail_msg("%s: '%s' for '%s', the map has '%s'", path, plain, line, keys);
-        for (const char *k = keys; k; k = strstr(k + 1, ", "))
-            rows++;
-        free(keys);
         free(plain);
     }
     assert_int_equal(rows, n);
     keymap_free(m);
+    free(begin_mark);
+    free(end_mark);
     free(page);
     free(path);
+}
+
+static void test_man_page_table(void **state)
+{
+    (void)state;
+    check_man_page_table("chorus.conf.5", "default keys", false);
+}
+
+/* chorus(1), THE TUI, Keys: the same bindings in a table with what they do. */
+static void test_man_page_tui_table(void **state)
+{
+    (void)state;
+    check_man_page_table("chorus.1", "TUI keys", true);
 }
 
 int main(void)
@@ -369,7 +413,7 @@ int main(void)
         cmocka_unit_test(test_defaults),       cmocka_unit_test(test_list_order),
         cmocka_unit_test(test_names),          cmocka_unit_test(test_aliases),
         cmocka_unit_test(test_bind),           cmocka_unit_test(test_refused),
-        cmocka_unit_test(test_man_page_table),
+        cmocka_unit_test(test_man_page_table), cmocka_unit_test(test_man_page_tui_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
