@@ -32,6 +32,7 @@
 #include "ui/views.h"
 
 #define HISTORY_MAX 500
+#define ANSWERS_MAX 50 /* finds and playlist names typed this session */
 #define POLL_MS     1000 /* the clock in the log and prompts move at least this often */
 
 enum mode { MODE_NORMAL, MODE_COMMAND, MODE_FIND, MODE_PLAYLIST, MODE_CONFIRM, MODE_HELP };
@@ -44,7 +45,8 @@ struct tui {
     struct canvas *canvas;
     struct ui_model model;
     struct keymap *keys;
-    struct cmdline *line;
+    struct cmdline *line;   /* the : line, its history saved */
+    struct cmdline *answer; /* the / find and the playlist name: a history of their own */
     enum mode mode;
     enum question question;
     char *question_text;
@@ -177,10 +179,16 @@ static void act(struct tui *t, const struct cmd *c, const char *arg)
     send_lines(t, lines, n, true);
 }
 
+/* The editor of the prompt that is open. */
+static struct cmdline *editor(struct tui *t)
+{
+    return t->mode == MODE_COMMAND ? t->line : t->answer;
+}
+
 static void open_prompt(struct tui *t, enum mode mode)
 {
     t->mode = mode;
-    cmdline_reset(t->line, NULL);
+    cmdline_reset(editor(t), NULL);
 }
 
 static void ask(struct tui *t, enum question q, char *text)
@@ -319,10 +327,10 @@ static void complete_playlist(struct tui *t)
     const char **tracks, **artists, **playlists;
     size_t nt, na, np;
     model_names(&t->model, &tracks, &nt, &artists, &na, &playlists, &np);
-    const char *typed = cmdline_text(t->line);
+    const char *typed = cmdline_text(t->answer);
     for (size_t i = 0; i < np; i++) {
         if (strncasecmp(playlists[i], typed, strlen(typed)) == 0) {
-            cmdline_reset(t->line, playlists[i]);
+            cmdline_reset(t->answer, playlists[i]);
             return;
         }
     }
@@ -330,7 +338,7 @@ static void complete_playlist(struct tui *t)
 
 static void submit_prompt(struct tui *t, enum mode mode)
 {
-    char *text = xstrdup(cmdline_text(t->line));
+    char *text = xstrdup(cmdline_text(editor(t)));
     t->mode = MODE_NORMAL;
     if (*text == '\0') {
         free(text);
@@ -345,8 +353,11 @@ static void submit_prompt(struct tui *t, enum mode mode)
 
 static void prompt_key(struct tui *t, int code, bool is_char)
 {
-    if (t->mode == MODE_PLAYLIST && code == '\t') {
-        complete_playlist(t);
+    /* Tab: the : line completes commands; a playlist name completes from
+     * the playlists; a find has nothing to complete */
+    if (t->mode != MODE_COMMAND && (code == '\t' || code == KEY_BTAB)) {
+        if (t->mode == MODE_PLAYLIST)
+            complete_playlist(t);
         return;
     }
     const char **tracks, **artists, **playlists;
@@ -357,7 +368,7 @@ static void prompt_key(struct tui *t, int code, bool is_char)
     names.artists = artists;
     names.playlists = playlists;
     enum mode mode = t->mode;
-    switch (cmdline_key(t->line, code, is_char, mode == MODE_COMMAND ? &names : NULL)) {
+    switch (cmdline_key(editor(t), code, is_char, &names)) {
     case CMDLINE_SUBMIT:
         submit_prompt(t, mode);
         break;
@@ -476,8 +487,8 @@ static void draw(struct tui *t)
     char *question = NULL;
     struct ui_overlay ov = {
         .prompt = prompt_of(t),
-        .input = cmdline_text(t->line),
-        .input_col = cmdline_cursor_column(t->line),
+        .input = cmdline_text(editor(t)),
+        .input_col = cmdline_cursor_column(editor(t)),
         .message = t->message,
         .message_error = t->message_error,
         .help = t->mode == MODE_HELP,
@@ -536,6 +547,7 @@ static void tui_close(struct tui *t)
     model_free(&t->model);
     keymap_free(t->keys);
     cmdline_free(t->line);
+    cmdline_free(t->answer);
     help_free(t->help, t->nhelp);
     free(t->question_text);
     free(t->message);
@@ -549,6 +561,7 @@ int tui_run(const struct tui_config *cfg)
     t.mq = engine_mq(cfg->engine);
     model_init(&t.model);
     t.line = cmdline_new(HISTORY_MAX);
+    t.answer = cmdline_new(ANSWERS_MAX);
     char *error = NULL;
     if (load_keys(&t, &error) < 0 || screen_open(&t.screen, cfg->settings, &error) < 0) {
         tui_close(&t);
