@@ -791,12 +791,6 @@ static void test_find(void **state)
     assert_int_equal(m.log_scroll.cursor, m.nlog - 2);
     assert_false(m.log_follow);
 
-    /* the peers' order is the views' (views_peer_order): no find there */
-    view(&m, CMD_VIEW_PEERS);
-    expect_error(&m, CMD_SEARCH_START, "10.0", "the peers view has no find");
-    expect_error(&m, CMD_SEARCH_NEXT, NULL, "the peers view has no find");
-    assert_string_equal(m.find, "error"); /* the last find stays */
-
     /* the search view searches the catalog */
     view(&m, CMD_VIEW_SEARCH);
     expect_lines(&m, CMD_SEARCH_START, "daft  punk", "search daft punk");
@@ -819,6 +813,61 @@ static void test_find(void **state)
     assert_int_equal(m.search_scroll.cursor, 1);
     expect_lines(&m, CMD_SEARCH_PREV, NULL, NULL);
     assert_int_equal(m.search_scroll.cursor, 1);
+    model_free(&m);
+}
+
+/* A connection of the snapshot, as the engine fills it. */
+static void conn(struct mq_snapshot *s, const char *address, const char *st, uint64_t rate_down)
+{
+    struct mq_conn *c = &s->conns[s->nconns++];
+    snprintf(c->address, sizeof(c->address), "%s", address);
+    snprintf(c->state, sizeof(c->state), "%s", st);
+    c->rate_down = rate_down;
+    c->rtt_ms = -1;
+}
+
+/* The peers view finds a connection by its address or state, its rows in
+ * the order the view draws them (views_peer_order). */
+static void test_find_peers(void **state)
+{
+    struct ui_model m;
+    model_init(&m);
+    m.body_rows = 10;
+    view(&m, CMD_VIEW_PEERS);
+    expect_error(&m, CMD_SEARCH_START, "10.0", "not found: 10.0"); /* no connections yet */
+    struct mq_snapshot *s = xcalloc(1, sizeof(*s));
+    conn(s, "10.0.0.1:4000", "active", 100);
+    conn(s, "192.168.1.5:4000", "choked", 300);
+    conn(s, "10.0.0.2:4000", "handshake", 200);
+    model_set_snapshot(&m, s);
+    /* by download rate: 192.168.1.5, 10.0.0.2, 10.0.0.1 */
+    assert_int_equal(m.peer_sort, UI_SORT_RATE_DOWN);
+    expect_lines(&m, CMD_SEARCH_START, "10.0.", NULL);
+    assert_int_equal(m.peers_scroll.cursor, 1); /* 10.0.0.2 */
+    expect_lines(&m, CMD_SEARCH_NEXT, NULL, NULL);
+    assert_int_equal(m.peers_scroll.cursor, 2); /* 10.0.0.1 */
+    expect_lines(&m, CMD_SEARCH_NEXT, NULL, NULL);
+    assert_int_equal(m.peers_scroll.cursor, 1); /* wraps */
+    expect_lines(&m, CMD_SEARCH_PREV, NULL, NULL);
+    assert_int_equal(m.peers_scroll.cursor, 2);
+    /* the state, ignoring case */
+    expect_lines(&m, CMD_SEARCH_START, "CHOKED", NULL);
+    assert_int_equal(m.peers_scroll.cursor, 0);
+    expect_error(&m, CMD_SEARCH_START, "zzz", "not found: zzz");
+    assert_int_equal(m.peers_scroll.cursor, 0);
+    /* sorted by address the same text is on another row */
+    act(&m, CMD_WIN_TOP);
+    m.peer_sort = UI_SORT_ADDRESS; /* 10.0.0.1, 10.0.0.2, 192.168.1.5 */
+    expect_lines(&m, CMD_SEARCH_START, "192.168", NULL);
+    assert_int_equal(m.peers_scroll.cursor, 2);
+    /* an address that fills its field has no NUL: read within it (it
+     * sorts last) */
+    memset(s->conns[0].address, 'a', sizeof(s->conns[0].address));
+    model_set_snapshot(&m, s);
+    act(&m, CMD_WIN_TOP);
+    expect_lines(&m, CMD_SEARCH_START, "aaaa", NULL);
+    assert_int_equal(m.peers_scroll.cursor, 2);
+    free(s);
     model_free(&m);
 }
 
@@ -1138,6 +1187,7 @@ int main(void)
         cmocka_unit_test(test_keep),
         cmocka_unit_test(test_sort_and_tui_commands),
         cmocka_unit_test(test_find),
+        cmocka_unit_test(test_find_peers),
         cmocka_unit_test(test_log_ring),
         cmocka_unit_test(test_events),
         cmocka_unit_test(test_service_events),

@@ -6,10 +6,11 @@
  * whose text holds what was typed, ignoring (ASCII) case, and n/N go on
  * from there. A row's text is what it shows: a track by its title, artist
  * or album; an artist, an album or a playlist by its name; a log line by
- * its text. The peers view has none: its rows are in views_peer_order's
- * order, which views.c owns.
+ * its text; a connection of the peers view by its address or state, its
+ * rows taken in the order the view draws them (views_peer_order).
  *
  * Threads: the UI's only; pure (ui/model_internal.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,11 +82,29 @@ static bool track_shows(const struct ui_track *t, const char *text)
     return contains(t->title, text) || contains(t->artist, text) || contains(t->album, text);
 }
 
+/* A text field of the snapshot, which may fill its array without a NUL
+ * (size: the array's). */
+static bool field_shows(const char *field, size_t size, const char *text)
+{
+    char buf[128];
+    snprintf(buf, sizeof(buf), "%.*s", (int)strnlen(field, size), field);
+    return contains(buf, text);
+}
+
+static bool peer_shows(const struct mq_conn *c, const char *text)
+{
+    return field_shows(c->address, sizeof(c->address), text) ||
+           field_shows(c->state, sizeof(c->state), text);
+}
+
 /* The rows of the focused list, as a find reads them: tracks, names (a
- * left pane, the log). */
+ * left pane, the log) or connections. */
 struct find_rows {
     const struct ui_track **tracks; /* owned; NULL unless rows are tracks */
     bool names;
+    bool peers;
+    int order[MQ_MAX_CONNS]; /* peers: row r shows snap.conns[order[r]] */
+    size_t npeers;
 };
 
 static void find_rows_open(const struct ui_model *m, struct find_rows *r)
@@ -94,6 +113,8 @@ static void find_rows_open(const struct ui_model *m, struct find_rows *r)
     bool whole;
     model_focused_tracks(m, &r->tracks, &cursor, &whole);
     r->names = whole || m->view == CMD_VIEW_LOG;
+    r->peers = m->view == CMD_VIEW_PEERS;
+    r->npeers = r->peers ? (size_t)views_peer_order(m, r->order) : 0;
 }
 
 /* The text a row of a list of names shows (a left pane, the log). */
@@ -112,6 +133,8 @@ static const char *row_name(const struct ui_model *m, size_t i)
 static bool row_shows(const struct ui_model *m, const struct find_rows *r, size_t i,
                       const char *text)
 {
+    if (r->peers)
+        return i < r->npeers && peer_shows(&m->snap.conns[r->order[i]], text);
     if (r->names)
         return contains(row_name(m, i), text);
     return track_shows(r->tracks[i], text);
@@ -138,17 +161,8 @@ static long find_row(struct ui_model *m, bool forward, char **error)
     return found ? 0 : model_fail(error, "not found: %s", m->find);
 }
 
-/* The peers view's rows are in views_peer_order's order, which views.c
- * owns: the model cannot tell which row shows what. */
-static long no_find_in_peers(char **error)
-{
-    return model_fail(error, "find: the peers view has no find (win-sort orders it)");
-}
-
 static long find_start(struct ui_model *m, const char *text, char **error)
 {
-    if (m->view == CMD_VIEW_PEERS)
-        return no_find_in_peers(error);
     if (!text || !*text)
         return model_fail(error, "find: type what to look for");
     free(m->find);
@@ -164,8 +178,6 @@ long model_search_start(struct ui_model *m, const char *text, struct model_lines
 
 long model_find_again(struct ui_model *m, bool forward, char **error)
 {
-    if (m->view == CMD_VIEW_PEERS)
-        return no_find_in_peers(error);
     if (!m->find)
         return model_fail(error, "no search yet: press / first");
     return find_row(m, forward, error);
