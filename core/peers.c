@@ -47,6 +47,10 @@ struct upreq {
     uint64_t order;
     bool active;  /* holds its peer's upload slot */
     bool reading; /* a cache read is pending: freed by its callback */
+    /* every chunk is queued on the link: the slot stays taken until the
+     * link has sent sent_target bytes in all (conn_stats' bytes_out) */
+    bool draining;
+    uint64_t sent_target;
 };
 
 struct peer {
@@ -135,6 +139,8 @@ struct peers {
 
 static void close_link(struct peer *p, const char *why);
 static void assign_slots(struct peers *ps);
+static void start_draining(struct upreq *r);
+static void finish_draining(struct peer *p);
 static void feed(struct peer *p);
 
 const char *peers_strerror(int err)
@@ -468,12 +474,43 @@ static void on_read(void *ctx, int status, const uint8_t *data, size_t len)
     p->chunks_served++;
     ps->st.bytes_up += len;
     ps->st.chunks_served++;
-    if (++r->next_index >= r->end) {
-        detach(r);
-        assign_slots(ps);
-    } else {
+    if (++r->next_index >= r->end)
+        start_draining(r);
+    else
         feed(p);
-    }
+}
+
+/* The link's bytes sent so far (ciphertext handed to the socket). */
+static uint64_t link_sent(const struct peer *p)
+{
+    uint64_t out = 0;
+    conn_stats(peerlink_conn(p->l), NULL, &out);
+    return out;
+}
+
+/* The request's last chunk is queued: it keeps its upload slot until the
+ * link has sent what is queued now, so "slots in use" counts transfers
+ * on the wire, not reads from the cache (a shaped or slow link holds a
+ * request's bytes for seconds after they are queued). */
+static void start_draining(struct upreq *r)
+{
+    r->draining = true;
+    r->sent_target = link_sent(r->p) + conn_queued_bytes(peerlink_conn(r->p->l));
+    finish_draining(r->p);
+}
+
+/* Frees the slot of p's drained request, once its bytes have left. */
+static void finish_draining(struct peer *p)
+{
+    struct upreq *r = p->serving;
+    if (!r || !r->draining)
+        return;
+    struct conn *c = peerlink_conn(p->l);
+    if (link_sent(p) < r->sent_target && conn_queued_bytes(c) > 0)
+        return;
+    struct peers *ps = r->ps;
+    detach(r);
+    assign_slots(ps);
 }
 
 /* Reads the next chunk of the request p is served, if its link has
@@ -481,7 +518,7 @@ static void on_read(void *ctx, int status, const uint8_t *data, size_t len)
 static void feed(struct peer *p)
 {
     struct upreq *r = p->serving;
-    if (!r || r->reading || p->closing)
+    if (!r || r->reading || r->draining || p->closing)
         return;
     if (conn_queued_bytes(peerlink_conn(p->l)) >= FEED_BYTES)
         return; /* on_writable resumes */
@@ -927,6 +964,7 @@ static void link_message(struct peerlink *l, struct wire_msg *m, void *arg)
 static void link_writable(struct peerlink *l, void *arg)
 {
     (void)l;
+    finish_draining(arg);
     feed(arg);
 }
 
@@ -1078,6 +1116,7 @@ static void on_tick(uv_timer_t *t)
             close_link(p, "reads nothing of what it asked for");
             continue;
         }
+        finish_draining(p); /* on_writable stops once the link has drained */
         /* rates: bytes of the last tick, smoothed over about four */
         uint64_t down = p->tick_down * 1000 / PEERS_TICK_MS, up = p->tick_up * 1000 / PEERS_TICK_MS;
         p->rate_down = p->rate_down ? (p->rate_down * 3 + down) / 4 : down;
