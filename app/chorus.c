@@ -21,6 +21,7 @@ int main(int argc, char **argv)
         .commands = commands,
         .config_options = true,
         .headless = chorus_headless_main,
+        .demo = chorus_demo_main,
     };
     return cli_run(&prog, argc, argv);
 }

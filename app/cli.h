@@ -23,6 +23,10 @@ struct cli_program {
     /* What --headless runs (a global option like -c, in any order among
      * them); NULL: the program has no --headless. */
     int (*headless)(int argc, char **argv);
+    /* What --demo runs (a global option too; with --headless as well, the
+     * demo without a UI: headless is true); NULL: the program has no
+     * --demo. */
+    int (*demo)(int argc, char **argv, bool headless);
 };
 
 /* The global configuration options given before the subcommand, for the
