@@ -5,29 +5,34 @@
  *
  * Each peer has a thread of its own that drives its engine with commands
  * of the table, as a listener would:
- *  - Its cache is small (its albums plus a quarter of the library), so it
- *    evicts and fetches again. On the first run (and whenever the library
- *    or the number of peers changed: DIR/peers/N/.filled says) it fills it
- *    with its albums — the library's albums dealt round the peers — by
- *    playing them at 64 times real time (the null:64 output, no emulated
- *    link), then reopens at real time behind its access link.
+ *  - Its cache is small (its albums and a quarter of the library, at
+ *    least two tracks more), so it evicts and fetches again. On the first
+ *    run (and whenever the library or the number of peers changed:
+ *    DIR/peers/N/.filled says) it fills it with its albums — the
+ *    library's albums but the first dealt round the peers (holds_album) —
+ *    by playing them at 64 times real time (the null:64 output, no
+ *    emulated link), then reopens at real time behind its access link.
+ *    What its cache holds is modelled (held: filled and played tracks,
+ *    the latest first, cut at its cap as the cache evicts) and kept in
+ *    DIR/peers/N/.held for the next run.
  *  - Then sessions, until the demo stops: an album in order (35%), the
  *    swarm's hits (popular tracks drawn from a fixed Zipf ranking, as 88%
  *    of plays hit a few tracks), or something played nearby a moment ago
- *    (20%). Most tracks are heard to the end; some are skipped after a
- *    few seconds, some seeked, some paused; a rest of 3 to 20 s follows a
- *    session. Each peer's generator is seeded from the clock.
+ *    that it does not hold (20%). Most tracks are heard to the end; some
+ *    are skipped after a few seconds, some seeked, some paused; a rest of
+ *    3 to 20 s follows a session. Each generator is seeded from the clock.
  *  - A friend tunes in: a watcher thread reads the user's status every
  *    second; once a track has played FOLLOW_AFTER_S seconds (by then the
  *    user's engine holds it whole and has announced it), one peer that
- *    has not heard it plays it next — fetching it from the user's engine,
- *    among others — and while the user's engine uploads nothing, another
- *    every RETIP_S (the first may have held it after all). So the user
- *    sees their upload slots in use within a minute of pressing play.
+ *    does not hold it plays it next — fetching it from the user's engine
+ *    (the only holder of the first album at first) — and while the user's
+ *    engine uploads nothing, another every RETIP_S (the model may be
+ *    wrong). So the user sees their upload slots in use within a minute
+ *    of pressing play.
  *
  * Locking: sw->mu guards stopping, the tips, the trending list and the
- * peers' held lists and ready flags; sw->cv wakes the sleeping threads (stop,
- * tip). The engines are reached through demo_engine (any thread). */
+ * peers' held lists and ready flags; sw->cv wakes the sleeping threads
+ * (stop, tip). The engines are reached through demo_engine (any thread). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
