@@ -19,10 +19,12 @@
  * it runs. Exit status: 0 stopped (by a signal too, even during set-up),
  * 1 failed, 2 bad options, 3 another demo runs on this directory. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -46,6 +48,7 @@
 #define ONLINE_MS        30000
 #define INTERRUPTED      (-1) /* a signal stopped the set-up: not a failure */
 #define LIBRARY_PLAYLIST "Demo library"
+#define LOCK_NAME        ".lock"
 
 struct demo {
     struct demo_options opt;
@@ -61,6 +64,7 @@ struct demo {
     char *socket; /* the user's engine's remote socket; "" none */
     char *notes;  /* for the banner: no socket, no sound device */
     char *banner;
+    int lock_fd; /* DIR/.lock, flock'ed; -1 */
 };
 
 /* ---- signals ---- */
@@ -88,14 +92,16 @@ static bool signalled(struct demo *d, int ms)
 
 /* ---- notes for the banner ---- */
 
+/* Takes note (owned) after the others. */
 static void add_note(struct demo *d, char *note)
 {
-    char *all = d->notes ? xasprintf("%s; %s", d->notes, note) : note;
     if (d->notes) {
+        char *all = xasprintf("%s; %s", d->notes, note);
         free(d->notes);
         free(note);
+        note = all;
     }
-    d->notes = all;
+    d->notes = note;
 }
 
 /* ---- the library, made on a thread while signals are watched ---- */
@@ -133,16 +139,42 @@ static int make_library(struct demo *d)
 
 /* ---- the directory, the service, the user's settings ---- */
 
+/* One demo per directory: an flock held until the process ends. */
+static int lock_dir(struct demo *d)
+{
+    char *path = xasprintf("%s/%s", d->opt.dir, LOCK_NAME);
+    d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int status = 0;
+    if (d->lock_fd < 0) {
+        fprintf(stderr, "chorus: cannot open %s: %s\n", path, strerror(errno));
+        status = 1;
+    } else if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        fprintf(stderr, "chorus: a demo already runs in %s\n", d->opt.dir);
+        status = 3;
+    }
+    free(path);
+    return status;
+}
+
+/* The demo directory (locked), and the log in it. */
 static int make_dirs(struct demo *d)
 {
-    d->service_dir = xasprintf("%s/service", d->opt.dir);
-    d->user_dir = xasprintf("%s/user", d->opt.dir);
     int rc = fs_mkdir_p(d->service_dir, 0700);
     if (rc < 0) {
         fprintf(stderr, "chorus: cannot make the demo directory %s: %s\n", d->service_dir,
                 fs_strerror(rc));
         return 1;
     }
+    if ((rc = lock_dir(d)) != 0)
+        return rc;
+    char *path = xasprintf("%s/chorus.log", d->opt.dir);
+    struct chorus_env *env = &d->env;
+    env->log = clog_new(path, env->settings.log_level, &rc);
+    if (!env->log)
+        fprintf(stderr, "chorus: cannot open the log %s: %s (going on without it)\n", path,
+                clog_strerror(rc));
+    clog_set_rotation(env->log, env->settings.log_max_size, (unsigned)env->settings.log_keep);
+    free(path);
     return 0;
 }
 
@@ -154,15 +186,12 @@ static int set_choice(struct demo *d, char *option)
 }
 
 /* The user's settings: the defaults, the demo's choices, then -c FILE (an
- * explicit one: the default chorus.conf is never read) and each -o. */
+ * explicit one: the default chorus.conf is never read) and each -o. The
+ * service's address and key come once it runs (service_choices). */
 static int user_settings(struct demo *d)
 {
     const struct cli_config_options *opts = cli_config();
     int rc = set_choice(d, xstrdup("p2p.listen=127.0.0.1:0"));
-    if (rc == 0)
-        rc = set_choice(d, xasprintf("service.address=%s", d->svc.address));
-    if (rc == 0)
-        rc = set_choice(d, xasprintf("service.key=%s", d->svc.key_hex));
     if (rc == 0)
         rc = set_choice(d, xasprintf("service.user=%s", DEMO_USER));
     if (rc == 0 && opts->config_path) {
@@ -178,28 +207,30 @@ static int user_settings(struct demo *d)
     return rc;
 }
 
-/* The user's env: paths under DIR/user, the settings, the log DIR/chorus.log. */
+/* The demo's service, unless the command line named another. */
+static void service_choices(struct demo *d)
+{
+    if (!d->env.settings.service_address)
+        set_choice(d, xasprintf("service.address=%s", d->svc.address));
+    if (!d->env.settings.service_key)
+        set_choice(d, xasprintf("service.key=%s", d->svc.key_hex));
+}
+
+/* The user's env but its log: paths under DIR/user, the settings. Makes
+ * nothing on disk, so a bad option costs nothing. */
 static int open_env(struct demo *d)
 {
     struct chorus_env *env = &d->env;
     settings_init(&env->settings);
+    d->service_dir = xasprintf("%s/service", d->opt.dir);
+    d->user_dir = xasprintf("%s/user", d->opt.dir);
     int err = 0;
     env->paths = paths_new_rooted(d->user_dir, "chorus", &err);
     if (!env->paths) {
         fprintf(stderr, "chorus: %s: %s\n", d->user_dir, paths_strerror(err));
         return 1;
     }
-    int rc = user_settings(d);
-    if (rc != 0)
-        return rc;
-    char *path = xasprintf("%s/chorus.log", d->opt.dir);
-    env->log = clog_new(path, env->settings.log_level, &err);
-    if (!env->log)
-        fprintf(stderr, "chorus: cannot open the log %s: %s (going on without it)\n", path,
-                clog_strerror(err));
-    clog_set_rotation(env->log, env->settings.log_max_size, (unsigned)env->settings.log_keep);
-    free(path);
-    return 0;
+    return user_settings(d);
 }
 
 static int start_service(struct demo *d)
@@ -214,18 +245,20 @@ static int start_service(struct demo *d)
 
 static int prepare(struct demo *d)
 {
-    int status = make_dirs(d);
+    int status = open_env(d);
+    if (status == 0)
+        status = make_dirs(d);
     if (status == 0)
         status = make_library(d);
     if (status == 0 && demo_library_read(d->service_dir, &d->opt, &d->lib) < 0)
         status = 1;
     if (status == 0)
         status = start_service(d);
-    if (status == 0)
-        status = open_env(d);
-    if (status == 0)
+    if (status == 0) {
+        service_choices(d);
         clog_info(d->env.log, MOD, "demo in %s: service %s, %zu tracks on %zu albums, %u peers",
                   d->opt.dir, d->svc.address, d->lib.ntracks, d->lib.nalbums, d->opt.peers);
+    }
     return status;
 }
 
@@ -360,8 +393,8 @@ static int queue_library(struct demo *d)
 static int start_user(struct demo *d)
 {
     char *error = NULL;
-    if (chorus_login_device(&d->env, NULL, d->svc.address, DEMO_USER, d->password, "demo", &error) <
-        0) {
+    const char *address = d->env.settings.service_address; /* the demo's, unless -o said */
+    if (chorus_login_device(&d->env, NULL, address, DEMO_USER, d->password, "demo", &error) < 0) {
         fprintf(stderr, "chorus: the demo's engine cannot log in: %s\n", error);
         free(error);
         return 1;
@@ -433,13 +466,15 @@ static void teardown(struct demo *d)
     free(d->socket);
     free(d->notes);
     free(d->banner);
+    if (d->lock_fd >= 0)
+        close(d->lock_fd);
 }
 
 int chorus_demo_main(int argc, char **argv, bool headless)
 {
     (void)argc;
     (void)argv;
-    struct demo d = {0};
+    struct demo d = {.lock_fd = -1};
     int status = demo_options_read(&d.opt);
     if (status != 0) {
         demo_options_free(&d.opt);

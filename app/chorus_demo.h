@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "base/log.h"
 #include "base/settings.h"
@@ -194,5 +195,8 @@ int demo_tui_run(struct engine *e, const struct chorus_settings *s, const char *
 uint64_t demo_rand(uint64_t *state);
 /* Uniform in [lo, hi). */
 double demo_uniform(uint64_t *state, double lo, double hi);
+/* CLOCK_MONOTONIC now + ms: a deadline for pthread_cond_timedwait on a
+ * condition variable set to that clock. */
+struct timespec demo_after_ms(double ms);
 
 #endif

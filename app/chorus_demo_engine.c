@@ -4,13 +4,13 @@
  * watches what the user plays (app/chorus_demo.h).
  *
  * A reply may come after its waiter gave up (the engine stopping with
- * the command queued frees it unanswered; a slow one times out), so every
- * waiter stays allocated, on the engine's list, until demo_engine_free:
- * a late reply never writes into freed memory. Any thread. */
+ * the command queued frees it unanswered; a slow one times out), so a
+ * waiter given up on stays allocated, on the engine's list, until
+ * demo_engine_free: a late reply never writes into freed memory. An
+ * answered one goes at once. Any thread. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/xmalloc.h"
 #include "chorus_demo.h"
@@ -29,7 +29,7 @@ struct demo_engine {
     struct engine *engine;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct waiter *waiters; /* every waiter made, freed with the engine */
+    struct waiter *waiters; /* waiting or given up on; the latter go with the engine */
 };
 
 struct demo_engine *demo_engine_new(const struct engine_config *cfg, int *rc, char **error)
@@ -80,19 +80,6 @@ static void on_reply(void *ctx, const struct cmd_result *r)
     pthread_mutex_unlock(&w->de->mu);
 }
 
-static struct timespec in_ms(int ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
-
 /* Waits for w (de->mu held) until it is answered, the engine stops or
  * DEMO_REPLY_MS pass. */
 static int wait_reply(struct demo_engine *de, struct waiter *w)
@@ -102,10 +89,22 @@ static int wait_reply(struct demo_engine *de, struct waiter *w)
             return -ETIMEDOUT;
         if (engine_stopped(de->engine))
             return ENGINE_ESTOPPED;
-        struct timespec until = in_ms(POLL_MS);
+        struct timespec until = demo_after_ms(POLL_MS);
         pthread_cond_timedwait(&de->cv, &de->mu, &until);
     }
     return w->status;
+}
+
+/* Unlinks and frees an answered waiter (de->mu held). */
+static void forget(struct demo_engine *de, struct waiter *w)
+{
+    for (struct waiter **pp = &de->waiters; *pp; pp = &(*pp)->next)
+        if (*pp == w) {
+            *pp = w->next;
+            break;
+        }
+    json_decref(w->data);
+    free(w);
 }
 
 static int run_line(struct demo_engine *de, json_t **data, const char *line)
@@ -128,9 +127,12 @@ static int run_line(struct demo_engine *de, json_t **data, const char *line)
     pthread_mutex_lock(&de->mu);
     if (rc == 0)
         rc = wait_reply(de, w);
-    if (rc >= 0 && data) {
-        *data = w->data;
-        w->data = NULL;
+    if (w->done) { /* answered: nothing refers to w any more */
+        if (rc >= 0 && data) {
+            *data = w->data;
+            w->data = NULL;
+        }
+        forget(de, w);
     }
     pthread_mutex_unlock(&de->mu);
     return rc;

@@ -18,22 +18,26 @@
  *  - Then sessions, until the demo stops: an album in order (35%), the
  *    swarm's hits (popular tracks drawn from a fixed Zipf ranking, as 88%
  *    of plays hit a few tracks), or something played nearby a moment ago
- *    that it does not hold (20%). Most tracks are heard to the end; some
- *    are skipped after a few seconds, some seeked, some paused; a rest of
- *    3 to 20 s follows a session. Each generator is seeded from the clock.
+ *    that it does not hold (20%). The first album is new to the swarm:
+ *    no session of a peer's own picks it. Most tracks are heard to the
+ *    end; some are skipped after a few seconds, some seeked, some paused;
+ *    a rest of 3 to 20 s follows a session. Each generator is seeded from
+ *    the clock.
  *  - A friend tunes in: a watcher thread reads the user's status every
  *    second; once a track has played FOLLOW_AFTER_S seconds (by then the
- *    user's engine holds it whole and has announced it), one peer that
- *    does not hold it plays it next — fetching it from the user's engine
- *    (the only holder of the first album at first) — and while the user's
- *    engine uploads nothing, another every RETIP_S (the model may be
- *    wrong). So the user sees their upload slots in use within a minute
- *    of pressing play.
+ *    user's engine holds it whole and has announced it), a peer plays
+ *    next one of the user's tracks, the one the fewest peers hold (the
+ *    first album's are held by the user's engine alone at first), and
+ *    fetches it from the user's engine; while that engine uploads
+ *    nothing, another peer every RETIP_S (the model may be wrong). So the
+ *    user sees their upload slots in use within a minute of pressing
+ *    play.
  *
  * Locking: sw->mu guards stopping, the tips, the trending list and the
  * peers' held lists and ready flags; sw->cv wakes the sleeping threads
  * (stop, tip). The engines are reached through demo_engine (any thread). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,21 +102,11 @@ struct demo_swarm {
 
 /* ---- waiting ---- */
 
-static struct timespec after_ms(double ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    long long ns = (long long)t.tv_nsec + (long long)(ms * 1e6);
-    t.tv_sec += (time_t)(ns / 1000000000LL);
-    t.tv_nsec = (long)(ns % 1000000000LL);
-    return t;
-}
-
 /* Sleeps ms unless the demo stops or (a ready peer) gets a tip first. */
 static enum wake peer_sleep(struct demo_peer *p, double ms)
 {
     struct demo_swarm *sw = p->sw;
-    struct timespec until = after_ms(ms);
+    struct timespec until = demo_after_ms(ms);
     enum wake w = WAKE_TIME;
     pthread_mutex_lock(&sw->mu);
     for (;;) {
@@ -451,12 +445,19 @@ static bool in_session(const struct demo_peer *p, size_t t)
     return false;
 }
 
+/* The first album is new to the swarm (holds_album): peers come to it
+ * only by following someone (a tip, something played nearby). */
+static bool new_to_swarm(const struct demo_library *lib, size_t t)
+{
+    return lib->nalbums > 1 && lib->tracks[t].album == 0;
+}
+
 static void session_popular(struct demo_peer *p, size_t want)
 {
     size_t tries = 0;
     while (p->session_len < want && tries++ < 50) {
         size_t t = pick_popular(p);
-        if (!in_session(p, t))
+        if (!in_session(p, t) && !new_to_swarm(p->sw->lib, t))
             p->session[p->session_len++] = t;
     }
 }
@@ -464,7 +465,9 @@ static void session_popular(struct demo_peer *p, size_t want)
 static void session_album(struct demo_peer *p)
 {
     const struct demo_library *lib = p->sw->lib;
-    const struct demo_album *al = &lib->albums[demo_rand(&p->rng) % lib->nalbums];
+    size_t skip = lib->nalbums > 1; /* the album new to the swarm */
+    size_t a = skip + (size_t)(demo_rand(&p->rng) % (lib->nalbums - skip));
+    const struct demo_album *al = &lib->albums[a];
     for (size_t i = 0; i < al->count && i < SESSION_MAX; i++)
         p->session[p->session_len++] = al->first + i;
 }
@@ -517,7 +520,7 @@ static bool is_stopped(struct demo_peer *p)
 /* A tip came while listening: a few seconds, as people take, then off. */
 static enum wake tuning_in(struct demo_peer *p)
 {
-    struct timespec until = after_ms(demo_uniform(&p->rng, 2000, 6000));
+    struct timespec until = demo_after_ms(demo_uniform(&p->rng, 2000, 6000));
     enum wake w = WAKE_TIP;
     pthread_mutex_lock(&p->sw->mu);
     while (!p->sw->stopping &&
@@ -730,24 +733,32 @@ unsigned demo_swarm_running(struct demo_swarm *sw)
     return n;
 }
 
-/* Gives track t to the next listening peer that has not heard it. */
-static void tip_a_peer(struct demo_swarm *sw, long t)
+/* How many listening peers hold track t (sw->mu held). */
+static unsigned holders(const struct demo_swarm *sw, size_t t)
 {
-    pthread_mutex_lock(&sw->mu);
-    trending_add(sw, t);
+    unsigned n = 0;
+    for (unsigned i = 0; i < sw->npeers; i++)
+        n += sw->peers[i].running && holds(&sw->peers[i], t);
+    return n;
+}
+
+/* Gives track t to the next listening peer that does not hold it (sw->mu
+ * held). False when every one holds it or has a tip already. */
+static bool tip_a_peer(struct demo_swarm *sw, size_t t)
+{
     for (unsigned i = 0; i < sw->npeers; i++) {
         unsigned k = (sw->next_tip + i) % sw->npeers;
         struct demo_peer *p = &sw->peers[k];
-        if (p->running && !holds(p, (size_t)t) && p->tip < 0) {
-            p->tip = t;
+        if (p->running && !holds(p, t) && p->tip < 0) {
+            p->tip = (long)t;
             sw->next_tip = k + 1;
-            clog_info(sw->log, MOD, "peer %u tunes in to what the user plays (#%llu)", p->index,
+            clog_info(sw->log, MOD, "peer %u tunes in to what the user played (#%llu)", p->index,
                       (unsigned long long)sw->lib->tracks[t].id);
             pthread_cond_broadcast(&sw->cv);
-            break;
+            return true;
         }
     }
-    pthread_mutex_unlock(&sw->mu);
+    return false;
 }
 
 static double now_s(void)
@@ -757,16 +768,37 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* The user's track passed on to the peers, and what came of it. */
+/* What the user played this run, and what came of passing it on. */
 struct follow {
-    uint64_t id;        /* 0: none yet */
+    bool *played;       /* per track: heard FOLLOW_AFTER_S s (the user's engine holds it) */
+    uint64_t current;   /* the catalog id of the last track passed on */
     long long uploaded; /* the user's upload total at the last tip */
     double tipped_at;   /* when */
 };
 
-/* One look at the user's status: a track heard FOLLOW_AFTER_S seconds is
- * passed on; while the user's engine uploads nothing, again to another
- * peer every RETIP_S (the first may hold it already). */
+/* Passes on one of the user's tracks: of those played, the one the fewest
+ * peers hold (the latest on a tie), so the peer that takes it fetches it
+ * from the user's engine, if possible alone. */
+static void pass_on(struct demo_swarm *sw, struct follow *f, size_t latest)
+{
+    pthread_mutex_lock(&sw->mu);
+    long best = (long)latest;
+    unsigned fewest = holders(sw, latest);
+    for (size_t t = 0; t < sw->lib->ntracks; t++) {
+        unsigned n = f->played[t] ? holders(sw, t) : UINT32_MAX;
+        if (n < fewest) {
+            fewest = n;
+            best = (long)t;
+        }
+    }
+    trending_add(sw, (long)latest);
+    tip_a_peer(sw, (size_t)best);
+    pthread_mutex_unlock(&sw->mu);
+}
+
+/* One look at the user's status: each track heard FOLLOW_AFTER_S seconds
+ * is a reason to pass one on; while the user's engine uploads nothing,
+ * another every RETIP_S (the model of the caches may be wrong). */
 static void follow_user(struct demo_swarm *sw, json_t *st, struct follow *f)
 {
     uint64_t id = demo_json_track_id(st);
@@ -775,17 +807,20 @@ static void follow_user(struct demo_swarm *sw, json_t *st, struct follow *f)
     long long uploaded = demo_json_int(st, NULL, "uploaded");
     if (strcmp(demo_json_str(st, "state"), "stopped") == 0 || t < 0 || pos < FOLLOW_AFTER_S)
         return;
-    bool fresh = id != f->id;
+    f->played[t] = true;
+    bool fresh = id != f->current;
     if (!fresh && (uploaded != f->uploaded || now_s() - f->tipped_at < RETIP_S))
         return;
-    *f = (struct follow){.id = id, .uploaded = uploaded, .tipped_at = now_s()};
-    tip_a_peer(sw, t);
+    f->current = id;
+    f->uploaded = uploaded;
+    f->tipped_at = now_s();
+    pass_on(sw, f, (size_t)t);
 }
 
 static void *watch_user(void *arg)
 {
     struct demo_swarm *sw = arg;
-    struct follow f = {0};
+    struct follow f = {.played = xcalloc(sw->lib->ntracks, sizeof(*f.played))};
     while (!stopping(sw)) {
         json_t *st = demo_engine_status(sw->user);
         if (!st && engine_stopped(demo_engine_handle(sw->user)))
@@ -793,12 +828,13 @@ static void *watch_user(void *arg)
         if (st)
             follow_user(sw, st, &f);
         json_decref(st);
-        struct timespec until = after_ms(1000);
+        struct timespec until = demo_after_ms(1000);
         pthread_mutex_lock(&sw->mu);
         if (!sw->stopping)
             pthread_cond_timedwait(&sw->cv, &sw->mu, &until);
         pthread_mutex_unlock(&sw->mu);
     }
+    free(f.played);
     return NULL;
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audio/import.h"
@@ -444,6 +445,16 @@ uint64_t demo_rand(uint64_t *state)
     x ^= x >> 27;
     *state = x;
     return x * 0x2545f4914f6cdd1dull;
+}
+
+struct timespec demo_after_ms(double ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    long long ns = (long long)t.tv_nsec + (long long)(ms * 1e6);
+    t.tv_sec += (time_t)(ns / 1000000000LL);
+    t.tv_nsec = (long)(ns % 1000000000LL);
+    return t;
 }
 
 double demo_uniform(uint64_t *state, double lo, double hi)
