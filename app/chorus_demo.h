@@ -9,6 +9,8 @@
  *                    cache/chorus, state/chorus (the : history)
  *   DIR/chorus.log   the user's engine's log, and the demo's own lines
  *   DIR/peers/N/     background peer N: data, cache, peer.log, .filled
+ *                    (its fill is done), .held (what its cache holds)
+ *   DIR/.lock        flock'ed while a demo runs there
  *
  * chorus_demo.c runs it (the user's engine, the banner, the UI or the
  * signals); chorus_demo_setup.c makes the directory, the library, the
@@ -40,8 +42,9 @@
 /* Every demo engine sits behind an emulated home access link (engine_config
  * link_rtt_ms, link_rate; the same rate both ways): transfers take
  * seconds. The user's engine has the slowest, 2 Mbit/s, the peers 3 and 4
- * Mbit/s in turn: a peer fetching from the user's engine finds its uplink
- * full, so its upload slot stays in use for the whole transfer. */
+ * Mbit/s in turn: a peer fetching from the user's engine fills its uplink,
+ * so its next request holds an upload slot while it waits for room on the
+ * link, and the slot shows in use through most of the transfer. */
 #define DEMO_LINK_RTT_MS 40u
 #define DEMO_USER_RATE   250000u /* bytes/s: 2 Mbit/s */
 /* Ogg Vorbis q5, about 160 kbit/s: a track's size when its manifest
