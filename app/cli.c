@@ -31,7 +31,7 @@ static void usage(const struct cli_program *prog, FILE *out)
     if (prog->headless)
         fprintf(out, "       %s [-c FILE] [-o KEY=VALUE]... --headless\n", prog->name);
     if (prog->demo)
-        fprintf(out, "       %s [-o KEY=VALUE]... --demo [--headless]\n", prog->name);
+        fprintf(out, "       %s [-c FILE] [-o KEY=VALUE]... --demo [--headless]\n", prog->name);
     fprintf(out, "\n%s\n\n", prog->summary);
     if (prog->config_options)
         fprintf(out,
