@@ -22,6 +22,7 @@ int main(int argc, char **argv)
         .config_options = true,
         .headless = chorus_headless_main,
         .interactive = chorus_tui_main,
+        .demo = chorus_demo_main,
     };
     return cli_run(&prog, argc, argv);
 }

@@ -4,14 +4,18 @@
 #ifndef CHORUS_APP_CHORUS_COMMANDS_H
 #define CHORUS_APP_CHORUS_COMMANDS_H
 
+#include <stdbool.h>
+
 int chorus_cache_main(int argc, char **argv);
 int chorus_play_main(int argc, char **argv);
 int chorus_login_main(int argc, char **argv);
 int chorus_logout_main(int argc, char **argv);
 int chorus_remote_main(int argc, char **argv);
-/* Not a subcommand: what --headless runs (argv as for a subcommand). */
+/* Not subcommands: what --headless and --demo run (argv as for a
+ * subcommand); --demo --headless runs the demo without a UI. */
 int chorus_headless_main(int argc, char **argv);
 /* Not a subcommand: what chorus without one runs (the TUI). */
 int chorus_tui_main(int argc, char **argv);
+int chorus_demo_main(int argc, char **argv, bool headless);
 
 #endif

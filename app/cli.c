@@ -30,16 +30,21 @@ static void usage(const struct cli_program *prog, FILE *out)
             prog->config_options ? " [-c FILE] [-o KEY=VALUE]..." : "");
     if (prog->headless)
         fprintf(out, "       %s [-c FILE] [-o KEY=VALUE]... --headless\n", prog->name);
+    if (prog->demo)
+        fprintf(out, "       %s [-c FILE] [-o KEY=VALUE]... --demo [--headless]\n", prog->name);
     fprintf(out, "\n%s\n\n", prog->summary);
     if (prog->config_options)
         fprintf(out,
                 "Options:\n"
                 "  -c, --config FILE   read FILE instead of the default configuration file\n"
                 "  -o KEY=VALUE        set one option after the file, e.g. -o log.level=debug\n"
-                "%s\n",
+                "%s%s\n",
                 prog->headless ? "      --headless      run the engine without a UI (chorus remote "
                                  "drives it)\n"
-                               : "");
+                               : "",
+                prog->demo ? "      --demo          the player on a local swarm with a generated "
+                             "library, offline\n"
+                           : "");
     fprintf(out, "Commands:\n");
     for (const struct cli_command *c = prog->commands; c->name; c++)
         fprintf(out, "  %-14s %s\n", c->name, c->summary);
@@ -50,11 +55,9 @@ static void usage(const struct cli_program *prog, FILE *out)
 int cli_run(const struct cli_program *prog, int argc, char **argv)
 {
     static const struct option with_config[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {"config", required_argument, NULL, 'c'},
-        {"headless", no_argument, NULL, 'H'},
-        {0},
+        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+        {"config", required_argument, NULL, 'c'}, {"headless", no_argument, NULL, 'H'},
+        {"demo", no_argument, NULL, 'D'},         {0},
     };
     static const struct option without_config[] = {
         {"help", no_argument, NULL, 'h'},
@@ -65,7 +68,7 @@ int cli_run(const struct cli_program *prog, int argc, char **argv)
     const char *optstring = prog->config_options ? "+hVc:o:" : "+hV";
     const struct option *longopts = prog->config_options ? with_config : without_config;
     int c;
-    bool headless = false;
+    bool headless = false, demo = false;
     while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
         switch (c) {
         case 'H':
@@ -74,6 +77,13 @@ int cli_run(const struct cli_program *prog, int argc, char **argv)
                 return 2;
             }
             headless = true;
+            break;
+        case 'D':
+            if (!prog->demo) {
+                usage(prog, stderr);
+                return 2;
+            }
+            demo = true;
             break;
         case 'c':
             parsed_config.config_path = optarg;
@@ -95,15 +105,15 @@ int cli_run(const struct cli_program *prog, int argc, char **argv)
             return 2;
         }
     }
-    if (headless) {
+    if (demo || headless) {
         if (optind < argc) {
-            fprintf(stderr, "%s: --headless runs the engine and takes no command ('%s')\n",
-                    prog->name, argv[optind]);
+            fprintf(stderr, "%s: %s runs the engine and takes no command ('%s')\n", prog->name,
+                    demo ? "--demo" : "--headless", argv[optind]);
             return 2;
         }
         argv += optind - 1;
         optind = 0;
-        return prog->headless(1, argv);
+        return demo ? prog->demo(1, argv, headless) : prog->headless(1, argv);
     }
     if (optind >= argc) {
         if (prog->interactive) {

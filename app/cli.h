@@ -26,6 +26,10 @@ struct cli_program {
     /* What the program runs without a command (chorus: the TUI); NULL:
      * the usage, exit status 2. */
     int (*interactive)(int argc, char **argv);
+    /* What --demo runs (a global option too; with --headless as well, the
+     * demo without a UI: headless is true); NULL: the program has no
+     * --demo. */
+    int (*demo)(int argc, char **argv, bool headless);
 };
 
 /* The global configuration options given before the subcommand, for the
