@@ -64,7 +64,8 @@ struct demo {
     char *socket; /* the user's engine's remote socket; "" none */
     char *notes;  /* for the banner: no socket, no sound device */
     char *banner;
-    int lock_fd; /* DIR/.lock, flock'ed; -1 */
+    int lock_fd;     /* DIR/.lock, flock'ed; -1 */
+    int real_stderr; /* the TUI demo: stderr before chatter went to DIR/chorus.stderr; -1 */
 };
 
 /* ---- signals ---- */
@@ -443,8 +444,9 @@ static int run_tui(struct demo *d)
     if (paths_ensure(d->env.paths, PATHS_STATE) == 0)
         history = paths_file(d->env.paths, PATHS_STATE, "history");
     pthread_sigmask(SIG_UNBLOCK, &d->blocked, NULL);
-    int status =
-        demo_tui_run(demo_engine_handle(d->user), &d->env.settings, history, d->banner, d->env.log);
+    int err_fd = d->real_stderr > 0 ? d->real_stderr : STDERR_FILENO;
+    int status = demo_tui_run(demo_engine_handle(d->user), &d->env.settings, history, d->banner,
+                              d->env.log, err_fd);
     pthread_sigmask(SIG_BLOCK, &d->blocked, NULL);
     free(history);
     return status;
@@ -474,7 +476,7 @@ int chorus_demo_main(int argc, char **argv, bool headless)
 {
     (void)argc;
     (void)argv;
-    struct demo d = {.lock_fd = -1};
+    struct demo d = {.lock_fd = -1, .real_stderr = -1};
     int status = demo_options_read(&d.opt);
     if (status != 0) {
         demo_options_free(&d.opt);
@@ -484,6 +486,11 @@ int chorus_demo_main(int argc, char **argv, bool headless)
     status = prepare(&d);
     if (status == 0)
         status = start_peers(&d);
+    /* The user's engine opens the sound device: from here until the TUI
+     * has ended, what libraries print goes to a file, not on the screen. */
+    char *chatter = headless ? NULL : xasprintf("%s/chorus.stderr", d.opt.dir);
+    if (status == 0 && chatter)
+        d.real_stderr = demo_tui_quiet_stderr(chatter);
     if (status == 0)
         status = start_user(&d);
     if (status == 0) {
@@ -492,8 +499,13 @@ int chorus_demo_main(int argc, char **argv, bool headless)
         demo_swarm_watch(d.swarm, d.user);
         status = headless ? run_headless(&d) : run_tui(&d);
     }
+    demo_tui_restore_stderr(d.real_stderr);
     if (status == INTERRUPTED)
         fprintf(stderr, "chorus: demo stopped\n");
+    else if (status != 0 && d.real_stderr > 0)
+        fprintf(stderr, "chorus: the demo stopped on an error: see %s and %s/chorus.log\n", chatter,
+                d.opt.dir);
+    free(chatter);
     teardown(&d);
     return status == INTERRUPTED ? 0 : status;
 }

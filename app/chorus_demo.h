@@ -188,9 +188,14 @@ void demo_swarm_stop(struct demo_swarm *sw);
 /* ---- the UI (chorus_demo_tui.c) ---- */
 
 /* Runs the TUI on the user's engine until the user quits (the TUI stops
- * the engine). Returns tui_run's status. */
+ * the engine). error_fd: where it says why it cannot start (the real
+ * stderr). Returns tui_run's status. */
 int demo_tui_run(struct engine *e, const struct chorus_settings *s, const char *history,
-                 const char *banner, struct clog *log);
+                 const char *banner, struct clog *log, int error_fd);
+/* tui_quiet_stderr / tui_restore_stderr (ui/tui.h): library chatter
+ * (ALSA, JACK, FFmpeg) goes to a file while the TUI owns the screen. */
+int demo_tui_quiet_stderr(const char *path);
+void demo_tui_restore_stderr(int saved);
 
 /* ---- small things ---- */
 

@@ -32,7 +32,7 @@
 #include "ui/views.h"
 
 #define HISTORY_MAX 500
-#define ANSWERS_MAX 50 /* finds and playlist names typed this session */
+#define ANSWERS_MAX 50   /* finds and playlist names typed this session */
 #define POLL_MS     1000 /* the clock in the log and prompts move at least this often */
 
 enum mode { MODE_NORMAL, MODE_COMMAND, MODE_FIND, MODE_PLAYLIST, MODE_CONFIRM, MODE_HELP };
