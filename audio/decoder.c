@@ -391,7 +391,8 @@ static int ensure_swr(struct dec *d, struct dtrack *t, const AVFrame *f)
             return r;
         swr_free(&t->swr);
     }
-    AVChannelLayout out_layout, in_layout;
+    /* zeroed: av_channel_layout_copy uninits its destination first */
+    AVChannelLayout out_layout = {0}, in_layout = {0};
     av_channel_layout_default(&out_layout, (int)d->of.channels);
     if (f->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC)
         av_channel_layout_default(&in_layout, f->ch_layout.nb_channels);
