@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/xmalloc.h"
+#include "core/queue.h"
 
 struct mq_list {
     struct mq_msg *head, *tail;
@@ -272,4 +273,39 @@ bool mq_read_snapshot(struct mq *mq, struct mq_snapshot *out)
     mq->snapshot_version_read = mq->snapshot_version;
     pthread_mutex_unlock(&mq->lock);
     return changed;
+}
+
+/* ---- the snapshot's words (remote status JSON, the TUI's status line) ---- */
+
+const char *mq_play_state_name(enum mq_play_state s)
+{
+    switch (s) {
+    case MQ_PLAYING:
+        return "playing";
+    case MQ_PAUSED:
+        return "paused";
+    case MQ_BUFFERING:
+        return "buffering";
+    case MQ_STOPPED:
+        break;
+    }
+    return "stopped";
+}
+
+const char *mq_service_state_name(enum mq_service_state s)
+{
+    switch (s) {
+    case MQ_SERVICE_ONLINE:
+        return "online";
+    case MQ_SERVICE_CONNECTING:
+        return "connecting";
+    case MQ_SERVICE_OFFLINE:
+        break;
+    }
+    return "offline";
+}
+
+const char *mq_repeat_name(int repeat)
+{
+    return repeat == QUEUE_REPEAT_ONE ? "one" : repeat == QUEUE_REPEAT_ALL ? "all" : "off";
 }

@@ -112,39 +112,6 @@ static json_t *pair(const char *key1, json_t *v1, const char *key2, json_t *v2)
     return o;
 }
 
-static const char *state_name(enum mq_play_state s)
-{
-    switch (s) {
-    case MQ_PLAYING:
-        return "playing";
-    case MQ_PAUSED:
-        return "paused";
-    case MQ_BUFFERING:
-        return "buffering";
-    case MQ_STOPPED:
-        break;
-    }
-    return "stopped";
-}
-
-static const char *service_name(enum mq_service_state s)
-{
-    switch (s) {
-    case MQ_SERVICE_ONLINE:
-        return "online";
-    case MQ_SERVICE_CONNECTING:
-        return "connecting";
-    case MQ_SERVICE_OFFLINE:
-        break;
-    }
-    return "offline";
-}
-
-static const char *repeat_name(int repeat)
-{
-    return repeat == QUEUE_REPEAT_ONE ? "one" : repeat == QUEUE_REPEAT_ALL ? "all" : "off";
-}
-
 static json_t *track_json(const struct mq_snapshot *s)
 {
     if (!s->has_track)
@@ -201,14 +168,14 @@ static void put_swarm_totals(json_t *o, const struct mq_snapshot *s)
 json_t *remote_status_json(const struct mq_snapshot *s)
 {
     json_t *st = json_must(json_object());
-    put(st, "state", json_string(state_name(s->state)));
+    put(st, "state", json_string(mq_play_state_name(s->state)));
     put(st, "track", track_json(s));
     put(st, "position", seconds(s->position_ms));
     put(st, "buffered", seconds(s->buffered_ahead_ms));
     put(st, "volume", json_integer(s->volume_percent));
-    put(st, "repeat", json_string(repeat_name(s->repeat)));
+    put(st, "repeat", json_string(mq_repeat_name(s->repeat)));
     put(st, "shuffle", json_boolean(s->shuffle));
-    put(st, "service", json_string(service_name(s->service)));
+    put(st, "service", json_string(mq_service_state_name(s->service)));
     put(st, "service_since", json_integer(s->service_since));
 
     put_swarm_totals(st, s);

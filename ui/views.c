@@ -20,8 +20,6 @@
 
 #include "views_internal.h"
 
-enum { REPEAT_OFF = 0, REPEAT_ONE, REPEAT_ALL }; /* enum queue_repeat's values */
-
 #define NOW_PLAYING_MIN_LEFT 30 /* columns the title keeps beside the source */
 
 void views_format_time(int64_t ms, char *buf, size_t size)
@@ -232,24 +230,6 @@ static void draw_progress(const struct mq_snapshot *s, struct canvas *c, int y)
     draw_bar(c, y, x, c->w - x - 1, done, s->has_track);
 }
 
-static const char *service_word(enum mq_service_state st)
-{
-    switch (st) {
-    case MQ_SERVICE_ONLINE:
-        return "online";
-    case MQ_SERVICE_CONNECTING:
-        return "connecting";
-    case MQ_SERVICE_OFFLINE:
-        break;
-    }
-    return "offline";
-}
-
-static const char *repeat_word(int repeat)
-{
-    return repeat == REPEAT_ONE ? "one" : repeat == REPEAT_ALL ? "all" : "off";
-}
-
 /* The status line's words joined by sep into buf. */
 static void status_words(const struct mq_snapshot *s, const char *sep, char *buf, size_t size)
 {
@@ -261,7 +241,7 @@ static void status_words(const struct mq_snapshot *s, const char *sep, char *buf
         snprintf(hit, sizeof(hit), "hit %d%%", rate);
     snprintf(buf, size, "peers %d/%d%sup %d/%d%s%s%s%s%srepeat %s%sshuffle %s%svol %d%%",
              s->peers_connected, s->peers_max, sep, s->upload_slots_used, s->upload_slots_max, sep,
-             hit, sep, service_word(s->service), sep, repeat_word(s->repeat), sep,
+             hit, sep, mq_service_state_name(s->service), sep, mq_repeat_name(s->repeat), sep,
              s->shuffle ? "on" : "off", sep, s->volume_percent);
 }
 

@@ -161,6 +161,13 @@ struct mq_snapshot {
     uint8_t cells[MQ_MAX_CELLS];
 };
 
+/* The words the status JSON and the TUI use: "playing", "paused",
+ * "buffering", "stopped"; "online", "connecting", "offline"; a repeat
+ * mode (enum queue_repeat) as "off", "one", "all". Static strings. */
+const char *mq_play_state_name(enum mq_play_state s);
+const char *mq_service_state_name(enum mq_service_state s);
+const char *mq_repeat_name(int repeat);
+
 /* Called on the core thread for every command, in send order. The handler
  * owns msg. */
 typedef void (*mq_command_fn)(void *ctx, struct mq_msg *msg);
