@@ -38,27 +38,39 @@ static bool logged_in(const struct chorus_env *env)
     return yes;
 }
 
-/* Asks until a login works or the user leaves. Returns 0 or 1 (left). */
+/* Asks until a login works or the user leaves; a failed try asks again
+ * with the reason, the address and user as typed. Returns 0 or 1 (left). */
 static int first_run_login(struct chorus_env *env)
 {
     const char *user = env->settings.service_user ? env->settings.service_user : getenv("USER");
-    const char *address =
-        env->settings.service_address ? env->settings.service_address : DEFAULT_ADDRESS;
+    char *address =
+        xstrdup(env->settings.service_address ? env->settings.service_address : DEFAULT_ADDRESS);
+    char *who = user ? xstrdup(user) : NULL;
     char *error = NULL;
+    int status = 1;
     for (;;) {
         struct tui_login_answers a;
-        if (tui_ask_login(address, user, error, &a) < 0) {
-            free(error);
+        if (tui_ask_login(address, who, error, &a) < 0) {
             fprintf(stderr, "chorus: not logged in (chorus login does it too)\n");
-            return 1;
+            break;
         }
         free(error);
         error = NULL;
         int rc = chorus_login_device(env, NULL, a.address, a.user, a.password, "chorus", &error);
+        free(address);
+        free(who);
+        address = xstrdup(a.address);
+        who = xstrdup(a.user);
         tui_login_answers_clear(&a);
-        if (rc == 0)
-            return 0;
+        if (rc == 0) {
+            status = 0;
+            break;
+        }
     }
+    free(error);
+    free(address);
+    free(who);
+    return status;
 }
 
 static char *state_file(const struct chorus_env *env, const char *name)

@@ -106,7 +106,10 @@ int tui_ask_login(const char *default_address, const char *default_user, const c
         f.fields[i] = cmdline_new(0);
     cmdline_reset(f.fields[FIELD_ADDRESS], default_address);
     cmdline_reset(f.fields[FIELD_USER], default_user);
-    f.focus = default_address && default_user ? FIELD_PASSWORD : FIELD_ADDRESS;
+    /* the first field left to fill */
+    f.focus = !default_address || !*default_address ? FIELD_ADDRESS
+              : !default_user || !*default_user     ? FIELD_USER
+                                                    : FIELD_PASSWORD;
     curs_set(1);
     int done = 0;
     while (!done) {
