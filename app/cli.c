@@ -28,6 +28,9 @@ static void usage(const struct cli_program *prog, FILE *out)
 {
     fprintf(out, "Usage: %s [--help] [--version]%s COMMAND [ARGS...]\n", prog->name,
             prog->config_options ? " [-c FILE] [-o KEY=VALUE]..." : "");
+    if (prog->interactive)
+        fprintf(out, "       %s [-c FILE] [-o KEY=VALUE]...             (no command: the TUI)\n",
+                prog->name);
     if (prog->headless)
         fprintf(out, "       %s [-c FILE] [-o KEY=VALUE]... --headless\n", prog->name);
     if (prog->demo)
