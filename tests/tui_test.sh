@@ -63,7 +63,7 @@ remote() { "$build/chorus" -o "remote.socket=$rsock" remote "$@"; }
 
 start_chorus
 # The first run makes the library and fills the peers' caches.
-wait_for '1 Library' 300 "the TUI"
+wait_for '1 Library' 600 "the TUI"
 wait_for 'online' 60 "the service link"
 
 # Library: open the first artist, go to its first album, play it.
