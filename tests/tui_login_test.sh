@@ -43,9 +43,20 @@ wait_for() { # REGEX SECONDS WHAT
     fail "no /$1/ on screen within $2 s ($3)"
 }
 keys() { tm send-keys -t chorus "$@"; }
+stop_tmux() {
+    tm kill-server 2>/dev/null || true
+    for _ in $(seq 50); do tm has-session 2>/dev/null || break; sleep 0.1; done
+    rm -f "$tsock"
+}
 start_chorus() {
-    tm new-session -d -s chorus -x 100 -y 30 \
-        "$build/chorus -o audio.output=null -o service.address=127.0.0.1:$port; echo CHORUS-EXITED \$?; sleep 600"
+    # a tmux server just killed may still hold the socket: try again
+    local tries=0
+    until tm new-session -d -s chorus -x 100 -y 30 \
+        "$build/chorus -o audio.output=null -o service.address=127.0.0.1:$port; echo CHORUS-EXITED \$?; sleep 600"; do
+        tries=$((tries + 1))
+        [ $tries -lt 20 ] || fail "tmux cannot start a session"
+        sleep 0.5
+    done
 }
 
 # A service of our own: two short tracks and the user alice.
@@ -79,7 +90,7 @@ keys q
 wait_for 'Quit Chorus' 5 "quit asks"
 keys y
 wait_for 'CHORUS-EXITED 0' 30 "chorus quits"
-tm kill-server
+stop_tmux
 
 # Second run: the credential was kept, no form.
 start_chorus
@@ -89,7 +100,7 @@ keys q
 wait_for 'Quit Chorus' 5 "quit asks"
 keys y
 wait_for 'CHORUS-EXITED 0' 30 "chorus quits again"
-tm kill-server
+stop_tmux
 
 # An engine already runs for this user: the TUI names it and exits 3.
 "$build/chorus" -o audio.output=null -o "service.address=127.0.0.1:$port" --headless \

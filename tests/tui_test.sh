@@ -50,14 +50,25 @@ wait_for() {
     fail "no /$1/ on screen within $2 s ($3)"
 }
 keys() { tm send-keys -t chorus "$@"; }
+stop_tmux() {
+    tm kill-server 2>/dev/null || true
+    for _ in $(seq 50); do tm has-session 2>/dev/null || break; sleep 0.1; done
+    rm -f "$tsock"
+}
 # The elapsed seconds of the progress line "m:ss / m:ss".
 elapsed() {
     screen | grep -Eo '[0-9]+:[0-5][0-9] / [0-9]+:[0-5][0-9]' | head -1 |
         awk -F'[: /]+' '{ print $1 * 60 + $2 }'
 }
 start_chorus() {
-    tm new-session -d -s chorus -x 100 -y 30 \
-        "$build/chorus -o audio.output=null -o remote.socket=$rsock --demo; echo CHORUS-EXITED \$?; sleep 600"
+    # a tmux server just killed may still hold the socket: try again
+    local tries=0
+    until tm new-session -d -s chorus -x 100 -y 30 \
+        "$build/chorus -o audio.output=null -o remote.socket=$rsock --demo; echo CHORUS-EXITED \$?; sleep 600"; do
+        tries=$((tries + 1))
+        [ $tries -lt 20 ] || fail "tmux cannot start a session"
+        sleep 0.5
+    done
 }
 remote() { "$build/chorus" -o "remote.socket=$rsock" remote "$@"; }
 
@@ -149,7 +160,7 @@ keys q
 wait_for 'Quit Chorus\? \[y/N\]' 5 "quit asks first"
 keys y
 wait_for 'CHORUS-EXITED 0' 30 "chorus quits with status 0 and the terminal restored"
-tm kill-server
+stop_tmux
 start_chorus
 wait_for 'peers [0-9]+/60' 120 "chorus again"
 keys 2
@@ -161,6 +172,6 @@ shell=$(tm list-panes -t chorus -F '#{pane_pid}')
 pid=$(pgrep -P "$shell" -x chorus) || fail "no chorus process under the pane's shell $shell"
 kill -SEGV "$pid"
 wait_for 'CHORUS-EXITED 139' 20 "the terminal restored after SIGSEGV"
-tm kill-server
+stop_tmux
 rm -rf "$work"
 echo "tui_test: ok"
