@@ -245,7 +245,9 @@ static bool on_manifest(struct fetch *f, struct wire_msg *m)
     if (!file)
         return false;
     file->manifest_rid = 0;
-    if (file->zombie)
+    /* known already: chorus.db gave it while this request was out, and it
+     * is being stored again (load_known) */
+    if (file->zombie || file->m)
         return true;
     struct manifest *man = NULL;
     if (memcmp(m->u.manifest.file_id, file->id.bytes, CONTENT_ID_LEN) != 0 ||

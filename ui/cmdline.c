@@ -238,7 +238,8 @@ static int cand_order(const void *a, const void *b)
 /* Sorts, drops duplicates and hands the list over. */
 static size_t cands_finish(struct cands *c, char ***out)
 {
-    qsort(c->v, c->n, sizeof(*c->v), cand_order);
+    if (c->n > 1) /* qsort takes no NULL array, even empty */
+        qsort(c->v, c->n, sizeof(*c->v), cand_order);
     size_t kept = 0;
     for (size_t i = 0; i < c->n; i++) {
         if (kept > 0 && strcmp(c->v[kept - 1], c->v[i]) == 0)
