@@ -16,9 +16,9 @@
 
 struct screen {
     int w, h;
-    bool colors;                   /* colour pairs in use */
-    int attrs[UI_ATTR_COUNT];      /* ncurses attributes (a colour pair included) */
-    struct canvas *front;          /* what the terminal shows */
+    bool colors;              /* colour pairs in use */
+    int attrs[UI_ATTR_COUNT]; /* ncurses attributes (a colour pair included) */
+    struct canvas *front;     /* what the terminal shows */
 };
 
 /* Opens the terminal (newterm on stdin/stdout), raw keys, colours as
