@@ -19,8 +19,8 @@ unset USER CHORUS_PASSWORD
 svc="$work/service"
 serve_pid=
 
-tm() { tmux -S "$tsock" "$@"; }
-screen() { tm capture-pane -p -t chorus 2>/dev/null || true; }
+test_name=tui_login_test
+. "$src/tests/tmux_lib.sh"
 cleanup() {
     tm kill-server 2>/dev/null || true
     [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
@@ -28,35 +28,8 @@ cleanup() {
     true
 }
 trap cleanup EXIT
-fail() {
-    echo "tui_login_test: FAIL: $*" >&2
-    echo "---- screen ----" >&2
-    screen >&2
-    exit 1
-}
-wait_for() { # REGEX SECONDS WHAT
-    local deadline=$((SECONDS + $2))
-    while [ $SECONDS -lt $deadline ]; do
-        if screen | grep -Eq -- "$1"; then return 0; fi
-        sleep 0.3
-    done
-    fail "no /$1/ on screen within $2 s ($3)"
-}
-keys() { tm send-keys -t chorus "$@"; }
-stop_tmux() {
-    tm kill-server 2>/dev/null || true
-    for _ in $(seq 50); do tm has-session 2>/dev/null || break; sleep 0.1; done
-    rm -f "$tsock"
-}
 start_chorus() {
-    # a tmux server just killed may still hold the socket: try again
-    local tries=0
-    until tm new-session -d -s chorus -x 100 -y 30 \
-        "$build/chorus -o audio.output=null -o service.address=127.0.0.1:$port; echo CHORUS-EXITED \$?; sleep 600"; do
-        tries=$((tries + 1))
-        [ $tries -lt 20 ] || fail "tmux cannot start a session"
-        sleep 0.5
-    done
+    start_session "$build/chorus -o audio.output=null -o service.address=127.0.0.1:$port"
 }
 
 # A service of our own: two short tracks and the user alice.

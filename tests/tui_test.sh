@@ -28,32 +28,12 @@ export CHORUS_DEMO_DIR="$work/demo" CHORUS_DEMO_TRACKS=8 CHORUS_DEMO_SECONDS=40-
 export CHORUS_DEMO_PEERS=4
 export LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=xterm-256color
 
-tm() { tmux -S "$tsock" "$@"; }
-screen() { tm capture-pane -p -t chorus 2>/dev/null || true; }
-fail() {
-    echo "tui_test: FAIL: $*" >&2
-    echo "---- screen ----" >&2
-    screen >&2
-    echo "---- chorus.stderr / log tail ----" >&2
+test_name=tui_test
+. "$src/tests/tmux_lib.sh"
+fail_details() {
+    echo "---- chorus.stderr / log tail ----"
     find "$work/demo" -name 'chorus.stderr' -o -name '*.log' 2>/dev/null | head -3 |
-        while read -r f; do tail -n 20 "$f" >&2; done
-    tm kill-server 2>/dev/null || true
-    exit 1
-}
-# wait_for REGEX SECONDS WHAT
-wait_for() {
-    local deadline=$((SECONDS + $2))
-    while [ $SECONDS -lt $deadline ]; do
-        if screen | grep -Eq -- "$1"; then return 0; fi
-        sleep 0.3
-    done
-    fail "no /$1/ on screen within $2 s ($3)"
-}
-keys() { tm send-keys -t chorus "$@"; }
-stop_tmux() {
-    tm kill-server 2>/dev/null || true
-    for _ in $(seq 50); do tm has-session 2>/dev/null || break; sleep 0.1; done
-    rm -f "$tsock"
+        while read -r f; do tail -n 20 "$f"; done
 }
 # The elapsed seconds of the progress line "m:ss / m:ss".
 elapsed() {
@@ -61,14 +41,7 @@ elapsed() {
         awk -F'[: /]+' '{ print $1 * 60 + $2 }'
 }
 start_chorus() {
-    # a tmux server just killed may still hold the socket: try again
-    local tries=0
-    until tm new-session -d -s chorus -x 100 -y 30 \
-        "$build/chorus -o audio.output=null -o remote.socket=$rsock --demo; echo CHORUS-EXITED \$?; sleep 600"; do
-        tries=$((tries + 1))
-        [ $tries -lt 20 ] || fail "tmux cannot start a session"
-        sleep 0.5
-    done
+    start_session "$build/chorus -o audio.output=null -o remote.socket=$rsock --demo"
 }
 remote() { "$build/chorus" -o "remote.socket=$rsock" remote "$@"; }
 
