@@ -34,8 +34,9 @@
 struct engine_keep {
     struct content_id *held; /* sorted, each once: the kept files, each pinned once here */
     size_t nheld;
-    struct content_id *todo; /* to fetch, in playlist order; todo[next..ntodo) not started */
-    size_t ntodo, next;
+    /* missing files in playlist order; to_fetch[next..nto_fetch) not started */
+    struct content_id *to_fetch;
+    size_t nto_fetch, next;
     struct {
         struct fetch_handle *h; /* NULL: a free slot */
         struct content_id id;

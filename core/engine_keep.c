@@ -108,9 +108,9 @@ static void repin(struct engine *e, const struct content_id *want, size_t nwant)
 static void plan(struct engine *e, const struct clientdb_track_file *rows, size_t nrows)
 {
     struct engine_keep *k = &e->keep;
-    free(k->todo);
-    k->todo = xmalloc((nrows ? nrows : 1) * sizeof(*k->todo));
-    k->ntodo = k->next = 0;
+    free(k->to_fetch);
+    k->to_fetch = xmalloc((nrows ? nrows : 1) * sizeof(*k->to_fetch));
+    k->nto_fetch = k->next = 0;
     bool *planned = xcalloc(k->nheld ? k->nheld : 1, sizeof(*planned));
     for (size_t i = 0; i < nrows; i++) {
         const struct content_id *id = &rows[i].file;
@@ -118,7 +118,7 @@ static void plan(struct engine *e, const struct clientdb_track_file *rows, size_
         if (at < 0 || planned[at] || active_slot(k, id) >= 0 || file_ready(e, id, rows[i].has_key))
             continue;
         planned[at] = true;
-        k->todo[k->ntodo++] = *id;
+        k->to_fetch[k->nto_fetch++] = *id;
     }
     free(planned);
 }
@@ -137,8 +137,8 @@ void engine_keep_sync(struct engine *e)
     e->keep.nheld = nwant;
     plan(e, rows, nrows);
     free(rows);
-    if (e->keep.ntodo)
-        clog_info(e->log, MOD, "%zu kept files, %zu to fetch", nwant, e->keep.ntodo);
+    if (e->keep.nto_fetch)
+        clog_info(e->log, MOD, "%zu kept files, %zu to fetch", nwant, e->keep.nto_fetch);
     e->keep.full = false;
     engine_keep_pump(e);
 }
@@ -201,13 +201,13 @@ static bool may_fetch(const struct engine *e)
 void engine_keep_pump(struct engine *e)
 {
     struct engine_keep *k = &e->keep;
-    for (unsigned slot = 0; slot < ENGINE_KEEP_FETCHES && k->next < k->ntodo; slot++) {
+    for (unsigned slot = 0; slot < ENGINE_KEEP_FETCHES && k->next < k->nto_fetch; slot++) {
         if (k->active[slot].h)
             continue;
         if (!may_fetch(e))
             return;
-        while (k->next < k->ntodo) {
-            const struct content_id *id = &k->todo[k->next++];
+        while (k->next < k->nto_fetch) {
+            const struct content_id *id = &k->to_fetch[k->next++];
             if (active_slot(k, id) >= 0 || !is_held(k, id) || file_ready(e, id, false))
                 continue;
             k->active[slot].id = *id;
@@ -221,10 +221,10 @@ void engine_keep_pump(struct engine *e)
  * or found damaged). */
 static void plan_again(struct engine_keep *k, const struct content_id *id)
 {
-    if (k->next > 0 && k->next == k->ntodo)
-        k->next = k->ntodo = 0;
-    k->todo = xrealloc(k->todo, (k->ntodo + 1) * sizeof(*k->todo));
-    k->todo[k->ntodo++] = *id;
+    if (k->next > 0 && k->next == k->nto_fetch)
+        k->next = k->nto_fetch = 0;
+    k->to_fetch = xrealloc(k->to_fetch, (k->nto_fetch + 1) * sizeof(*k->to_fetch));
+    k->to_fetch[k->nto_fetch++] = *id;
 }
 
 void engine_keep_on_cache_event(struct engine *e, enum cache_event ev, const struct content_id *id)
@@ -269,12 +269,12 @@ void engine_keep_stop(struct engine *e)
     for (unsigned slot = 0; slot < ENGINE_KEEP_FETCHES; slot++)
         if (e->keep.active[slot].h)
             release_slot(&e->keep, slot);
-    e->keep.next = e->keep.ntodo;
+    e->keep.next = e->keep.nto_fetch;
 }
 
 void engine_keep_free(struct engine *e)
 {
     free(e->keep.held);
-    free(e->keep.todo);
+    free(e->keep.to_fetch);
     memset(&e->keep, 0, sizeof(e->keep));
 }
