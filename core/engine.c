@@ -415,6 +415,7 @@ int engine_new(const struct engine_config *cfg, struct engine **out, char **erro
     const struct chorus_settings *s = cfg->settings;
     struct engine *e = xcalloc(1, sizeof(*e));
     e->log = cfg->log;
+    e->report_playbacks = cfg->report_playbacks;
     e->volume = 100;
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->cond, NULL);
@@ -436,6 +437,7 @@ int engine_new(const struct engine_config *cfg, struct engine **out, char **erro
 
     struct cache_config cc = {.dir = e->cache_dir,
                               .cap_bytes = s->cache_size,
+                              .verify_every_read = cfg->verify_every_read,
                               .loop = &e->loop,
                               .log = e->log,
                               .on_event = engine_on_cache_event,

@@ -87,6 +87,7 @@ struct engine {
     struct queue *queue;
     struct peers *peers; /* NULL until started (and after a failed start) */
     bool upload;
+    bool report_playbacks; /* engine_config: post MQ_EV_PLAYBACK */
     /* shapers (NULL: none): the emulated access link, the rate caps */
     struct shaper *emu_up, *emu_down, *cap_up, *cap_down;
     struct conn_shaping peer_shaping, service_shaping;

@@ -242,6 +242,34 @@ static void add_history(struct engine *e, uint64_t tag, const struct player_resu
                              r->played_ms);
 }
 
+/* The benchmark's record of a playback that ended once it was started
+ * (engine_config.report_playbacks); tracks replaced before they were
+ * reached are not playbacks. */
+static void post_playback(struct engine *e, uint64_t tag, const struct player_result *r)
+{
+    if (!e->report_playbacks || r->state == PLAYER_T_SKIPPED || r->state == PLAYER_T_PENDING)
+        return;
+    struct mq_playback *pb = xcalloc(1, sizeof(*pb));
+    pb->track_id = player_track_at(e->player, tag)->tag;
+    pb->end = r->state == PLAYER_T_FAILED   ? MQ_PB_FAILED
+              : r->state == PLAYER_T_PLAYED ? MQ_PB_PLAYED
+                                            : MQ_PB_STOPPED;
+    pb->error = r->error;
+    pb->cache_hit = r->cache_hit;
+    pb->gapless = r->gapless;
+    pb->latency_ms = r->latency_ns > 0 ? r->latency_ns / 1000000 : (r->gapless ? 0 : -1);
+    pb->played_ms = r->played_ms;
+    pb->underruns = r->underruns;
+    pb->underrun_ms = r->underrun_ms;
+    pb->bytes_cache = r->played_bytes[FETCH_CH_CACHE];
+    pb->bytes_peers = r->played_bytes[FETCH_CH_PEER];
+    pb->bytes_service = r->played_bytes[FETCH_CH_SERVICE];
+    pb->found_tracker = r->fetch.found_tracker;
+    pb->found_search = r->fetch.found_search;
+    pb->bad_chunks = r->fetch.bad_chunks;
+    mq_post_event(e->mq, mq_msg_new_blob(MQ_EV_PLAYBACK, pb, free));
+}
+
 /* The current track is over (played to its end or failed): go on. */
 static void after_current(struct engine *e, bool failed)
 {
@@ -294,6 +322,7 @@ void engine_on_player(void *ctx, const struct player_event *ev)
             break;
         }
         add_history(e, ev->tag, ev->result);
+        post_playback(e, ev->tag, ev->result);
         if (ev->tag != e->cur_tag)
             break;
         if (ev->result->state == PLAYER_T_FAILED) {

@@ -62,6 +62,11 @@ struct engine_config {
     uint32_t link_rtt_ms;
     uint64_t link_rate;
     bool corrupt_uploads;
+    /* The benchmark's: post MQ_EV_PLAYBACK for every playback that ends,
+     * and hash every chunk the decoder reads against its manifest
+     * (cache_config.verify_every_read), so nothing unverified is heard. */
+    bool report_playbacks;
+    bool verify_every_read;
 };
 
 struct engine;

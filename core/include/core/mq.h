@@ -49,6 +49,8 @@ enum mq_type {
     MQ_EV_SERVICE,           /* num.a: enum mq_service_state */
     MQ_EV_REPLY,             /* blob: a command's answer, posted by the sender's own reply
                                 callback (its struct; the TUI's is in ui/tui.c) */
+    MQ_EV_PLAYBACK,          /* blob: struct mq_playback — one playback ended (only with
+                                engine_config.report_playbacks: the benchmark's record) */
 
     /* free for tests and tools that carry their own meaning in num/text */
     MQ_TEST = 1000,
@@ -108,6 +110,25 @@ struct mq_track {
     uint64_t id; /* the catalog's track id */
     char title[MQ_TEXT_MAX], artist[MQ_TEXT_MAX], album[MQ_TEXT_MAX];
     int64_t duration_ms;
+};
+
+/* One playback that ended (played, failed, stopped, skipped after it was
+ * heard): what the swarm benchmark measures, posted as MQ_EV_PLAYBACK. */
+enum mq_playback_end { MQ_PB_PLAYED, MQ_PB_FAILED, MQ_PB_STOPPED };
+struct mq_playback {
+    uint64_t track_id; /* the catalog's */
+    enum mq_playback_end end;
+    int error;          /* MQ_PB_FAILED: why (chorus_strerror) */
+    bool cache_hit;     /* the whole file was cached when it was opened */
+    bool gapless;       /* followed the previous track with no gap: no latency */
+    int64_t latency_ms; /* audio wanted (play, next, seek) -> first sample; -1: never heard */
+    int64_t played_ms;  /* where it ended */
+    uint64_t underruns, underrun_ms;
+    /* bytes heard by where each chunk came from */
+    uint64_t bytes_cache, bytes_peers, bytes_service;
+    /* its download: holders named by the tracker / found by the search,
+     * and chunks refused for not matching the manifest */
+    uint32_t found_tracker, found_search, bad_chunks;
 };
 
 /* One peer connection (the P2P network fills these). */
