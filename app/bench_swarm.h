@@ -11,6 +11,8 @@
  *                          listener (bench_swarm_workload.c); it tells the
  *                          coordinator what happened as JSON lines
  *   bench_swarm_workload.c what each listener does, from --seed
+ *   bench_swarm_fill.c     warm caches: an engine's cache and chorus.db
+ *                          filled from the service's store before it starts
  *   bench_swarm_report.c   the figures, the table and the JSON
  *
  * This header holds what they share: the run's parameters and what was
@@ -123,6 +125,26 @@ struct swarm_run {
     char **failures; /* correctness checks that failed, one line each */
     size_t nfailures;
 };
+
+/* ---- bench_swarm_fill.c ---- */
+
+struct bench_catalog;
+
+/* Fills an engine's cache and chorus.db before its engine starts, as if it
+ * had played the catalog tracks tracks[0..n) (indexes into cat->tracks,
+ * oldest first; repeats allowed): every catalog track is known in
+ * chorus.db (what `queue add --all` records: title, artist, album, number,
+ * duration, file), and each filled track has its whole file in the cache
+ * (manifest and chunks read from the service's store in cat->dir: nothing
+ * goes over the network) and its manifest and key in chorus.db (so it
+ * plays without the service), the most recent last in the cache's
+ * eviction order. A track whose file would take the cache past cap_bytes
+ * is left out (the fill goes on with smaller ones). Returns how many
+ * distinct tracks are filled, or -1 after a message on stderr. Any
+ * thread; one call per engine home at a time, never while its engine
+ * runs. */
+long swarm_fill(const struct bench_catalog *cat, const char *data_dir, const char *cache_dir,
+                uint64_t cap_bytes, const size_t *tracks, size_t n);
 
 /* ---- bench_swarm_report.c ---- */
 
