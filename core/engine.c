@@ -177,6 +177,8 @@ static void build_snapshot(struct engine *e, struct mq_snapshot *s)
     s->cache_hits = cs.play_hits - e->base.play_hits;
     s->cache_misses = cs.play_misses - e->base.play_misses;
     s->cache_used = cs.used_bytes;
+    s->cache_evicted_files = cs.evicted_files - e->base.evicted_files;
+    s->cache_corrupt_chunks = cs.corrupt_chunks - e->base.corrupt_chunks;
     s->cache_cap = cs.cap_bytes;
     struct fetch_stats fs;
     fetch_get_stats(e->fetch, &fs);

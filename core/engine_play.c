@@ -9,6 +9,7 @@
  * decode error) is reported and skipped, at most once around the queue.
  *
  * Runs on the engine's loop; every chorus.db write is a short statement. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -119,6 +120,50 @@ static void remember_map(struct engine *e)
         cache_chunk_map(e->cache, &e->cur.track.file, &e->cur.map_at_open, &e->cur.map_count);
 }
 
+/* The benchmark's record of a playback that ended once it was started
+ * (engine_config.report_playbacks); tracks replaced before they were
+ * reached are not playbacks. */
+static void post_playback(struct engine *e, uint64_t tag, const struct player_result *r)
+{
+    if (!e->report_playbacks || r->state == PLAYER_T_SKIPPED || r->state == PLAYER_T_PENDING)
+        return;
+    struct mq_playback *pb = xcalloc(1, sizeof(*pb));
+    pb->track_id = player_track_at(e->player, tag)->tag;
+    pb->end = r->state == PLAYER_T_FAILED   ? MQ_PB_FAILED
+              : r->state == PLAYER_T_PLAYED ? MQ_PB_PLAYED
+                                            : MQ_PB_STOPPED;
+    pb->error = r->error;
+    if (pb->end == MQ_PB_FAILED)
+        snprintf(pb->reason, sizeof(pb->reason), "%s", chorus_strerror(r->error));
+    pb->cache_hit = r->cache_hit;
+    pb->gapless = r->gapless;
+    pb->latency_ms = r->latency_ns > 0 ? r->latency_ns / 1000000 : (r->gapless ? 0 : -1);
+    pb->played_ms = r->played_ms;
+    pb->underruns = r->underruns;
+    pb->underrun_ms = r->underrun_ms;
+    pb->bytes_cache = r->played_bytes[FETCH_CH_CACHE];
+    pb->bytes_peers = r->played_bytes[FETCH_CH_PEER];
+    pb->bytes_service = r->played_bytes[FETCH_CH_SERVICE];
+    pb->found_tracker = r->fetch.found_tracker;
+    pb->found_search = r->fetch.found_search;
+    pb->bad_chunks = r->fetch.bad_chunks;
+    mq_post_event(e->mq, mq_msg_new_blob(MQ_EV_PLAYBACK, pb, free));
+}
+
+/* The same for a track the engine refused before the player had it (no
+ * key without the service, no file). */
+static void post_refused(struct engine *e, const char *why)
+{
+    if (!e->report_playbacks)
+        return;
+    struct mq_playback *pb = xcalloc(1, sizeof(*pb));
+    pb->track_id = e->cur.track.id;
+    pb->end = MQ_PB_FAILED;
+    snprintf(pb->reason, sizeof(pb->reason), "%s", why);
+    pb->latency_ms = -1;
+    mq_post_event(e->mq, mq_msg_new_blob(MQ_EV_PLAYBACK, pb, free));
+}
+
 int engine_play_cursor(struct engine *e, int64_t start_ms)
 {
     size_t n = queue_len(e->queue);
@@ -143,6 +188,7 @@ int engine_play_cursor(struct engine *e, int64_t start_ms)
             return 0;
         }
         post_error(e, xasprintf("cannot play %s: %s", e->cur.track.title, why));
+        post_refused(e, why);
         if (queue_advance(e->queue) < 0)
             break;
         start_ms = 0;
@@ -240,34 +286,6 @@ static void add_history(struct engine *e, uint64_t tag, const struct player_resu
     if (r->played_ms > 0)
         clientdb_add_history(e->db, player_track_at(e->player, tag)->tag, unix_ms() - r->played_ms,
                              r->played_ms);
-}
-
-/* The benchmark's record of a playback that ended once it was started
- * (engine_config.report_playbacks); tracks replaced before they were
- * reached are not playbacks. */
-static void post_playback(struct engine *e, uint64_t tag, const struct player_result *r)
-{
-    if (!e->report_playbacks || r->state == PLAYER_T_SKIPPED || r->state == PLAYER_T_PENDING)
-        return;
-    struct mq_playback *pb = xcalloc(1, sizeof(*pb));
-    pb->track_id = player_track_at(e->player, tag)->tag;
-    pb->end = r->state == PLAYER_T_FAILED   ? MQ_PB_FAILED
-              : r->state == PLAYER_T_PLAYED ? MQ_PB_PLAYED
-                                            : MQ_PB_STOPPED;
-    pb->error = r->error;
-    pb->cache_hit = r->cache_hit;
-    pb->gapless = r->gapless;
-    pb->latency_ms = r->latency_ns > 0 ? r->latency_ns / 1000000 : (r->gapless ? 0 : -1);
-    pb->played_ms = r->played_ms;
-    pb->underruns = r->underruns;
-    pb->underrun_ms = r->underrun_ms;
-    pb->bytes_cache = r->played_bytes[FETCH_CH_CACHE];
-    pb->bytes_peers = r->played_bytes[FETCH_CH_PEER];
-    pb->bytes_service = r->played_bytes[FETCH_CH_SERVICE];
-    pb->found_tracker = r->fetch.found_tracker;
-    pb->found_search = r->fetch.found_search;
-    pb->bad_chunks = r->fetch.bad_chunks;
-    mq_post_event(e->mq, mq_msg_new_blob(MQ_EV_PLAYBACK, pb, free));
 }
 
 /* The current track is over (played to its end or failed): go on. */

@@ -118,7 +118,8 @@ enum mq_playback_end { MQ_PB_PLAYED, MQ_PB_FAILED, MQ_PB_STOPPED };
 struct mq_playback {
     uint64_t track_id; /* the catalog's */
     enum mq_playback_end end;
-    int error;          /* MQ_PB_FAILED: why (chorus_strerror) */
+    int error;          /* MQ_PB_FAILED: why (chorus_strerror; 0 when only reason says) */
+    char reason[128];   /* MQ_PB_FAILED: why, in words */
     bool cache_hit;     /* the whole file was cached when it was opened */
     bool gapless;       /* followed the previous track with no gap: no latency */
     int64_t latency_ms; /* audio wanted (play, next, seek) -> first sample; -1: never heard */
@@ -169,6 +170,8 @@ struct mq_snapshot {
     uint64_t chunks_served, busy_replies; /* to peers */
     uint64_t cache_hits, cache_misses;    /* playbacks whose first chunk was (not) cached */
     uint64_t cache_used, cache_cap;
+    uint64_t cache_evicted_files;  /* since the engine started */
+    uint64_t cache_corrupt_chunks; /* failed the check on read: dropped, never played */
     int peers_connected, peers_max;
     int upload_slots_used, upload_slots_max;
     uint64_t rate_down_bps, rate_up_bps;
