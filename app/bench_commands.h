@@ -8,5 +8,8 @@ int bench_cache_main(int argc, char **argv);
 int bench_import_main(int argc, char **argv);
 int bench_service_main(int argc, char **argv);
 int bench_decode_main(int argc, char **argv);
+int bench_swarm_main(int argc, char **argv);
+/* A process of engines for bench_swarm (not for users). */
+int bench_swarm_host_main(int argc, char **argv);
 
 #endif

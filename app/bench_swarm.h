@@ -96,6 +96,7 @@ struct swarm_engine {
     uint64_t corrupt_reads; /* chunks that failed the check on read (never played) */
     uint64_t evicted_files;
     unsigned linked_to_bad; /* at the end: connections to bad engines */
+    bool reported;          /* its host sent its final record */
 };
 
 /* One engine host process. */

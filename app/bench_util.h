@@ -14,4 +14,8 @@ bool bench_parse_count(const char *s, unsigned long lo, unsigned long hi, unsign
  * after saying why on stderr. The benchmark removes it when done. */
 char *bench_make_workdir(const char *base, const char *name);
 
+/* Removes dir and everything below it (not following links); says on
+ * stderr what could not be removed. */
+void bench_remove_tree(const char *dir);
+
 #endif

@@ -9,6 +9,10 @@ static const struct cli_command commands[] = {
     {"service", "chunk serving over TLS next to plain TCP; tracker lookups/s", bench_service_main},
     {"decode", "decode speed (x real time), time to first audio, CPU per playing track",
      bench_decode_main},
+    {"swarm", "hundreds of real engines under Spotify's workload, beside the paper's figures",
+     bench_swarm_main},
+    {"swarm-host", "(internal) a process of engines started by chorus-bench swarm",
+     bench_swarm_host_main},
     {NULL, NULL, NULL},
 };
 

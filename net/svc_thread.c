@@ -22,8 +22,11 @@ struct svc_thread {
     uint8_t key[TLS_KEY_LEN];
     uv_loop_t loop;
     uv_async_t stop;
+    uv_async_t stats_req; /* svc_thread_stats: copy the figures on the loop */
+    bool stats_ready;     /* under lock */
     struct svc *svc;
     struct svc_stats final;
+    struct svc_stats now; /* under lock */
 };
 
 static void closed(struct svc *s, void *arg)
@@ -31,6 +34,17 @@ static void closed(struct svc *s, void *arg)
     struct svc_thread *t = arg;
     svc_get_stats(s, &t->final);
     uv_close((uv_handle_t *)&t->stop, NULL);
+    uv_close((uv_handle_t *)&t->stats_req, NULL);
+}
+
+static void stats_cb(uv_async_t *a)
+{
+    struct svc_thread *t = a->data;
+    pthread_mutex_lock(&t->lock);
+    svc_get_stats(t->svc, &t->now);
+    t->stats_ready = true;
+    pthread_cond_broadcast(&t->cond);
+    pthread_mutex_unlock(&t->lock);
 }
 
 static void stop_cb(uv_async_t *a)
@@ -48,6 +62,8 @@ static void *thread_main(void *arg)
         svc_public_key(t->svc, t->key);
         uv_async_init(&t->loop, &t->stop, stop_cb);
         t->stop.data = t;
+        uv_async_init(&t->loop, &t->stats_req, stats_cb);
+        t->stats_req.data = t;
     }
     pthread_mutex_lock(&t->lock);
     t->rc = rc;
@@ -106,6 +122,17 @@ int svc_thread_port(const struct svc_thread *t)
 void svc_thread_public_key(const struct svc_thread *t, uint8_t out[TLS_KEY_LEN])
 {
     memcpy(out, t->key, TLS_KEY_LEN);
+}
+
+void svc_thread_stats(struct svc_thread *t, struct svc_stats *out)
+{
+    pthread_mutex_lock(&t->lock);
+    t->stats_ready = false;
+    uv_async_send(&t->stats_req);
+    while (!t->stats_ready)
+        pthread_cond_wait(&t->cond, &t->lock);
+    *out = t->now;
+    pthread_mutex_unlock(&t->lock);
 }
 
 void svc_thread_stop(struct svc_thread *t, struct svc_stats *final)

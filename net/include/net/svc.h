@@ -210,6 +210,10 @@ int svc_thread_start(const struct svc_config *cfg, struct svc_thread **out);
 int svc_thread_port(const struct svc_thread *t);
 void svc_thread_public_key(const struct svc_thread *t, uint8_t out[TLS_KEY_LEN]);
 
+/* The service's statistics now (asked of its loop; waits for the
+ * answer). Not concurrently with svc_thread_stop. */
+void svc_thread_stats(struct svc_thread *t, struct svc_stats *out);
+
 /* Closes the service as svc_close does, joins the thread and frees
  * everything; *final (may be NULL) gets the last statistics. */
 void svc_thread_stop(struct svc_thread *t, struct svc_stats *final);
