@@ -51,7 +51,7 @@ size_t aout_frame_bytes(const struct aout_format *f)
 static const struct aout_backend *find_backend(const char *spec, const char **arg)
 {
     static const struct aout_backend *const all[] = {&aout_backend_portaudio, &aout_backend_null,
-                                                     &aout_backend_wav};
+                                                     &aout_backend_bench, &aout_backend_wav};
     if (!spec || !*spec)
         spec = "portaudio";
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
@@ -109,8 +109,8 @@ int aout_open(const struct aout_config *cfg, struct aout **out)
     const char *arg = NULL;
     const struct aout_backend *b = find_backend(cfg->spec, &arg);
     if (!b) {
-        clog_error(cfg->log, "audio", "unknown output \"%s\" (use portaudio, null or wav:FILE)",
-                   cfg->spec);
+        clog_error(cfg->log, "audio",
+                   "unknown output \"%s\" (use portaudio, null, bench or wav:FILE)", cfg->spec);
         return AOUT_EINVAL;
     }
     if (cfg->format.channels > 8 ||

@@ -5,21 +5,19 @@
  * track time).
  *
  * Owns one thread that wakes every period on absolute CLOCK_MONOTONIC
- * deadlines (clock_nanosleep TIMER_ABSTIME, so the pace does not drift
- * with scheduling delays) and pulls one period through aout_render, like a
- * sound card would. If the thread falls more than a few periods behind
- * (the process was stopped), it restarts the clock instead of bursting. */
-#include <errno.h>
+ * deadlines (pace.h: the pace does not drift with scheduling delays, and
+ * restarts instead of bursting when far behind) and pulls one period
+ * through aout_render, like a sound card would. One thread per output:
+ * for hundreds of outputs in one process, see sink_bench. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "audio/sink.h"
 #include "base/xmalloc.h"
+#include "pace.h"
 
 #define NULL_PERIOD_MS 10
-#define NULL_MAX_SPEED 64
 
 struct null_sink {
     struct aout *ao;
@@ -30,29 +28,15 @@ struct null_sink {
     _Atomic bool stop;
 };
 
-static void add_ns(struct timespec *t, long ns)
-{
-    t->tv_nsec += ns;
-    while (t->tv_nsec >= 1000000000L) {
-        t->tv_nsec -= 1000000000L;
-        t->tv_sec++;
-    }
-}
-
 static void *null_thread(void *arg)
 {
     struct null_sink *s = arg;
-    const long period_ns = NULL_PERIOD_MS * 1000000L;
-    struct timespec deadline, now;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    struct pace pace;
+    pace_init(&pace, NULL_PERIOD_MS * 1000000L);
     while (!atomic_load(&s->stop)) {
         aout_render(s->ao, s->buf, s->period_frames);
-        add_ns(&deadline, period_ns);
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec > deadline.tv_sec + 1)
-            deadline = now;
-        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL) == EINTR)
-            ;
+        pace_next(&pace);
+        pace_sleep(&pace);
     }
     return NULL;
 }
@@ -60,14 +44,10 @@ static void *null_thread(void *arg)
 static int null_open(struct aout *ao, const char *arg, struct aout_format *fmt, struct clog *log,
                      void **state)
 {
-    unsigned long speed = 1;
-    if (arg) {
-        char *end = NULL;
-        errno = 0;
-        speed = strtoul(arg, &end, 10);
-        if (errno || end == arg || *end || speed < 1 || speed > NULL_MAX_SPEED)
-            return AOUT_EINVAL;
-    }
+    unsigned speed;
+    int err = pace_parse_speed(arg, &speed);
+    if (err)
+        return err;
     struct null_sink *s = xcalloc(1, sizeof(*s));
     s->ao = ao;
     s->period_frames = fmt->rate * NULL_PERIOD_MS / 1000 * speed;

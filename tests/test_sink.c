@@ -1,12 +1,16 @@
 /* test_sink: the output sinks — the render callback's rules (feed states,
  * underrun counting, pause, volume, flushes while not playing), the wav
- * file, the null sink's real time pace, PortAudio's fallback, and the real
+ * file, the null sink's real time pace, the bench sink's one shared clock
+ * (its pace, one thread for many outputs, underruns, stop and start while
+ * it ticks), PortAudio's fallback, and the real
  * PortAudio path through an ALSA configuration this test writes for
  * itself: pcm.!default is a `file` plugin (raw PCM into a file) over a
  * `null` slave, so no sound card is needed and the played bytes can be
  * compared. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,6 +211,15 @@ static void test_bad_specs(void **state)
     assert_int_equal(aout_open(&cfg, &ao), AOUT_EINVAL);
     cfg.spec = "null:x";
     assert_int_equal(aout_open(&cfg, &ao), AOUT_EINVAL);
+    const char *bad_bench[] = {"bench:0", "bench:x", "bench:65", "bench:", "bench:4x", "benchy"};
+    for (size_t i = 0; i < sizeof(bad_bench) / sizeof(bad_bench[0]); i++) {
+        cfg.spec = bad_bench[i];
+        assert_int_equal(aout_open(&cfg, &ao), AOUT_EINVAL);
+        assert_null(ao);
+    }
+    ao = open_sink("bench:64", AOUT_S16);
+    assert_string_equal(aout_name(ao), "bench");
+    aout_free(ao);
     char *path = xasprintf("%s/no/such/dir/out.wav", tmpdir);
     char *spec = xasprintf("wav:%s", path);
     cfg.spec = spec;
@@ -328,6 +341,226 @@ static void test_null_pace(void **state)
     aout_free(ao);
     ring_free(r);
     free(pcm);
+}
+
+/* ---- the bench sink ---- */
+
+/* Threads of this process now. */
+static int count_threads(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* Frames the output has rendered: taken from the ring or silence. */
+static uint64_t rendered(struct aout *ao)
+{
+    struct aout_stats st;
+    aout_get_stats(ao, &st);
+    return st.frames_played + st.silence_frames;
+}
+
+/* Waits (5 s at most) until ao has rendered more than after frames. */
+static bool renders_past(struct aout *ao, uint64_t after)
+{
+    uint64_t t0 = testutil_now_ns();
+    while (rendered(ao) <= after && testutil_now_ns() - t0 < 5000000000ull)
+        nap_ms(2);
+    return rendered(ao) > after;
+}
+
+/* An output on its own ring, idle (it renders silence), started. */
+struct bench_out {
+    struct aout *ao;
+    struct ring *ring;
+};
+
+static void bench_out_start(struct bench_out *b, const char *spec)
+{
+    b->ao = open_sink(spec, AOUT_S16);
+    b->ring = ring_new(1 << 12);
+    assert_int_equal(aout_attach(b->ao, b->ring), 0);
+    assert_int_equal(aout_start(b->ao), 0);
+}
+
+static void bench_out_free(struct bench_out *b)
+{
+    aout_free(b->ao);
+    ring_free(b->ring);
+    b->ao = NULL;
+    b->ring = NULL;
+}
+
+/* bench and bench:4 take audio at their rates: over about half a second
+ * of wall time, some audio and less than 4 times what that time holds
+ * (no tighter: a loaded machine may run the clock late). Every tick
+ * renders the same period, 20 ms: 882 frames at 44.1 kHz, times SPEED. */
+static void test_bench_pace(void **state)
+{
+    const unsigned speeds[] = {1, 4};
+    struct aout *ao[2];
+    struct ring *r[2];
+    size_t frames = 44100 * 3; /* more than 0.5 s at speed 4 takes */
+    int16_t *pcm = xcalloc(frames * 2, sizeof(int16_t));
+    fill_s16(pcm, frames, 1);
+    for (int i = 0; i < 2; i++) {
+        char spec[16];
+        snprintf(spec, sizeof(spec), "bench:%u", speeds[i]);
+        ao[i] = open_sink(i == 0 ? "bench" : spec, AOUT_S16);
+        r[i] = ring_new(frames * 4);
+        aout_attach(ao[i], r[i]);
+        assert_int_equal(ring_write(r[i], pcm, frames * 4, 4), frames * 4);
+        aout_set_feed(ao[i], AOUT_FEED_RUNNING, 0);
+    }
+    uint64_t t0 = testutil_now_ns();
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(aout_start(ao[i]), 0);
+    nap_ms(500);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(aout_stop(ao[i]), 0);
+    double took = (double)(testutil_now_ns() - t0) / 1e9;
+    for (int i = 0; i < 2; i++) {
+        struct aout_stats st;
+        aout_get_stats(ao[i], &st);
+        double expected = took * 44100 * speeds[i];
+        assert_true(st.frames_played > 0);
+        assert_true((double)st.frames_played < 4 * expected);
+        assert_int_equal((st.frames_played + st.silence_frames) % (882 * speeds[i]), 0);
+        /* what was taken is the ring's audio, in order */
+        assert_int_equal(ring_readable(r[i]), (frames - st.frames_played) * 4);
+        aout_free(ao[i]);
+        ring_free(r[i]);
+    }
+    free(pcm);
+}
+
+/* Twenty bench outputs started at once are paced by one thread, which
+ * ends when the last one stops. */
+static void test_bench_one_thread(void **state)
+{
+    enum { N = 20 };
+    struct bench_out out[N];
+    int before = count_threads();
+    for (int i = 0; i < N; i++)
+        bench_out_start(&out[i], "bench");
+    assert_int_equal(count_threads(), before + 1);
+    for (int i = 0; i < N; i++)
+        assert_true(renders_past(out[i].ao, 0));
+    assert_int_equal(count_threads(), before + 1);
+    for (int i = 0; i < N; i++)
+        bench_out_free(&out[i]);
+    /* joined; the kernel may list the task a moment longer */
+    uint64_t t0 = testutil_now_ns();
+    while (count_threads() != before && testutil_now_ns() - t0 < 5000000000ull)
+        nap_ms(2);
+    assert_int_equal(count_threads(), before);
+}
+
+/* An empty ring while RUNNING, at a tick: one underrun, as a sound card
+ * counts it, and silence for as long as it stays empty. */
+static void test_bench_underrun(void **state)
+{
+    struct aout *ao = open_sink("bench", AOUT_S16);
+    struct ring *r = ring_new(1 << 16);
+    aout_attach(ao, r);
+    aout_set_feed(ao, AOUT_FEED_RUNNING, 0);
+    assert_int_equal(aout_start(ao), 0);
+    struct aout_stats st;
+    uint64_t t0 = testutil_now_ns();
+    do {
+        nap_ms(2);
+        aout_get_stats(ao, &st);
+    } while (st.underruns == 0 && testutil_now_ns() - t0 < 5000000000ull);
+    assert_int_equal(st.underruns, 1);
+    uint64_t silence = st.underrun_frames;
+    assert_true(silence > 0);
+    assert_true(renders_past(ao, rendered(ao)));
+    aout_get_stats(ao, &st);
+    assert_int_equal(st.underruns, 1); /* still the same episode */
+    assert_true(st.underrun_frames > silence);
+    assert_int_equal(st.frames_played, 0);
+    aout_free(ao);
+    ring_free(r);
+}
+
+/* Stopping and freeing one output while the clock ticks the others:
+ * they keep going; a stopped output is not rendered again; the last stop
+ * ends the clock and the next start begins a new one. */
+static void test_bench_stop_while_running(void **state)
+{
+    struct bench_out a, b, c;
+    bench_out_start(&a, "bench");
+    bench_out_start(&b, "bench:2");
+    bench_out_start(&c, "bench");
+    assert_true(renders_past(b.ao, 0));
+    bench_out_free(&b);
+    assert_true(renders_past(a.ao, rendered(a.ao)));
+    assert_true(renders_past(c.ao, rendered(c.ao)));
+
+    /* once stop returns, the clock no longer touches it */
+    assert_int_equal(aout_stop(c.ao), 0);
+    uint64_t c_frames = rendered(c.ao);
+    assert_true(renders_past(a.ao, rendered(a.ao) + 882));
+    assert_int_equal(rendered(c.ao), c_frames);
+
+    /* the last one out, then a start: a new clock */
+    int with_clock = count_threads();
+    assert_int_equal(aout_stop(a.ao), 0);
+    assert_int_equal(aout_start(c.ao), 0);
+    assert_true(renders_past(c.ao, c_frames));
+    assert_true(count_threads() <= with_clock + 1); /* the old one may still be leaving */
+    bench_out_free(&c);
+    bench_out_free(&a);
+}
+
+/* Engines start and stop their outputs from their own threads: every
+ * stop may retire the clock and every start spawn one, concurrently. */
+#define CHURN_THREADS 4
+#define CHURN_ROUNDS  100
+
+static void *churn(void *arg)
+{
+    struct aout *ao = arg;
+    for (int i = 0; i < CHURN_ROUNDS; i++) {
+        if (aout_start(ao) != 0 || aout_stop(ao) != 0)
+            return ao;
+    }
+    return NULL;
+}
+
+static void test_bench_concurrent_start_stop(void **state)
+{
+    struct bench_out steady;
+    bench_out_start(&steady, "bench");
+    struct bench_out out[CHURN_THREADS];
+    pthread_t th[CHURN_THREADS];
+    for (int i = 0; i < CHURN_THREADS; i++) {
+        bench_out_start(&out[i], "bench");
+        assert_int_equal(aout_stop(out[i].ao), 0);
+    }
+    /* with the steady one running, and then without it */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < CHURN_THREADS; i++)
+            assert_int_equal(pthread_create(&th[i], NULL, churn, out[i].ao), 0);
+        for (int i = 0; i < CHURN_THREADS; i++) {
+            void *failed = (void *)1;
+            pthread_join(th[i], &failed);
+            assert_null(failed);
+        }
+        if (pass == 0)
+            assert_int_equal(aout_stop(steady.ao), 0);
+    }
+    /* the clock still works */
+    assert_int_equal(aout_start(steady.ao), 0);
+    assert_true(renders_past(steady.ao, rendered(steady.ao)));
+    for (int i = 0; i < CHURN_THREADS; i++)
+        bench_out_free(&out[i]);
+    bench_out_free(&steady);
 }
 
 /* Sends stderr to path; returns the saved descriptor for stderr_restore. */
@@ -467,6 +700,11 @@ int main(void)
         cmocka_unit_test(test_wav_s16),
         cmocka_unit_test(test_wav_f32),
         cmocka_unit_test(test_null_pace),
+        cmocka_unit_test(test_bench_pace),
+        cmocka_unit_test(test_bench_one_thread),
+        cmocka_unit_test(test_bench_underrun),
+        cmocka_unit_test(test_bench_stop_while_running),
+        cmocka_unit_test(test_bench_concurrent_start_stop),
         cmocka_unit_test(test_portaudio_fallback),
         cmocka_unit_test(test_portaudio_alsa_file),
     };

@@ -158,7 +158,7 @@ const struct config_key settings_schema[] = {
     CONFIG_STRING_KEY("cache", "dir", S, cache_dir, NULL,
                       "chunk cache directory; unset: the XDG cache directory"),
     CONFIG_STRING_KEY("audio", "output", S, audio_output, "portaudio",
-                      "audio output: portaudio[:DEVICE], null or wav:FILE"),
+                      "audio output: portaudio[:DEVICE], null[:SPEED], bench[:SPEED] or wav:FILE"),
     CONFIG_INT_KEY("audio", "buffer", S, audio_buffer_ms, 200, 10000, "2000",
                    "decoded audio kept ahead of the output, in ms"),
     CONFIG_INT_KEY("audio", "prebuffer", S, audio_prebuffer_ms, 10, 5000, "200",

@@ -1,6 +1,6 @@
 /* sink: audio output behind one small vtable (DESIGN.md §7).
  *
- * An aout is one open output: a backend (portaudio, null, wav) plus the
+ * An aout is one open output: a backend (portaudio, null, bench, wav) plus the
  * feed state it shares with the producer. The backend's audio thread
  * pulls PCM from a ring (audio/ring.h) through aout_render, which only
  * copies, applies the volume, fills silence on underrun and counts it: it
@@ -11,6 +11,11 @@
  *                 output, or the first device whose name contains DEVICE
  *   "null"        discards the audio, paced in real time by its own thread
  *   "null:SPEED"  the same SPEED (1..64) times as fast
+ *   "bench"       discards the audio like null, but every bench output in
+ *                 the process is paced by one shared clock thread (a tick
+ *                 every 20 ms) instead of a thread each: for hundreds of
+ *                 engines in one process (chorus-bench swarm)
+ *   "bench:SPEED" the same SPEED (1..64) times as fast
  *   "wav:FILE"    writes a RIFF WAVE file as fast as the decoder produces
  *                 (unpaced; records exactly what would be played)
  *   NULL or ""    the same as "portaudio"
@@ -93,6 +98,7 @@ struct aout_backend {
 
 extern const struct aout_backend aout_backend_portaudio;
 extern const struct aout_backend aout_backend_null;
+extern const struct aout_backend aout_backend_bench;
 extern const struct aout_backend aout_backend_wav;
 
 struct aout_config {
@@ -107,7 +113,7 @@ int aout_open(const struct aout_config *cfg, struct aout **out);
 /* Stops and closes. NULL is ignored. */
 void aout_free(struct aout *ao);
 
-/* The backend in use ("portaudio", "null", "wav"), the format it runs at,
+/* The backend in use ("portaudio", "null", "bench", "wav"), the format it runs at,
  * and why it is not what was asked for (NULL when it is). Owned by ao. */
 const char *aout_name(const struct aout *ao);
 const struct aout_format *aout_get_format(const struct aout *ao);

@@ -52,7 +52,7 @@ struct chorus_settings {
     uint64_t cache_size; /* cap in bytes; 0: CACHE_DEFAULT_CAP_PERCENT of free space */
     char *cache_dir;     /* NULL: the XDG cache directory */
     /* [audio] */
-    char *audio_output;     /* output spec of audio/sink.h: portaudio[:DEVICE], null, wav:FILE */
+    char *audio_output; /* output spec of audio/sink.h: portaudio[:DEVICE], null, bench, wav:FILE */
     int audio_buffer_ms;    /* decoded audio kept ahead of the output */
     int audio_prebuffer_ms; /* audio buffered before playback starts or resumes */
     /* [service] */
