@@ -13,8 +13,8 @@
  *    later play only moves the file to the end of the eviction order;
  *  - a file that no longer fits is left out and an older, smaller one
  *    still goes in; a cap below every file fills nothing;
- *  - a bad catalog directory, or a history naming no catalog track: -1
- *    and a message. */
+ *  - a bad catalog directory, a history naming no catalog track, or a
+ *    home whose engine runs: -1 and a message. */
 #include <jansson.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -339,6 +339,12 @@ static void fill_then_play_offline(void **state)
     assert_int_equal(member(st, "downloaded", "service"), 0);
     json_decref(st);
     free(first_error(&x)); /* what came before */
+
+    /* never under a running engine: its cache is locked */
+    char *said = NULL;
+    assert_int_equal(fill(&S.cat, &h, cap, history, 3, &said), -1);
+    assert_non_null(strstr(said, "cannot open the cache"));
+    free(said);
 
     line = xasprintf("play #%lld", (long long)S.cat.tracks[2].id);
     assert_int_not_equal(eng_run(&x, line, NULL), 0);
