@@ -58,13 +58,12 @@ struct fill {
     struct cache *cache;
     int write_error;              /* the first error of the writes in flight */
     struct clientdb_track *known; /* every catalog track, by id */
-    size_t nknown, cap;
+    size_t nknown, known_cap;
 };
 
 /* One file to fill: a distinct track of the history. */
 struct fill_file {
     const struct clientdb_track *track; /* in fill.known */
-    size_t last;                        /* index of its last play in the history */
     uint8_t *manifest;                  /* the store's encoding (owned) */
     size_t manifest_len;
     struct manifest *m; /* decoded (owned) */
@@ -108,9 +107,9 @@ static int open_service(struct fill *f)
  * pick_add): the track artist's name, the album artist's id. */
 static void add_known(struct fill *f, const struct catalog_track *t, int64_t album_artist)
 {
-    if (f->nknown == f->cap) {
-        f->cap = f->cap ? f->cap * 2 : 256;
-        f->known = xrealloc(f->known, f->cap * sizeof(*f->known));
+    if (f->nknown == f->known_cap) {
+        f->known_cap = f->known_cap ? f->known_cap * 2 : 256;
+        f->known = xrealloc(f->known, f->known_cap * sizeof(*f->known));
     }
     struct clientdb_track *k = &f->known[f->nknown++];
     *k = (struct clientdb_track){
@@ -260,7 +259,7 @@ static int choose(struct fill *f, const struct bench_catalog *cat, const size_t 
             rc = fail(f, "track #%lld is not in the catalog of %s", (long long)id, f->source);
             break;
         }
-        struct fill_file file = {.track = t, .last = i};
+        struct fill_file file = {.track = t};
         if ((rc = size_up(f, &file)) == 0 && file.need <= room) {
             room -= file.need;
             files[count++] = file;
