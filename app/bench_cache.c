@@ -11,7 +11,6 @@
  * of one chunk alone. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,17 +220,6 @@ static void free_files(struct bench *b)
     free(b->f);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void rm_rf(const char *path)
-{
-    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-        fprintf(stderr, "chorus-bench cache: could not remove all of %s\n", path);
-}
-
 static int run(struct bench *b)
 {
     unsigned n = b->files * b->chunks;
@@ -363,7 +351,8 @@ int bench_cache_main(int argc, char **argv)
     if (status)
         fprintf(stderr, "chorus-bench cache: a step failed; figures above are incomplete\n");
     free_files(&b);
-    rm_rf(root);
+    if (bench_remove_tree(root) != 0)
+        fprintf(stderr, "chorus-bench cache: could not remove all of %s\n", root);
     free(root);
     return status;
 }

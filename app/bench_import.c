@@ -3,7 +3,6 @@
  * synthesized pieces encoded to FLAC beforehand (not timed). Prints the
  * transcoding alone, the whole import (fingerprint, transcode, encrypt,
  * store, catalog), and a re-run that finds everything already imported. */
-#include <ftw.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,21 +36,6 @@ static void usage(FILE *out)
                  "  -n, --tracks N    source files to import (default 6)\n"
                  "  -s, --seconds S   length of each (default 60)\n"
                  "  -h, --help        this help\n");
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-/* rm -r of the benchmark's own temporary tree. */
-static void remove_tree(const char *dir)
-{
-    if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-        fprintf(stderr, "chorus-bench import: could not remove %s\n", dir);
 }
 
 int bench_import_main(int argc, char **argv)
@@ -168,7 +152,8 @@ free_files:
         free(files[i]);
     free(files);
 out:
-    remove_tree(work);
+    if (bench_remove_tree(work) != 0)
+        fprintf(stderr, "chorus-bench import: could not remove %s\n", work);
     free(src);
     free(data);
     free(work);

@@ -10,7 +10,6 @@
  * files so each has a full tracker entry list, then clients pipeline
  * LOOKUPs; the in-process figure calls tracker_lookup directly. */
 #include <arpa/inet.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -423,14 +422,6 @@ static void bench_tracker_direct(uint64_t total)
 
 /* ---- set-up ---- */
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int make_data(struct bench *b, const char *dir, size_t mib)
 {
     struct store *st;
@@ -583,7 +574,7 @@ int bench_service_main(int argc, char **argv)
 out:
     uv_loop_close(&b.loop);
     free(b.data);
-    if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+    if (bench_remove_tree(dir) != 0)
         fprintf(stderr, "chorus-bench service: could not remove all of %s\n", dir);
     free(dir);
     return status;

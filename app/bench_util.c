@@ -3,6 +3,7 @@
 #include "bench_util.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,4 +35,25 @@ char *bench_make_workdir(const char *base, const char *name)
         return NULL;
     }
     return dir;
+}
+
+/* nftw passes no context: the first error of this thread's walk. */
+static _Thread_local int remove_error;
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    if (remove(path) != 0 && remove_error == 0)
+        remove_error = -errno;
+    return 0;
+}
+
+int bench_remove_tree(const char *dir)
+{
+    remove_error = 0;
+    if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
+        return -errno;
+    return remove_error;
 }

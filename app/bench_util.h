@@ -1,5 +1,5 @@
 /* bench_util: what the benchmarks of chorus-bench share — reading a count
- * option and making their scratch directory. */
+ * option, and making and removing their scratch directories. */
 #ifndef CHORUS_APP_BENCH_UTIL_H
 #define CHORUS_APP_BENCH_UTIL_H
 
@@ -13,5 +13,10 @@ bool bench_parse_count(const char *s, unsigned long lo, unsigned long hi, unsign
  * $TMPDIR, else /tmp) and returns its path (owned by the caller), or NULL
  * after saying why on stderr. The benchmark removes it when done. */
 char *bench_make_workdir(const char *base, const char *name);
+
+/* rm -r of a tree the benchmark made (symbolic links are removed, never
+ * followed). 0, also when dir does not exist; else -errno of the first
+ * entry that could not be removed (the walk goes on past it). */
+int bench_remove_tree(const char *dir);
 
 #endif
