@@ -928,19 +928,11 @@ struct demo_track {
     uint64_t seed;
 };
 
-static uint64_t mix64(uint64_t a, uint64_t b)
-{
-    uint64_t z = a + 0x9E3779B97F4A7C15ull * (b + 1);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 /* A name of kind not among taken[0..n). */
 static char *unique_name(uint64_t seed, enum synth_name_kind kind, char *const *taken, size_t n)
 {
     for (uint64_t salt = 0;; salt++) {
-        char *name = synth_name(mix64(seed, salt), kind);
+        char *name = synth_name(synth_seed(seed, salt), kind);
         bool seen = false;
         for (size_t i = 0; i < n && !seen; i++)
             seen = strcmp(taken[i], name) == 0;
@@ -961,7 +953,7 @@ static struct demo_track *demo_plan(const struct import_demo_options *opt)
     unsigned max_album = opt->tracks >= 2 ? (opt->tracks + 1) / 2 : 1;
     bool artist_has_one = false;
     while (t < opt->tracks) {
-        uint64_t aseed = mix64(opt->seed, 1000 + nalbums);
+        uint64_t aseed = synth_seed(opt->seed, 1000 + nalbums);
         unsigned size = 3 + (unsigned)(aseed % 4);
         if (size > max_album)
             size = max_album;
@@ -969,8 +961,8 @@ static struct demo_track *demo_plan(const struct import_demo_options *opt)
             size = (unsigned)(opt->tracks - t);
         bool same_artist = nalbums >= 2 && artist_has_one && (aseed >> 8) % 3 == 0;
         if (!same_artist) {
-            char *name = unique_name(mix64(opt->seed, 2000 + nartists), SYNTH_NAME_ARTIST, artists,
-                                     nartists);
+            char *name = unique_name(synth_seed(opt->seed, 2000 + nartists), SYNTH_NAME_ARTIST,
+                                     artists, nartists);
             artists[nartists++] = name;
         }
         artist_has_one = !same_artist;
@@ -978,7 +970,7 @@ static struct demo_track *demo_plan(const struct import_demo_options *opt)
         int year = 1990 + (int)((aseed >> 16) % 35);
         char **titles = xcalloc(size, sizeof(char *));
         for (unsigned k = 0; k < size; k++, t++) {
-            uint64_t tseed = mix64(aseed, k);
+            uint64_t tseed = synth_seed(aseed, k);
             titles[k] = unique_name(tseed, SYNTH_NAME_TITLE, titles, k);
             double unit = (double)(tseed >> 11) / 9007199254740992.0;
             plan[t] = (struct demo_track){
@@ -988,7 +980,7 @@ static struct demo_track *demo_plan(const struct import_demo_options *opt)
                 .number = (int)k + 1,
                 .year = year,
                 .seconds = opt->min_seconds + unit * (opt->max_seconds - opt->min_seconds),
-                .seed = mix64(tseed, 77),
+                .seed = synth_seed(tseed, 77),
             };
         }
         free(titles); /* the strings now belong to plan */
