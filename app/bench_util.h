@@ -1,5 +1,5 @@
 /* bench_util: what the benchmarks of chorus-bench share — reading a count
- * option, and making and removing their scratch directories. */
+ * option, making and removing their scratch directories, the clock. */
 #ifndef CHORUS_APP_BENCH_UTIL_H
 #define CHORUS_APP_BENCH_UTIL_H
 
@@ -18,5 +18,8 @@ char *bench_make_workdir(const char *base, const char *name);
  * followed). 0, also when dir does not exist; else -errno of the first
  * entry that could not be removed (the walk goes on past it). */
 int bench_remove_tree(const char *dir);
+
+/* Seconds on the monotonic clock, for wall times. */
+double bench_now_s(void);
 
 #endif
