@@ -351,7 +351,8 @@ int bench_cache_main(int argc, char **argv)
     if (status)
         fprintf(stderr, "chorus-bench cache: a step failed; figures above are incomplete\n");
     free_files(&b);
-    bench_remove_tree(root);
+    if (bench_remove_tree(root) != 0)
+        fprintf(stderr, "chorus-bench cache: could not remove all of %s\n", root);
     free(root);
     return status;
 }

@@ -10,8 +10,9 @@
  * Kept between runs: the directory ROOT/catalog-N (ROOT: the caller's, by
  * default $XDG_CACHE_HOME/chorus-bench, else ~/.cache/chorus-bench) is
  * reused when its marker file says it was made the same way; a half-made
- * one (interrupted) is made again from scratch. The benchmark runs the
- * service on that directory, so it holds accounts too.
+ * one (interrupted) is made again from scratch. The encodes are kept in
+ * ROOT too, for the catalogs of every N. The benchmark runs the service on
+ * that directory, so it holds accounts too.
  *
  * Threads: one caller at a time per directory (the benchmark holds a lock
  * on it while it runs). Says what it does on stderr. */

@@ -152,7 +152,8 @@ free_files:
         free(files[i]);
     free(files);
 out:
-    bench_remove_tree(work);
+    if (bench_remove_tree(work) != 0)
+        fprintf(stderr, "chorus-bench import: could not remove %s\n", work);
     free(src);
     free(data);
     free(work);

@@ -574,7 +574,8 @@ int bench_service_main(int argc, char **argv)
 out:
     uv_loop_close(&b.loop);
     free(b.data);
-    bench_remove_tree(dir);
+    if (bench_remove_tree(dir) != 0)
+        fprintf(stderr, "chorus-bench service: could not remove all of %s\n", dir);
     free(dir);
     return status;
 }

@@ -4,10 +4,10 @@
 
 #include <errno.h>
 #include <ftw.h>
-#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/xmalloc.h"
 
@@ -38,16 +38,30 @@ char *bench_make_workdir(const char *base, const char *name)
     return dir;
 }
 
+/* nftw passes no context: the first error of this thread's walk. */
+static _Thread_local int remove_error;
+
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st;
     (void)flag;
     (void)ftw;
-    return remove(path);
+    if (remove(path) != 0 && remove_error == 0)
+        remove_error = -errno;
+    return 0;
 }
 
-void bench_remove_tree(const char *dir)
+int bench_remove_tree(const char *dir)
 {
-    if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-        fprintf(stderr, "chorus-bench: could not remove all of %s\n", dir);
+    remove_error = 0;
+    if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
+        return -errno;
+    return remove_error;
+}
+
+double bench_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

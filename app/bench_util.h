@@ -1,5 +1,5 @@
 /* bench_util: what the benchmarks of chorus-bench share — reading a count
- * option and making their scratch directory. */
+ * option, making and removing their scratch directories, the clock. */
 #ifndef CHORUS_APP_BENCH_UTIL_H
 #define CHORUS_APP_BENCH_UTIL_H
 
@@ -14,8 +14,12 @@ bool bench_parse_count(const char *s, unsigned long lo, unsigned long hi, unsign
  * after saying why on stderr. The benchmark removes it when done. */
 char *bench_make_workdir(const char *base, const char *name);
 
-/* Removes dir and everything below it (not following links); says on
- * stderr what could not be removed. */
-void bench_remove_tree(const char *dir);
+/* rm -r of a tree the benchmark made (symbolic links are removed, never
+ * followed). 0, also when dir does not exist; else -errno of the first
+ * entry that could not be removed (the walk goes on past it). */
+int bench_remove_tree(const char *dir);
+
+/* Seconds on the monotonic clock, for wall times. */
+double bench_now_s(void);
 
 #endif

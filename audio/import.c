@@ -491,13 +491,20 @@ static bool job_check(struct importer *imp, struct job *j, bool record)
     return true;
 }
 
+/* Makes a fresh random key and encrypts data in place with it. */
+static int encrypt_fresh(struct content_key *key, uint8_t *data, size_t len)
+{
+    if (content_key_generate(key) != 0 || content_crypt(key, 0, data, data, len) != 0)
+        return IMPORT_EKEY;
+    return 0;
+}
+
 /* Transcodes and encrypts with a fresh key. Any thread: touches only j. */
 static void job_work(struct job *j)
 {
     j->ret = transcode_to_memory(j->path, &j->tr);
-    if (j->ret == 0 && (content_key_generate(&j->key) != 0 ||
-                        content_crypt(&j->key, 0, j->tr.data, j->tr.data, j->tr.size) != 0))
-        j->ret = IMPORT_EKEY;
+    if (j->ret == 0)
+        j->ret = encrypt_fresh(&j->key, j->tr.data, j->tr.size);
 }
 
 /* Removes a file this import has just stored when no track came to refer
@@ -510,7 +517,46 @@ static void discard_stored(struct importer *imp, const struct content_id *fid)
         store_remove(imp->store, fid);
 }
 
-/* Stores the encrypted file (the commit point) and adds the track. */
+/* Stores an encrypted file (the commit point) and adds its track, whose
+ * info gets the stored file's id; seconds: the track's length, for the
+ * report. */
+static void commit_track(struct importer *imp, const uint8_t *data, size_t len,
+                         const struct content_key *key, struct catalog_track_info *info,
+                         double seconds, struct import_report *rep)
+{
+    struct content_id fid;
+    int ret = store_put(imp->store, data, len, key, &fid);
+    if (ret < 0) {
+        failed(rep, ret, "cannot store the encoded file: %s", store_strerror(ret));
+        return;
+    }
+    info->file_id = fid;
+    int64_t track_id = 0;
+    bool added = false;
+    ret = catalog_add_track(imp->cat, info, &track_id, &added);
+    if (ret < 0) {
+        failed(rep, ret, "cannot add to the catalog: %s (%s)", catalog_strerror(ret),
+               catalog_errmsg(imp->cat));
+        discard_stored(imp, &fid);
+        return;
+    }
+    if (!added) {
+        /* Another import added the same content meanwhile, as its own
+         * file: ours is not needed. */
+        discard_stored(imp, &fid);
+        struct content_id theirs = fid;
+        catalog_find_source(imp->cat, info->source_sha256, &theirs, NULL);
+        skipped(rep, &theirs, track_id);
+        return;
+    }
+    rep->outcome = IMPORT_IMPORTED;
+    rep->file_id = fid;
+    rep->track_id = track_id;
+    rep->seconds = seconds;
+}
+
+/* Stores the transcoded file and adds the track, tagged from the source
+ * or else from its path. */
 static void job_commit(struct importer *imp, struct job *j)
 {
     struct import_report *rep = &j->rep;
@@ -520,12 +566,6 @@ static void job_commit(struct importer *imp, struct job *j)
     }
     if (j->ret < 0) {
         failed(rep, j->ret, "%s", j->tr.error);
-        return;
-    }
-    struct content_id fid;
-    int ret = store_put(imp->store, j->tr.data, j->tr.size, &j->key, &fid);
-    if (ret < 0) {
-        failed(rep, ret, "cannot store the encoded file: %s", store_strerror(ret));
         return;
     }
     const struct transcode_tags *t = &j->tr.tags;
@@ -547,35 +587,13 @@ static void job_commit(struct importer *imp, struct job *j)
         .track_number = t->track_number ? t->track_number : pt.track,
         .disc_number = t->disc_number ? t->disc_number : pt.disc,
         .duration_ms = j->tr.samples * 1000 / j->tr.sample_rate,
-        .file_id = fid,
         .source_path = j->record_path,
         .source_size = (uint64_t)j->st.st_size,
         .source_mtime_ns = (int64_t)j->st.st_mtim.tv_sec * 1000000000 + j->st.st_mtim.tv_nsec,
     };
     memcpy(info.source_sha256, j->sha, CATALOG_FINGERPRINT_LEN);
-    int64_t track_id = 0;
-    bool added = false;
-    ret = catalog_add_track(imp->cat, &info, &track_id, &added);
+    commit_track(imp, j->tr.data, j->tr.size, &j->key, &info, j->tr.duration, rep);
     path_tags_free(&pt);
-    if (ret < 0) {
-        failed(rep, ret, "cannot add to the catalog: %s (%s)", catalog_strerror(ret),
-               catalog_errmsg(imp->cat));
-        discard_stored(imp, &fid);
-        return;
-    }
-    if (!added) {
-        /* Another import added the same content meanwhile, as its own
-         * file: ours is not needed. */
-        discard_stored(imp, &fid);
-        struct content_id theirs = fid;
-        catalog_find_source(imp->cat, j->sha, &theirs, NULL);
-        skipped(rep, &theirs, track_id);
-        return;
-    }
-    rep->outcome = IMPORT_IMPORTED;
-    rep->file_id = fid;
-    rep->track_id = track_id;
-    rep->seconds = j->tr.duration;
 }
 
 /* All three phases on this thread. */
@@ -595,6 +613,24 @@ static int import_one(struct importer *imp, const char *path, const char *root, 
 int import_file(struct importer *imp, const char *path, const char *root, struct import_report *rep)
 {
     return import_one(imp, path, root, true, rep);
+}
+
+int import_encoded(struct importer *imp, const uint8_t *ogg, size_t len,
+                   const struct catalog_track_info *info, struct import_report *rep)
+{
+    memset(rep, 0, sizeof(*rep));
+    struct catalog_track_info ours = *info;
+    uint8_t *data = xmalloc(len ? len : 1);
+    memcpy(data, ogg, len);
+    struct content_key key;
+    int ret = encrypt_fresh(&key, data, len);
+    if (ret < 0)
+        failed(rep, ret, "cannot encrypt: OpenSSL failed");
+    else
+        commit_track(imp, data, len, &key, &ours, (double)info->duration_ms / 1000.0, rep);
+    OPENSSL_cleanse(&key, sizeof(key));
+    free(data);
+    return rep->outcome == IMPORT_FAILED ? rep->error : 0;
 }
 
 /* ---- runs ---- */
@@ -892,19 +928,11 @@ struct demo_track {
     uint64_t seed;
 };
 
-static uint64_t mix64(uint64_t a, uint64_t b)
-{
-    uint64_t z = a + 0x9E3779B97F4A7C15ull * (b + 1);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 /* A name of kind not among taken[0..n). */
 static char *unique_name(uint64_t seed, enum synth_name_kind kind, char *const *taken, size_t n)
 {
     for (uint64_t salt = 0;; salt++) {
-        char *name = synth_name(mix64(seed, salt), kind);
+        char *name = synth_name(synth_seed(seed, salt), kind);
         bool seen = false;
         for (size_t i = 0; i < n && !seen; i++)
             seen = strcmp(taken[i], name) == 0;
@@ -925,7 +953,7 @@ static struct demo_track *demo_plan(const struct import_demo_options *opt)
     unsigned max_album = opt->tracks >= 2 ? (opt->tracks + 1) / 2 : 1;
     bool artist_has_one = false;
     while (t < opt->tracks) {
-        uint64_t aseed = mix64(opt->seed, 1000 + nalbums);
+        uint64_t aseed = synth_seed(opt->seed, 1000 + nalbums);
         unsigned size = 3 + (unsigned)(aseed % 4);
         if (size > max_album)
             size = max_album;
@@ -933,8 +961,8 @@ static struct demo_track *demo_plan(const struct import_demo_options *opt)
             size = (unsigned)(opt->tracks - t);
         bool same_artist = nalbums >= 2 && artist_has_one && (aseed >> 8) % 3 == 0;
         if (!same_artist) {
-            char *name = unique_name(mix64(opt->seed, 2000 + nartists), SYNTH_NAME_ARTIST, artists,
-                                     nartists);
+            char *name = unique_name(synth_seed(opt->seed, 2000 + nartists), SYNTH_NAME_ARTIST,
+                                     artists, nartists);
             artists[nartists++] = name;
         }
         artist_has_one = !same_artist;
@@ -942,7 +970,7 @@ static struct demo_track *demo_plan(const struct import_demo_options *opt)
         int year = 1990 + (int)((aseed >> 16) % 35);
         char **titles = xcalloc(size, sizeof(char *));
         for (unsigned k = 0; k < size; k++, t++) {
-            uint64_t tseed = mix64(aseed, k);
+            uint64_t tseed = synth_seed(aseed, k);
             titles[k] = unique_name(tseed, SYNTH_NAME_TITLE, titles, k);
             double unit = (double)(tseed >> 11) / 9007199254740992.0;
             plan[t] = (struct demo_track){
@@ -952,7 +980,7 @@ static struct demo_track *demo_plan(const struct import_demo_options *opt)
                 .number = (int)k + 1,
                 .year = year,
                 .seconds = opt->min_seconds + unit * (opt->max_seconds - opt->min_seconds),
-                .seed = mix64(tseed, 77),
+                .seed = synth_seed(tseed, 77),
             };
         }
         free(titles); /* the strings now belong to plan */

@@ -672,6 +672,12 @@ void synth_song_free(struct synth_song *song)
     free(song);
 }
 
+uint64_t synth_seed(uint64_t seed, uint64_t n)
+{
+    struct rng r = {.s = seed + 0x9E3779B97F4A7C15ull * n};
+    return rng_next(&r);
+}
+
 /* ---- names ---- */
 
 static const char *const adjectives[] = {

@@ -3,7 +3,7 @@
  * catalog, then decrypted, verified and decoded back. Bad inputs, an
  * interrupted import (kill -9) and what killed imports leave behind, a
  * full disk (a tiny tmpfs), the progress bar on a terminal, search and the
- * demo library. */
+ * demo library; encodes stored as they are (import_encoded). */
 #include "testutil.h"
 
 #include <errno.h>
@@ -1265,6 +1265,57 @@ static void test_demo_library(void **state)
     free(dir);
 }
 
+/* An encode stored twice under two fingerprints: two tracks, two files
+ * with their own keys (so their own bytes and ids) that decrypt to the
+ * same Ogg; the first fingerprint again keeps its track. */
+static void test_encoded(void **state)
+{
+    (void)state;
+    char *dir = testutil_tempdir("import-encoded");
+    char *data = xasprintf("%s/data", dir), *ogg_path = xasprintf("%s/piece.ogg", dir);
+    fixture_write(ogg_path, FIXTURE_OGG, FIXTURE_CHORD, 2.0, 44100, 2, NULL);
+    size_t ogg_len;
+    uint8_t *ogg = testutil_read_file(ogg_path, &ogg_len);
+    struct importer *imp = open_importer(data, NULL);
+
+    struct catalog_track_info info = {
+        .title = "Copy", .artist = "Encoder", .album = "Twice", .duration_ms = 2000};
+    struct import_report rep[3];
+    for (int i = 0; i < 3; i++) {
+        memset(info.source_sha256, i == 2 ? 0 : i, sizeof(info.source_sha256));
+        info.track_number = i + 1;
+        assert_int_equal(import_encoded(imp, ogg, ogg_len, &info, &rep[i]), 0);
+    }
+    assert_int_equal(rep[0].outcome, IMPORT_IMPORTED);
+    assert_int_equal(rep[1].outcome, IMPORT_IMPORTED);
+    assert_true(rep[0].seconds == 2.0);
+    assert_true(rep[0].track_id != rep[1].track_id);
+    assert_memory_not_equal(&rep[0].file_id, &rep[1].file_id, sizeof(rep[0].file_id));
+    for (int i = 0; i < 2; i++) {
+        size_t len;
+        uint8_t *plain = read_plain(import_store(imp), &rep[i].file_id, &len);
+        assert_int_equal(len, ogg_len);
+        assert_memory_equal(plain, ogg, len);
+        free(plain);
+        check_stored_track(imp, rep[i].track_id, 2.0, 2, 44100);
+    }
+    assert_int_equal(rep[2].outcome, IMPORT_SKIPPED);
+    assert_int_equal(rep[2].track_id, rep[0].track_id);
+    assert_memory_equal(&rep[2].file_id, &rep[0].file_id, sizeof(rep[0].file_id));
+
+    memset(info.source_sha256, 9, sizeof(info.source_sha256));
+    struct import_report empty;
+    assert_int_equal(import_encoded(imp, ogg, 0, &info, &empty), STORE_EEMPTY);
+    assert_int_equal(empty.outcome, IMPORT_FAILED);
+    assert_true(empty.reason[0] != '\0');
+    import_free(imp);
+    free(ogg);
+    free(ogg_path);
+    free(data);
+    testutil_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     av_log_set_level(AV_LOG_QUIET);
@@ -1286,6 +1337,7 @@ int main(void)
         cmocka_unit_test(test_search),
         cmocka_unit_test(test_catalog_json_text),
         cmocka_unit_test(test_demo_library),
+        cmocka_unit_test(test_encoded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 /* Tests of audio/synth: the generated music is sound (not silence, not
  * clipped, not a bare tone, with a rhythm), differs between seeds and is
- * the same for the same seed; names. */
+ * the same for the same seed; names; derived seeds. */
 #include "testutil.h"
 
 #include <errno.h>
@@ -162,13 +162,31 @@ static void test_names(void **state)
     free(album);
 }
 
+/* Derived seeds: the same for the same arguments, distinct for distinct
+ * n and for distinct parents, and not simply n again. */
+static void test_derived_seeds(void **state)
+{
+    (void)state;
+    enum { N = 1000 };
+    uint64_t *seen = xcalloc(2 * N, sizeof(*seen));
+    for (uint64_t n = 0; n < N; n++) {
+        seen[n] = synth_seed(7, n);
+        seen[N + n] = synth_seed(8, n);
+        assert_true(synth_seed(7, n) == seen[n]);
+        assert_true(seen[n] != n);
+    }
+    for (size_t i = 0; i < 2 * N; i++)
+        for (size_t j = 0; j < i; j++)
+            assert_true(seen[i] != seen[j]);
+    free(seen);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sound),
-        cmocka_unit_test(test_deterministic_and_distinct),
-        cmocka_unit_test(test_bad_arguments),
-        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_sound),         cmocka_unit_test(test_deterministic_and_distinct),
+        cmocka_unit_test(test_bad_arguments), cmocka_unit_test(test_names),
+        cmocka_unit_test(test_derived_seeds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

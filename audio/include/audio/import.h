@@ -134,6 +134,17 @@ int import_run(struct importer *imp, const char *const *paths, size_t npaths,
 int import_file(struct importer *imp, const char *path, const char *root,
                 struct import_report *rep);
 
+/* Stores an Ogg Vorbis file that is already encoded (ogg: len bytes,
+ * borrowed, left as it is) under a fresh random key, then adds its track
+ * as info says (borrowed; its file_id is ignored: the stored file's is
+ * used). For sources that are not files: the benchmark's catalog stores a
+ * few encodes many times over, each under a fingerprint of its own
+ * (info->source_sha256; one already in the catalog keeps its track, and
+ * the outcome is IMPORT_SKIPPED). Fills *rep (its path NULL) and returns 0
+ * when imported or skipped, else rep->error. */
+int import_encoded(struct importer *imp, const uint8_t *ogg, size_t len,
+                   const struct catalog_track_info *info, struct import_report *rep);
+
 /* How many files import_run transcodes at once, on as many threads (the
  * catalog and the store are still written by the calling thread only);
  * 0: one per online CPU. At most IMPORT_MAX_JOBS. The default is 0. */

@@ -38,6 +38,10 @@ struct synth_song {
 int synth_render(uint64_t seed, double seconds, int sample_rate, struct synth_song **out);
 void synth_song_free(struct synth_song *song);
 
+/* The n-th seed derived from seed (one splitmix64 step): well-mixed,
+ * distinct seeds for the many pieces and names of one library. */
+uint64_t synth_seed(uint64_t seed, uint64_t n);
+
 /* Invented names for demo artists, albums and track titles. */
 enum synth_name_kind {
     SYNTH_NAME_ARTIST,
