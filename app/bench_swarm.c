@@ -80,6 +80,7 @@ struct host_proc {
     size_t len;
     bool ready, eof;
     unsigned first, count;
+    unsigned fds, threads, threadpool; /* its "host" record */
 };
 
 struct coord {
@@ -97,6 +98,7 @@ struct coord {
     char **engine_listen; /* by engine: its peer address */
     json_t **engine_links;
     bool service_running;
+    struct svc_stats warm; /* the service's figures at the end of the warm-up */
 };
 
 static double mono_s(void)
@@ -126,7 +128,8 @@ static void usage(FILE *out)
             "                          [--scenario NAME] [--rtt MS] [--rate KBIT] [--seed N]\n"
             "                          [--json FILE] [--speed X] [--processes N]\n"
             "                          [--cache-pct P] [--max-links N] [--catalog-dir DIR]\n"
-            "                          [--workdir DIR] [--keep]\n"
+            "                          [--workdir DIR] [--keep] [--output bench|null]\n"
+            "                          [--threadpool N]\n"
             "\n"
             "Runs one service and N real engines (real TCP/TLS links, real caches,\n"
             "real decoding) under Spotify's measured workload, and reports the\n"
@@ -150,6 +153,10 @@ static void usage(FILE *out)
             "                   (default $XDG_CACHE_HOME/chorus-bench)\n"
             "  --workdir DIR    where the engines' homes go (default $TMPDIR)\n"
             "  --keep           keep the engines' homes and logs\n"
+            "  --output SPEC    the engines' audio output: bench (one clock thread per\n"
+            "                   process, the default) or null (a thread per engine)\n"
+            "  --threadpool N   libuv threads per process (default: one per 4 engines,\n"
+            "                   4 to 128)\n"
             "\n"
             "See README.md (Performance).\n",
             DEFAULT_PEERS, DEFAULT_TRACKS, DEFAULT_DURATION, DEFAULT_RTT_MS, DEFAULT_RATE,
@@ -198,6 +205,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"catalog-dir", required_argument, NULL, 'C'},
         {"workdir", required_argument, NULL, 'w'},
         {"keep", no_argument, NULL, 'k'},
+        {"output", required_argument, NULL, 'o'},
+        {"threadpool", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -207,6 +216,7 @@ static int parse_options(int argc, char **argv, struct options *o)
                                 .rtt_ms = DEFAULT_RTT_MS,
                                 .rate_kbit = DEFAULT_RATE,
                                 .seed = 1,
+                                .output = "bench",
                                 .speed = 1},
                           .cache_pct = DEFAULT_CACHE_PCT,
                           .max_links = 60};
@@ -266,6 +276,16 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 'k':
             o->keep = true;
+            break;
+        case 'o':
+            ok = strcmp(optarg, "bench") == 0 || strcmp(optarg, "null") == 0;
+            snprintf(o->p.output, sizeof(o->p.output), "%s", optarg);
+            if (!ok)
+                fprintf(stderr, "chorus-bench swarm: --output wants bench or null, not '%s'\n",
+                        optarg);
+            break;
+        case 'T':
+            ok = parse_count("--threadpool", optarg, 1, 1024, &o->p.threadpool);
             break;
         case 'h':
             usage(stdout);
@@ -344,13 +364,13 @@ static int start_service(struct coord *co)
     return 0;
 }
 
-static uint64_t service_bytes(struct coord *co)
+/* The service's figures now (zero once it stopped). */
+static struct svc_stats service_stats(struct coord *co)
 {
-    if (!co->service_running)
-        return 0;
-    struct svc_stats st;
-    svc_thread_stats(co->svc, &st);
-    return st.bytes_served;
+    struct svc_stats st = {0};
+    if (co->service_running)
+        svc_thread_stats(co->svc, &st);
+    return st;
 }
 
 static void stop_service(struct coord *co, struct svc_stats *final)
@@ -394,6 +414,8 @@ static char **host_argv(const struct coord *co, const struct host_proc *hp)
     ARG("--duration", "%.3f", p->duration_s);
     ARG("--cache-cap", "%llu", (unsigned long long)cache_cap(co));
     ARG("--max-links", "%u", co->o.max_links);
+    ARG("--output", "%s", p->output);
+    ARG("--threadpool", "%u", p->threadpool);
 #undef ARG
     return v;
 }
@@ -550,6 +572,10 @@ static void on_line(struct coord *co, struct host_proc *hp, const char *line)
         on_engine(co, o);
     } else if (strcmp(ev, "ready") == 0) {
         hp->ready = true;
+    } else if (strcmp(ev, "host") == 0) {
+        hp->fds = (unsigned)int_of(o, "fds");
+        hp->threads = (unsigned)int_of(o, "threads");
+        hp->threadpool = (unsigned)int_of(o, "threadpool");
     } else if (strcmp(ev, "error") == 0) {
         add_failure(&co->run, "%s", json_string_value(json_object_get(o, "text")));
     }
@@ -633,7 +659,8 @@ static int warm_up(struct coord *co)
         }
     }
     co->run.warmup_s = mono_s() - t0;
-    co->run.warmup_service_bytes = service_bytes(co);
+    co->warm = service_stats(co);
+    co->run.warmup_service_bytes = co->warm.bytes_served;
     if (isatty(2))
         fputc('\n', stderr);
     for (size_t i = 0; i < co->nhosts; i++)
@@ -646,7 +673,7 @@ static int warm_up(struct coord *co)
 
 static void measured_phase(struct coord *co)
 {
-    struct svc_stats st = {0};
+    struct svc_stats st = co->warm;
     if (co->o.p.scenario == SWARM_SERVICE_DOWN)
         stop_service(co, &st);
     tell_hosts(co, "go\n");
@@ -659,8 +686,11 @@ static void measured_phase(struct coord *co)
         }
     }
     co->run.measured_s = mono_s() - t0;
-    uint64_t sent = co->service_running ? service_bytes(co) : st.bytes_served;
-    co->run.service_bytes = sent - co->run.warmup_service_bytes;
+    if (co->service_running)
+        st = service_stats(co);
+    co->run.service_bytes = st.bytes_served - co->warm.bytes_served;
+    co->run.service_lookups = st.lookups - co->warm.lookups;
+    co->run.service_announces = st.announces - co->warm.announces;
     if (isatty(2))
         fputc('\n', stderr);
     tell_hosts(co, "stop\n");
@@ -676,6 +706,9 @@ static void reap_hosts(struct coord *co)
         struct host_proc *hp = &co->hosts[i];
         struct swarm_host *h = &co->run.hosts[i];
         h->engines = hp->count;
+        h->fds = hp->fds;
+        h->threads = hp->threads;
+        h->threadpool = hp->threadpool;
         close(hp->to);
         close(hp->from);
         if (hp->pid <= 0) {

@@ -56,8 +56,10 @@ struct swarm_params {
     unsigned rtt_ms;    /* per link; 0 with rate_kbit 0: raw loopback */
     unsigned rate_kbit; /* each engine's access link, each way; 0: unlimited */
     uint64_t seed;
-    unsigned speed;     /* audio played this many times real time (the bench output) */
-    unsigned processes; /* engine hosts */
+    unsigned speed;      /* audio played this many times real time (the bench output) */
+    unsigned processes;  /* engine hosts */
+    unsigned threadpool; /* libuv threads per host; 0: a quarter per engine, 4..128 */
+    char output[32];     /* the engines' audio output: "bench" (one clock per process) */
 };
 
 /* One playback that ended during the measured phase (a host's record of
@@ -105,6 +107,8 @@ struct swarm_host {
     double cpu_s; /* user + system over the whole run */
     uint64_t peak_rss_kb;
     int exit_status; /* as waitpid said: 0 clean */
+    /* sampled at the end of the measured phase */
+    unsigned fds, threads, threadpool; /* open files, threads, libuv's pool size */
 };
 
 struct swarm_run {

@@ -22,6 +22,7 @@
  * the snapshots (connections, upload slots) every SAMPLE_MS. Commands go
  * in with engine_send and no reply callback: an error comes back as an
  * event and is counted. */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -60,8 +61,8 @@
 #define STALE_STATE_S 1.0 /* fills and logins at once (disk and TLS overlap) */
 
 struct host_options {
-    const char *workdir, *catalog, *address, *key;
-    unsigned first, count, peers, speed, rtt_ms, rate_kbit, max_links;
+    const char *workdir, *catalog, *address, *key, *output;
+    unsigned first, count, peers, speed, rtt_ms, rate_kbit, max_links, threadpool;
     uint64_t seed, cache_cap;
     double duration_s;
     enum swarm_scenario scenario;
@@ -353,7 +354,7 @@ static void settings_for(const struct host *h, const struct listener *l, struct 
 {
     settings_init(s);
     char *opts[] = {
-        xasprintf("audio.output=bench:%u", h->o.speed),
+        xasprintf("audio.output=%s:%u", h->o.output, h->o.speed),
         xasprintf("cache.size=%llu", (unsigned long long)h->o.cache_cap),
         xasprintf("service.address=%s", h->o.address),
         xasprintf("service.key=%s", h->o.key),
@@ -676,9 +677,11 @@ static int parse_options(int argc, char **argv, struct host_options *o)
         {"duration", required_argument, NULL, 'd'},
         {"cache-cap", required_argument, NULL, 'C'},
         {"max-links", required_argument, NULL, 'L'},
+        {"output", required_argument, NULL, 'o'},
+        {"threadpool", required_argument, NULL, 'T'},
         {0},
     };
-    *o = (struct host_options){.speed = 1, .max_links = 60};
+    *o = (struct host_options){.speed = 1, .max_links = 60, .output = "bench"};
     int c;
     unsigned long long v = 0;
     while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
@@ -695,6 +698,9 @@ static int parse_options(int argc, char **argv, struct host_options *o)
             break;
         case 'k':
             o->key = optarg;
+            break;
+        case 'o':
+            o->output = optarg;
             break;
         case 's':
             ok = swarm_scenario_parse(optarg, &o->scenario);
@@ -722,6 +728,8 @@ static int parse_options(int argc, char **argv, struct host_options *o)
                 o->cache_cap = v;
             else if (c == 'L')
                 o->max_links = (unsigned)v;
+            else if (c == 'T')
+                o->threadpool = (unsigned)v;
             break;
         }
         if (!ok) {
@@ -739,8 +747,9 @@ static int parse_options(int argc, char **argv, struct host_options *o)
     return 0;
 }
 
-/* Before any loop exists: the fd limit and the threadpool. */
-static void size_process(unsigned engines)
+/* Before any loop exists: the fd limit and the threadpool (pool: 0 for
+ * the default). Returns the pool's size. */
+static unsigned size_process(unsigned engines, unsigned pool)
 {
     struct rlimit r;
     if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
@@ -749,11 +758,34 @@ static void size_process(unsigned engines)
     }
     /* The caches' writes and reads wait on the pool: a quarter of a
      * thread per engine, within libuv's bounds. */
-    unsigned pool = engines / 4;
-    pool = pool < 4 ? 4 : pool > 128 ? 128 : pool;
+    if (pool == 0) {
+        pool = engines / 4;
+        pool = pool < 4 ? 4 : pool > 128 ? 128 : pool;
+    }
     char v[16];
     snprintf(v, sizeof(v), "%u", pool);
     setenv("UV_THREADPOOL_SIZE", v, 1);
+    return pool;
+}
+
+static unsigned count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    unsigned n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* What the process holds with every engine running: the coordinator
+ * reports it per engine. */
+static void send_host(struct host *h, unsigned pool)
+{
+    emit(h,
+         json_pack("{s:s, s:i, s:i, s:i}", "ev", "host", "fds", (int)count_entries("/proc/self/fd"),
+                   "threads", (int)count_entries("/proc/self/task"), "threadpool", (int)pool));
 }
 
 static void listeners_init(struct host *h)
@@ -795,7 +827,7 @@ int bench_swarm_host_main(int argc, char **argv)
     struct host h = {0};
     if (parse_options(argc, argv, &h.o) < 0)
         return 2;
-    size_process(h.o.count);
+    unsigned pool = size_process(h.o.count, h.o.threadpool);
     const char *pw = getenv("CHORUS_BENCH_PASSWORD");
     if (!pw || bench_catalog_read(h.o.catalog, &h.cat) < 0) {
         fprintf(stderr, "chorus-bench swarm-host: no password or no catalog\n");
@@ -817,6 +849,7 @@ int bench_swarm_host_main(int argc, char **argv)
                        (int)failed));
     wait_for_go();
     measure(&h, snap);
+    send_host(&h, pool);
     finish(&h, snap);
 
     free(snap);

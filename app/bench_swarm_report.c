@@ -170,6 +170,7 @@ struct swarm_figures {
     unsigned host_engines;
     size_t hosts_unclean;
     double cpu_s_per_engine, cpu_pct_per_engine, peak_rss_kb_per_engine;
+    double fds_per_engine, threads_per_engine; /* the hosts' at the end / their engines */
 };
 
 /* part / whole * 100, absent when whole is 0. */
@@ -404,9 +405,11 @@ static void compute_engines(const struct swarm_run *run, struct swarm_figures *f
 
 static void compute_hosts(const struct swarm_run *run, struct swarm_figures *f)
 {
-    double cpu_s = 0, rss_kb = 0;
+    double cpu_s = 0, rss_kb = 0, fds = 0, threads = 0;
     for (size_t i = 0; i < run->nhosts; i++) {
         const struct swarm_host *h = &run->hosts[i];
+        fds += h->fds;
+        threads += h->threads;
         f->host_engines += h->engines;
         cpu_s += h->cpu_s;
         rss_kb += (double)h->peak_rss_kb;
@@ -415,6 +418,8 @@ static void compute_hosts(const struct swarm_run *run, struct swarm_figures *f)
     f->cpu_s_per_engine = ratio(cpu_s, f->host_engines);
     f->cpu_pct_per_engine = pct(f->cpu_s_per_engine, run->warmup_s + run->measured_s);
     f->peak_rss_kb_per_engine = ratio(rss_kb, f->host_engines);
+    f->fds_per_engine = ratio(fds, f->host_engines);
+    f->threads_per_engine = ratio(threads, f->host_engines);
 }
 
 static void compute_figures(const struct swarm_run *run, struct swarm_figures *f)
@@ -473,8 +478,10 @@ static void print_params(FILE *out, const struct swarm_run *run)
     fprintf(out, "peers %u  tracks %u  duration %.0f s  scenario %s  processes %u\n", p->peers,
             p->tracks, p->duration_s, swarm_scenario_name(p->scenario), p->processes);
     fprintf(out, "link: %s\n", run->link);
-    fprintf(out, "seed %" PRIu64 "  speed %ux  catalog %.1f s  warm-up %.1f s  measured %.1f s\n",
-            p->seed, p->speed, run->catalog_s, run->warmup_s, run->measured_s);
+    fprintf(out,
+            "seed %" PRIu64 "  speed %ux  output %s  catalog %.1f s  warm-up %.1f s  "
+            "measured %.1f s\n",
+            p->seed, p->speed, p->output, run->catalog_s, run->warmup_s, run->measured_s);
     fprintf(out, "\n%-*s %-*s %s\n", COL_LABEL, "", COL_OURS, "ours", "Spotify 2010");
 }
 
@@ -616,6 +623,8 @@ static void print_hosts(FILE *out, const struct swarm_run *run, const struct swa
     char s[CELL_MAX], label[CELL_MAX];
     row(out, "CPU per engine, % of a core", num(f->cpu_pct_per_engine, 2, " %").s, NULL);
     row(out, "peak RSS per engine", num(f->peak_rss_kb_per_engine / 1024.0, 1, " MiB").s, NULL);
+    row(out, "open files per engine", num(f->fds_per_engine, 1, "").s, NULL);
+    row(out, "threads per engine", num(f->threads_per_engine, 1, "").s, NULL);
     if (f->hosts_unclean > 0)
         snprintf(s, sizeof(s), "%zu, %zu not clean", run->nhosts, f->hosts_unclean);
     else
@@ -703,6 +712,8 @@ static json_t *json_params(const struct swarm_run *run)
     put(j, "link", json_text0(run->link));
     put(j, "seed", jint(p->seed));
     put(j, "speed", jint(p->speed));
+    put(j, "output", json_must(json_string(p->output)));
+    put(j, "threadpool", jint(p->threadpool));
     put(j, "processes", jint(p->processes));
     put(j, "date", json_text0(run->date));
     return j;
@@ -826,6 +837,8 @@ static json_t *json_per_engine(const struct swarm_figures *f)
     put(j, "cpu_s", jnum(f->cpu_s_per_engine));
     put(j, "cpu_pct", jnum(f->cpu_pct_per_engine));
     put(j, "peak_rss_kb", jnum(f->peak_rss_kb_per_engine));
+    put(j, "open_files", jnum(f->fds_per_engine));
+    put(j, "threads", jnum(f->threads_per_engine));
     return j;
 }
 
@@ -839,6 +852,9 @@ static json_t *json_hosts(const struct swarm_run *run)
         put(o, "cpu_s", jnum(h->cpu_s));
         put(o, "peak_rss_kb", jint(h->peak_rss_kb));
         put(o, "exit_status", json_must(json_integer(h->exit_status)));
+        put(o, "open_files", jint(h->fds));
+        put(o, "threads", jint(h->threads));
+        put(o, "threadpool", jint(h->threadpool));
         push(j, o);
     }
     return j;
