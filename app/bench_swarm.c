@@ -15,7 +15,8 @@
  *      logs them in and waits until they are online; the service's egress
  *      meanwhile is reported apart
  *   6. the measured phase: "go" to every host, DURATION seconds, a
- *      progress line; service-down stops the service right at "go"
+ *      progress line; service-down stops the service a quarter into it
+ *      (links made and keys fetched by then, as in a real outage)
  *   7. "stop", the hosts' last records, their exit statuses and rusage
  *   8. the correctness checks, the report (bench_swarm_report.c)
  *
@@ -61,6 +62,7 @@ extern char **environ;
 #define DEFAULT_CACHE_PCT 10.0
 #define WARMUP_LIMIT_S    1800.0
 #define STOP_GRACE_S      60.0 /* hosts' time to send their last records */
+#define SERVICE_DOWN_AT   0.25 /* of the measured phase */
 /* N = 2^10: the accounts exist for one run on loopback; the default cost
  * (2^15) would spend a minute of CPU logging 500 engines in. */
 static const struct account_params cheap_scrypt = {.log2_n = 10, .r = 8, .p = 1};
@@ -671,15 +673,25 @@ static int warm_up(struct coord *co)
     return 0;
 }
 
+/* service-down: the engines listen with the service for the first
+ * SERVICE_DOWN_AT of the run (links made, keys fetched), then it stops. */
+static void maybe_stop_service(struct coord *co, double elapsed, struct svc_stats *st)
+{
+    if (co->o.p.scenario != SWARM_SERVICE_DOWN || !co->service_running ||
+        elapsed < SERVICE_DOWN_AT * co->o.p.duration_s)
+        return;
+    stop_service(co, st);
+    fprintf(stderr, "chorus-bench swarm: the service stopped at %.0f s\n", elapsed);
+}
+
 static void measured_phase(struct coord *co)
 {
     struct svc_stats st = co->warm;
-    if (co->o.p.scenario == SWARM_SERVICE_DOWN)
-        stop_service(co, &st);
     tell_hosts(co, "go\n");
     double t0 = mono_s(), next = t0, interval = isatty(2) ? 1 : 10;
     while (mono_s() - t0 < co->o.p.duration_s && !all(co, false)) {
         pump(co, 0.25);
+        maybe_stop_service(co, mono_s() - t0, &st);
         if (mono_s() >= next) {
             next += interval;
             progress(co, "measuring", mono_s() - t0, co->o.p.duration_s);
@@ -801,14 +813,6 @@ static void check_scenario(struct coord *co)
         if (rejected && !banned)
             add_failure(run, "corrupt chunks arrived (%llu) but no peer was banned",
                         (unsigned long long)rejected);
-    }
-    if (co->o.p.scenario == SWARM_SERVICE_DOWN) {
-        size_t from_service = 0;
-        for (size_t i = 0; i < run->nplays; i++)
-            from_service += run->plays[i].bytes_service > 0;
-        if (from_service)
-            add_failure(run, "%zu playbacks heard service bytes with the service down",
-                        from_service);
     }
 }
 

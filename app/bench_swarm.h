@@ -39,7 +39,7 @@ enum swarm_scenario {
     SWARM_DEFAULT,
     SWARM_FLASH_CROWD,  /* everyone plays the same new album at once */
     SWARM_CHURN,        /* a third of the engines leave and rejoin */
-    SWARM_SERVICE_DOWN, /* the service stops after the warm-up */
+    SWARM_SERVICE_DOWN, /* the service stops a quarter into the measured phase */
     SWARM_BAD_PEERS,    /* a tenth of the engines send corrupt chunks */
 };
 
@@ -72,7 +72,7 @@ struct swarm_play {
     bool cache_hit;     /* whole file cached when opened */
     bool gapless;       /* followed the previous track: no latency to count */
     bool cold_miss;     /* not cached, and no online peer was found to hold it */
-    bool service_up;    /* the service was running when it started */
+    bool service_up;    /* the service was still running when it ended */
     int64_t latency_ms; /* -1: never heard */
     int64_t played_ms;
     uint64_t underruns, underrun_ms;
@@ -144,7 +144,9 @@ struct bench_catalog;
  * goes over the network) and its manifest and key in chorus.db (so it
  * plays without the service), the most recent last in the cache's
  * eviction order. A track whose file would take the cache past cap_bytes
- * is left out (the fill goes on with smaller ones). Returns how many
+ * is left out of the cache (the fill goes on with smaller ones) but its
+ * manifest and key are kept, as for a file played and evicted since.
+ * Returns how many
  * distinct tracks are filled, or -1 after a message on stderr. Any
  * thread; one call per engine home at a time, never while its engine
  * runs. */

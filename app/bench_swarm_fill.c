@@ -12,8 +12,10 @@
  * Which files: the distinct tracks of the history by their last play,
  * newest first, each kept when it still fits under the cap — what a cache
  * of that cap that evicts least recently played files would hold, except
- * that a file too big for what is left is skipped and smaller older ones
- * still go in. They are then written oldest first and noted as played in
+ * that a file too big for what is left is left out and smaller older ones
+ * still go in. A file left out was played and evicted since: chorus.db
+ * keeps its manifest and key all the same (as an engine's would), so it
+ * plays from peers without the service. They are then written oldest first and noted as played in
  * that order, so the cache evicts them least recently played first. Files
  * the cache already holds (a second fill of the same home) count where
  * they are and are not written again; nothing already cached is evicted.
@@ -69,6 +71,7 @@ struct fill_file {
     struct manifest *m; /* decoded (owned) */
     uint64_t need;      /* bytes it adds to the cache */
     bool cached;        /* already complete in the cache */
+    bool evicted;       /* played, then evicted: only its key and manifest stay */
 };
 
 /* Says what went wrong on stderr; returns -1. */
@@ -260,12 +263,15 @@ static int choose(struct fill *f, const struct bench_catalog *cat, const size_t 
             break;
         }
         struct fill_file file = {.track = t};
-        if ((rc = size_up(f, &file)) == 0 && file.need <= room) {
-            room -= file.need;
-            files[count++] = file;
-        } else {
-            fill_file_clear(&file); /* too big for what is left: skipped */
+        if ((rc = size_up(f, &file)) < 0) {
+            fill_file_clear(&file);
+            break;
         }
+        /* too big for what is left: evicted since, its key kept */
+        file.evicted = file.need > room;
+        if (!file.evicted)
+            room -= file.need;
+        files[count++] = file;
     }
     free(seen);
     *out = files;
@@ -349,11 +355,11 @@ static int fill_files(struct fill *f, const struct fill_file *files, size_t n)
     uint8_t *buf = xmalloc(STORE_CHUNK_SIZE);
     int rc = 0;
     for (size_t i = n; i-- > 0 && rc == 0;) {
-        if (!files[i].cached)
+        if (!files[i].cached && !files[i].evicted)
             rc = copy_file(f, &files[i], buf);
         if (rc == 0)
             rc = remember_file(f, &files[i]);
-        if (rc == 0)
+        if (rc == 0 && !files[i].evicted)
             cache_note_play(f->cache, &files[i].track->file);
     }
     free(buf);
@@ -390,9 +396,12 @@ long swarm_fill(const struct bench_catalog *cat, const char *data_dir, const cha
         rc = choose(&f, cat, tracks, n, &files, &nfiles);
     if (rc == 0)
         rc = fill_files(&f, files, nfiles);
-    for (size_t i = 0; i < nfiles; i++)
+    long filled = 0;
+    for (size_t i = 0; i < nfiles; i++) {
+        filled += !files[i].evicted;
         fill_file_clear(&files[i]);
+    }
     free(files);
     fill_close(&f);
-    return rc < 0 ? -1 : (long)nfiles;
+    return rc < 0 ? -1 : filled;
 }

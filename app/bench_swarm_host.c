@@ -50,12 +50,13 @@
 #include "core/engine.h"
 #include "core/errors.h"
 
-#define DRIVE_MS     50
-#define SAMPLE_MS    1000
-#define ONLINE_MS    120000 /* an engine not online by then is reported failed */
-#define THINK_MIN_S  0.5    /* a listener's pause before picking the next track */
-#define THINK_MAX_S  3.0
-#define PREP_THREADS 4
+#define DRIVE_MS       50
+#define SAMPLE_MS      1000
+#define ONLINE_MS      120000 /* an engine not online by then is reported failed */
+#define THINK_MIN_S    0.5    /* a listener's pause before picking the next track */
+#define THINK_MAX_S    3.0
+#define PREP_THREADS   4
+#define HISTORY_CACHES 3 /* a listener's past, in cache caps */
 /* A "stopped" read this soon after a command may predate it (the events
  * are drained in batches): the listener does not pick again on it. */
 #define STALE_STATE_S 1.0 /* fills and logins at once (disk and TLS overlap) */
@@ -400,11 +401,13 @@ static int engine_start(struct host *h, struct listener *l)
     return rc;
 }
 
-/* The warm cache and the login, before the engine starts. */
+/* The warm cache and the login, before the engine starts. The past is
+ * longer than the cache holds: the newest plays fill it, the older ones
+ * were evicted since and only their keys stay in chorus.db. */
 static int prepare(struct host *h, struct listener *l)
 {
     size_t *past = NULL;
-    size_t n = workload_history(&h->w, &l->rng, h->o.cache_cap * 9 / 10, &past);
+    size_t n = workload_history(&h->w, &l->rng, h->o.cache_cap * HISTORY_CACHES, &past);
     long filled = swarm_fill(&h->cat, l->data, l->cache, h->o.cache_cap, past, n);
     free(past);
     if (filled < 0)

@@ -11,7 +11,8 @@
  *    saying it needs the service;
  *  - a second fill of the same home writes nothing and says the same; a
  *    later play only moves the file to the end of the eviction order;
- *  - a file that no longer fits is left out and an older, smaller one
+ *  - a file that no longer fits is left out of the cache (its key kept:
+ *    played, then evicted) and an older, smaller one
  *    still goes in; a cap below every file fills nothing;
  *  - a bad catalog directory, a history naming no catalog track, or a
  *    home whose engine runs: -1 and a message. */
@@ -371,19 +372,21 @@ static void cap_leaves_out_what_does_not_fit(void **state)
     const size_t order[] = {2, 1};
     expect_cache(&h, order, 2);
     struct clientdb *db = open_db(&h);
-    expect_key(db, 0, false);
+    expect_key(db, 0, true); /* played and evicted: its key stays */
     expect_key(db, 1, true);
     expect_key(db, 2, true);
     clientdb_close(db);
     home_remove(&h);
 
-    /* a cap below every file: nothing filled, the catalog still known */
+    /* a cap below every file: nothing cached, the catalog still known and
+     * the keys of what was played kept */
     home_make(&h, "fill-tiny");
     fill_ok(&h, S.size[2] - 1, history, 3, 0);
     expect_cache(&h, NULL, 0);
     db = open_db(&h);
     expect_tracks_known(db);
-    expect_key(db, 2, false);
+    expect_key(db, 2, true);
+    expect_key(db, 3, false); /* never played */
     clientdb_close(db);
     home_remove(&h);
 }
