@@ -537,14 +537,17 @@ static void test_conn_timeout_and_wrong_key(void **state)
 
 /* A client that pipelines requests without reading the answers: the
  * server stops taking requests once its queue passes the high-water mark,
- * and answers the rest once the client reads again. */
-static void test_conn_backpressure(void **state)
+ * and answers the rest, in order, once the client reads again. With
+ * one_record every request is in one TLS record, so the server stops in
+ * the middle of what it decrypted and keeps the rest for later. */
+#define PIPELINED 200
+
+static void backpressure(bool one_record)
 {
-    (void)state;
     struct net n;
     net_init(&n);
     n.server.reply_chunks = 1;
-    const int total = 200;
+    const int total = PIPELINED;
 
     /* the client: our TLS session over a plain non-blocking socket */
     struct tls_session *cs = tls_session_new(n.cctx, NULL);
@@ -591,6 +594,7 @@ static void test_conn_backpressure(void **state)
                         off += used;
                         if (rc == WIRE_MSG) {
                             assert_int_equal(msg.type, WIRE_CHUNK);
+                            assert_int_equal(msg.rid, (uint32_t)answers);
                             answers++;
                             wire_msg_clear(&msg);
                         }
@@ -599,10 +603,15 @@ static void test_conn_backpressure(void **state)
             }
         }
         if (tls_session_established(cs) && !sent) {
+            uint8_t pings[PIPELINED][9];
             for (int i = 0; i < total; i++) {
                 uint8_t ping[9] = {0, 0, 0, 4, WIRE_PING, 0, 0, 0, (uint8_t)i};
-                assert_int_equal(tls_session_write(cs, ping, sizeof(ping)), 0);
+                memcpy(pings[i], ping, sizeof(ping));
+                if (!one_record)
+                    assert_int_equal(tls_session_write(cs, ping, sizeof(ping)), 0);
             }
+            if (one_record)
+                assert_int_equal(tls_session_write(cs, &pings[0][0], sizeof(pings)), 0);
             sent = true;
             reading = false; /* now misbehave: do not read the answers */
             stop_reading_at = testutil_now_ns();
@@ -630,6 +639,18 @@ static void test_conn_backpressure(void **state)
     net_free(&n);
 }
 
+static void test_conn_backpressure(void **state)
+{
+    (void)state;
+    backpressure(false);
+}
+
+static void test_conn_backpressure_one_record(void **state)
+{
+    (void)state;
+    backpressure(true);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* peers hang up mid-write here on purpose */
@@ -642,6 +663,7 @@ int main(void)
         cmocka_unit_test(test_conn_protocol_error),
         cmocka_unit_test(test_conn_timeout_and_wrong_key),
         cmocka_unit_test(test_conn_backpressure),
+        cmocka_unit_test(test_conn_backpressure_one_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
