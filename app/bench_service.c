@@ -510,6 +510,25 @@ static bool idle_wait(struct idle_bench *ib, const unsigned *count, unsigned wan
     return ib->failures == 0;
 }
 
+static void idle_timer_done(uv_timer_t *t)
+{
+    *(bool *)t->data = true;
+}
+
+/* Runs the loop for ms (the connections stay quiet). */
+static void idle_run_for(struct idle_bench *ib, uint64_t ms)
+{
+    bool done = false;
+    uv_timer_t t;
+    uv_timer_init(ib->loop, &t);
+    t.data = &done;
+    uv_timer_start(&t, idle_timer_done, ms, 0);
+    while (!done)
+        uv_run(ib->loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(ib->loop, UV_RUN_NOWAIT);
+}
+
 static int idle_listen(struct idle_bench *ib, struct sockaddr_in *addr)
 {
     uv_ip4_addr("127.0.0.1", 0, addr);
@@ -565,8 +584,11 @@ static void idle_measure(struct idle_bench *ib, const struct sockaddr_in *addr,
         return;
     idle_print("after the handshake", base, mem_now(), 2 * ib->n);
     idle_send_chunks(ib);
-    if (idle_wait(ib, &ib->messages, 2 * ib->n))
-        idle_print("after one 64 KiB CHUNK each way", base, mem_now(), 2 * ib->n);
+    if (!idle_wait(ib, &ib->messages, 2 * ib->n))
+        return;
+    idle_print("after one 64 KiB CHUNK each way", base, mem_now(), 2 * ib->n);
+    idle_run_for(ib, 2 * CONN_SHRINK_MS);
+    idle_print("the same, quiet for 2 s", base, mem_now(), 2 * ib->n);
 }
 
 /* Each connection is a descriptor, both ends here: lift the soft limit

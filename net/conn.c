@@ -1,7 +1,8 @@
 /* conn: a TLS connection carrying wire frames on a libuv TCP stream.
  *
  * Owns its three libuv handles (tcp, a timer for the handshake and final
- * flush deadlines, an idle handle that defers flushing to the next loop
+ * flush deadlines and, in between, for the quiet spell after which TLS
+ * frees the buffers a burst grew; an idle handle that defers flushing to the next loop
  * iteration so frames queued together leave together), its TLS session, its
  * frame parser and its send queue (a binary heap by priority, then queueing
  * order). Runs on the loop's thread only. It must never block, never hand
@@ -82,7 +83,9 @@ struct conn {
     bool notify_sent; /* close_notify queued */
     bool idle_armed;
     bool want_writable;
-    bool paused; /* input held back by backpressure */
+    bool paused;        /* input held back by backpressure */
+    bool shrink_armed;  /* the timer waits for a quiet spell (note_activity) */
+    uint64_t active_at; /* loop ms: bytes last moved */
     struct loop_bufs *bufs;
     uint8_t *left; /* decrypted, not yet delivered (paused); NULL: none */
     size_t left_off, left_len;
@@ -315,9 +318,35 @@ static void timer_cb(uv_timer_t *t)
     conn_close(c, c->finishing ? c->close_err : CONN_ETIMEOUT);
 }
 
+/* Quiet for CONN_SHRINK_MS: TLS lets go of the buffers a burst grew. */
+static void shrink_timer_cb(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+    uint64_t quiet = uv_now(c->tcp.loop) - c->active_at;
+    if (quiet < CONN_SHRINK_MS) {
+        uv_timer_start(&c->timer, shrink_timer_cb, CONN_SHRINK_MS - quiet, 0);
+        return;
+    }
+    c->shrink_armed = false;
+    tls_session_shrink(c->tls);
+}
+
+/* Bytes moved: the shrink waits for the next quiet spell. The timer is the
+ * one of the handshake and final-flush deadlines, free in between; a
+ * transfer costs a clock read per event and a timer start per second. */
+static void note_activity(struct conn *c)
+{
+    c->active_at = uv_now(c->tcp.loop);
+    if (!c->shrink_armed && c->established && !c->finishing && !c->closing) {
+        uv_timer_start(&c->timer, shrink_timer_cb, CONN_SHRINK_MS, 0);
+        c->shrink_armed = true;
+    }
+}
+
 static void start_finishing(struct conn *c, int err)
 {
     c->finishing = true;
+    c->shrink_armed = false; /* the timer is the flush deadline's now */
     c->close_err = err;
     if (c->reading)
         uv_read_stop((uv_stream_t *)&c->tcp);
@@ -356,6 +385,7 @@ static void write_cb(uv_write_t *req, int status)
         return;
     update_reading(c);
     notify_writable(c);
+    note_activity(c);
 }
 
 /* Hands whatever TLS produced to the socket in one write. */
@@ -650,6 +680,7 @@ static void input(struct conn *c, const uint8_t *data, size_t len)
     if (!c->closing)
         write_output(c);
     update_reading(c);
+    note_activity(c);
 }
 
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
