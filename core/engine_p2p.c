@@ -77,6 +77,7 @@ int engine_p2p_start(struct engine *e, const struct engine_config *cfg,
         .upload = s->p2p_upload,
         .shaping = shapes(&e->peer_shaping) ? &e->peer_shaping : NULL,
         .corrupt_uploads = cfg->corrupt_uploads,
+        .max_conns = s->p2p_max_connections,
     };
     fetch_peer_callbacks(e->fetch, &pc.cb, &pc.ctx);
     int rc = peers_new(&pc, &e->peers);
@@ -198,6 +199,7 @@ void engine_p2p_snapshot(struct engine *e, struct mq_snapshot *s)
     struct peers_stats ps;
     peers_get_stats(e->peers, &ps);
     s->peers_connected = (int)ps.links;
+    s->peers_max = (int)ps.max_links; /* [p2p] max_connections */
     s->upload_slots_used = (int)ps.slots_used;
     s->uploaded = ps.bytes_up;
     snprintf(s->p2p_listen, sizeof(s->p2p_listen), "%s", peers_listen_address(e->peers));
