@@ -8,7 +8,10 @@
  * the plain copy sends the same bytes over bare TCP sockets, one sender
  * and one receiver thread per connection. Lookups: peers announce a set of
  * files so each has a full tracker entry list, then clients pipeline
- * LOOKUPs; the in-process figure calls tracker_lookup directly. */
+ * LOOKUPs; the in-process figure calls tracker_lookup directly.
+ *
+ * --idle N measures something else, alone: the memory each of N idle TLS
+ * connections costs (net/conn.h directly, both ends here). */
 #include <arpa/inet.h>
 #include <ftw.h>
 #include <getopt.h>

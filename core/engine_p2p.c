@@ -16,6 +16,9 @@
  * withdrawal for each it evicts. Only an engine that accepts peers and
  * serves them announces: the tracker hands out only peers that listen.
  *
+ * The peer manager's link cap is [p2p] max_connections (peers_config
+ * .max_conns; the snapshot's peers_max reports it).
+ *
  * A listen address that cannot be bound (the port is taken) is a warning,
  * not a failure: the engine plays and downloads without accepting peers;
  * a malformed one fails engine_new. */
