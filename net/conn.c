@@ -1,11 +1,11 @@
 /* conn: a TLS connection carrying wire frames on a libuv TCP stream.
  *
- * Owns its three libuv handles (tcp, a timer for the handshake and final
+ * Owns its three libuv handles (tcp; a timer for the handshake and final
  * flush deadlines and, in between, for the quiet spell after which TLS
- * frees the buffers a burst grew; an idle handle that defers flushing to the next loop
- * iteration so frames queued together leave together), its TLS session, its
- * frame parser and its send queue (a binary heap by priority, then queueing
- * order). Runs on the loop's thread only. It must never block, never hand
+ * frees the buffers a burst grew; an idle handle that defers flushing to
+ * the next loop iteration so frames queued together leave together), its
+ * TLS session, its frame parser and its send queue (a binary heap by
+ * priority, then queueing order). Runs on the loop's thread only. It must never block, never hand
  * more than CONN_WRITE_WINDOW bytes to the socket ahead of the peer
  * reading them (that would defeat the priorities), and never call a
  * callback after on_close. The struct is freed only after all three
