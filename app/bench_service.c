@@ -8,9 +8,13 @@
  * the plain copy sends the same bytes over bare TCP sockets, one sender
  * and one receiver thread per connection. Lookups: peers announce a set of
  * files so each has a full tracker entry list, then clients pipeline
- * LOOKUPs; the in-process figure calls tracker_lookup directly. */
+ * LOOKUPs; the in-process figure calls tracker_lookup directly.
+ *
+ * --idle N measures something else, alone: the memory each of N idle TLS
+ * connections costs (net/conn.h directly, both ends here). */
 #include <arpa/inet.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -18,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +37,7 @@
 #include "base/xmalloc.h"
 #include "net/account.h"
 #include "net/client.h"
+#include "net/conn.h"
 #include "net/svc.h"
 #include "net/tracker.h"
 
@@ -420,6 +426,231 @@ static void bench_tracker_direct(uint64_t total)
     free(ids);
 }
 
+/* ---- idle connections (--idle) ---- */
+
+/* What many quiet connections cost: n TLS connections on loopback, both
+ * ends on this thread's loop (net/conn.h directly, no service), measured
+ * after the handshake and again after one full CHUNK each way (what a
+ * peer link that has carried data keeps while it idles). Heap bytes are
+ * what malloc hands out (mallinfo2: exact, touched or not); RSS is what
+ * the kernel maps (/proc/self/statm), so pages reserved but never written
+ * do not count there. */
+
+struct idle_bench {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    struct tls_ctx *sctx, *cctx;
+    struct conn **conns; /* n clients, then the accepted ends */
+    unsigned n, nconns, established, messages, closed, failures;
+};
+
+struct mem_use {
+    uint64_t heap, rss;
+};
+
+static struct mem_use mem_now(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    struct mem_use m = {.heap = mi.uordblks + mi.hblkhd};
+    unsigned long size, resident;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f && fscanf(f, "%lu %lu", &size, &resident) == 2)
+        m.rss = (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+    if (f)
+        fclose(f);
+    return m;
+}
+
+static void idle_established(struct conn *c, void *arg)
+{
+    (void)c;
+    ((struct idle_bench *)arg)->established++;
+}
+
+static void idle_message(struct conn *c, struct wire_msg *m, void *arg)
+{
+    (void)c;
+    (void)m;
+    ((struct idle_bench *)arg)->messages++;
+}
+
+static void idle_close(struct conn *c, int err, void *arg)
+{
+    struct idle_bench *ib = arg;
+    ib->closed++;
+    for (unsigned i = 0; i < ib->nconns; i++)
+        if (ib->conns[i] == c)
+            ib->conns[i] = NULL; /* freed when this returns */
+    if (err) {
+        fprintf(stderr, "chorus-bench service: idle connection closed: %s\n", conn_strerror(err));
+        ib->failures++;
+    }
+}
+
+static const struct conn_callbacks idle_callbacks = {
+    .on_established = idle_established,
+    .on_message = idle_message,
+    .on_close = idle_close,
+};
+
+static void idle_accept(uv_stream_t *server, int status)
+{
+    struct idle_bench *ib = server->data;
+    if (status < 0 || ib->nconns == 2 * ib->n ||
+        conn_accept(server, ib->sctx, &idle_callbacks, ib, &ib->conns[ib->nconns]) < 0) {
+        ib->failures++;
+        return;
+    }
+    ib->nconns++;
+}
+
+/* Runs the loop until *count reaches want or something failed. */
+static bool idle_wait(struct idle_bench *ib, const unsigned *count, unsigned want)
+{
+    while (*count < want && ib->failures == 0)
+        uv_run(ib->loop, UV_RUN_ONCE);
+    return ib->failures == 0;
+}
+
+static void idle_timer_done(uv_timer_t *t)
+{
+    *(bool *)t->data = true;
+}
+
+/* Runs the loop for ms (the connections stay quiet). */
+static void idle_run_for(struct idle_bench *ib, uint64_t ms)
+{
+    bool done = false;
+    uv_timer_t t;
+    uv_timer_init(ib->loop, &t);
+    t.data = &done;
+    uv_timer_start(&t, idle_timer_done, ms, 0);
+    while (!done)
+        uv_run(ib->loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(ib->loop, UV_RUN_NOWAIT);
+}
+
+static int idle_listen(struct idle_bench *ib, struct sockaddr_in *addr)
+{
+    uv_ip4_addr("127.0.0.1", 0, addr);
+    int len = sizeof(*addr);
+    int rc = uv_tcp_bind(&ib->listener, (struct sockaddr *)addr, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&ib->listener, 511, idle_accept);
+    if (rc == 0)
+        rc = uv_tcp_getsockname(&ib->listener, (struct sockaddr *)addr, &len);
+    return rc;
+}
+
+/* Connects the n clients; their other ends arrive through idle_accept. */
+static void idle_connect(struct idle_bench *ib, const struct sockaddr_in *addr,
+                         const uint8_t key[TLS_KEY_LEN])
+{
+    for (unsigned i = 0; i < ib->n; i++) {
+        if (conn_connect(ib->loop, (const struct sockaddr *)addr, ib->cctx, key, &idle_callbacks,
+                         ib, &ib->conns[ib->nconns]) < 0) {
+            ib->failures++;
+            return;
+        }
+        ib->nconns++;
+    }
+}
+
+/* One full CHUNK from every connection to its other end. */
+static void idle_send_chunks(struct idle_bench *ib)
+{
+    static uint8_t data[WIRE_MAX_CHUNK];
+    struct wire_msg m = {.type = WIRE_CHUNK, .rid = 1};
+    m.u.chunk.data = data;
+    m.u.chunk.len = sizeof(data);
+    for (unsigned i = 0; i < ib->nconns; i++)
+        if (conn_send(ib->conns[i], &m, 1, 0) < 0)
+            ib->failures++;
+}
+
+static void idle_print(const char *what, struct mem_use base, struct mem_use now, unsigned conns)
+{
+    printf("  %-44s %10.0f %12.0f\n", what, ((double)now.heap - (double)base.heap) / conns,
+           ((double)now.rss - (double)base.rss) / conns);
+}
+
+static void idle_measure(struct idle_bench *ib, const struct sockaddr_in *addr,
+                         const uint8_t key[TLS_KEY_LEN])
+{
+    printf("%u idle TLS connections on loopback, both ends here (%u conns)\n", ib->n, 2 * ib->n);
+    printf("%-46s %10s %12s\n", "cost per conn", "heap B", "RSS B");
+    struct mem_use base = mem_now();
+    idle_connect(ib, addr, key);
+    if (!idle_wait(ib, &ib->established, 2 * ib->n))
+        return;
+    idle_print("after the handshake", base, mem_now(), 2 * ib->n);
+    idle_send_chunks(ib);
+    if (!idle_wait(ib, &ib->messages, 2 * ib->n))
+        return;
+    idle_print("after one 64 KiB CHUNK each way", base, mem_now(), 2 * ib->n);
+    idle_run_for(ib, 2 * CONN_SHRINK_MS);
+    idle_print("the same, quiet for 2 s", base, mem_now(), 2 * ib->n);
+}
+
+/* Each connection is a descriptor, both ends here: lift the soft limit
+ * as far as the hard one allows. */
+static void raise_fd_limit(rlim_t want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+    setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static void bench_idle(struct bench *b, unsigned n)
+{
+    struct idle_bench ib = {.loop = &b->loop, .n = n};
+    struct tls_identity *sid = NULL, *cid = NULL;
+    raise_fd_limit(2 * (rlim_t)n + 64);
+    struct sockaddr_in addr;
+    uint8_t key[TLS_KEY_LEN];
+    ib.conns = xcalloc(2 * (size_t)n, sizeof(*ib.conns));
+    uv_tcp_init(ib.loop, &ib.listener);
+    ib.listener.data = &ib;
+    if (tls_identity_generate(&sid) < 0 || tls_identity_generate(&cid) < 0 ||
+        tls_ctx_new(sid, true, &ib.sctx) < 0 || tls_ctx_new(cid, false, &ib.cctx) < 0 ||
+        idle_listen(&ib, &addr) < 0) {
+        fprintf(stderr, "chorus-bench service: cannot set up the idle connections\n");
+        ib.failures++;
+    } else {
+        tls_identity_public_key(sid, key);
+        idle_measure(&ib, &addr, key);
+    }
+    unsigned failures = ib.failures;
+    for (unsigned i = 0; i < ib.nconns; i++)
+        if (ib.conns[i])
+            conn_close(ib.conns[i], 0);
+    ib.failures = 0;
+    idle_wait(&ib, &ib.closed, ib.nconns);
+    if (failures || ib.failures) {
+        fprintf(stderr, "chorus-bench service: the idle connections failed\n");
+        b->failures++;
+    }
+    uv_close((uv_handle_t *)&ib.listener, NULL);
+    settle(b);
+    tls_ctx_free(ib.sctx);
+    tls_ctx_free(ib.cctx);
+    tls_identity_free(sid);
+    tls_identity_free(cid);
+    free(ib.conns);
+}
+
+static int bench_idle_main(unsigned n)
+{
+    struct bench b = {0};
+    uv_loop_init(&b.loop);
+    bench_idle(&b, n);
+    uv_loop_close(&b.loop);
+    return b.failures ? 1 : 0;
+}
+
 /* ---- set-up ---- */
 
 static int make_data(struct bench *b, const char *dir, size_t mib)
@@ -465,6 +696,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "Usage: chorus-bench service [--size MIB] [--passes N] [--clients N]\n"
                  "                            [--lookups N] [--dir DIR]\n"
+                 "       chorus-bench service --idle N\n"
                  "\n"
                  "Chunk serving throughput of the service over TLS on loopback next to a\n"
                  "plain TCP copy of the same bytes, and tracker lookups per second.\n"
@@ -474,24 +706,23 @@ static void usage(FILE *out)
                  "  -c, --clients N   clients fetching at once in the second run (default 4)\n"
                  "  -l, --lookups N   tracker lookups over TLS (default 200000)\n"
                  "  -d, --dir DIR     where to make the temporary data directory (default $TMPDIR\n"
-                 "                    or /tmp)\n");
+                 "                    or /tmp)\n"
+                 "  -i, --idle N      only this: the memory each of N idle TLS connections costs\n"
+                 "                    (both ends in this process)\n");
 }
 
 int bench_service_main(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"size", required_argument, NULL, 's'},
-        {"passes", required_argument, NULL, 'p'},
-        {"clients", required_argument, NULL, 'c'},
-        {"lookups", required_argument, NULL, 'l'},
-        {"dir", required_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},
-        {0},
+        {"size", required_argument, NULL, 's'},    {"passes", required_argument, NULL, 'p'},
+        {"clients", required_argument, NULL, 'c'}, {"lookups", required_argument, NULL, 'l'},
+        {"dir", required_argument, NULL, 'd'},     {"idle", required_argument, NULL, 'i'},
+        {"help", no_argument, NULL, 'h'},          {0},
     };
-    unsigned long size = 32, passes = 4, clients = 4, lookups = 200000;
+    unsigned long size = 32, passes = 4, clients = 4, lookups = 200000, idle = 0;
     const char *base = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "s:p:c:l:d:h", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:p:c:l:d:i:h", options, NULL)) != -1) {
         bool ok = true;
         switch (c) {
         case 's':
@@ -509,6 +740,9 @@ int bench_service_main(int argc, char **argv)
         case 'd':
             base = optarg;
             break;
+        case 'i':
+            ok = bench_parse_count(optarg, 1, 5000, &idle);
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -521,7 +755,8 @@ int bench_service_main(int argc, char **argv)
                     c == 's'   ? "size"
                     : c == 'p' ? "passes"
                     : c == 'c' ? "clients"
-                               : "lookups");
+                    : c == 'l' ? "lookups"
+                               : "idle");
             return 2;
         }
     }
@@ -531,6 +766,8 @@ int bench_service_main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     setenv("UV_THREADPOOL_SIZE", "8", 0); /* as chorusd serve does */
+    if (idle)
+        return bench_idle_main((unsigned)idle);
 
     char *dir = bench_make_workdir(base, "service");
     if (!dir)

@@ -189,7 +189,7 @@ void cache_remove_locked(struct cache *c, struct cfile *f)
 static void fd_trim(struct cache *c)
 {
     struct cfile *f = c->fd_tail;
-    while (c->open_fds > CACHE_MAX_OPEN_FDS && f) {
+    while (c->open_fds > c->max_open_fds && f) {
         struct cfile *prev = f->fd_prev;
         if (f->refs == 0) {
             int fd = f->fd;
@@ -508,6 +508,7 @@ int cache_open(const struct cache_config *cfg, struct cache **out)
     c->log = cfg->log;
     c->lock_fd = -1;
     c->verify_every_read = cfg->verify_every_read;
+    c->max_open_fds = cfg->max_open_files ? cfg->max_open_files : CACHE_MAX_OPEN_FDS;
     c->loop = cfg->loop;
     c->on_event = cfg->on_event;
     c->event_ctx = cfg->event_ctx;

@@ -20,7 +20,8 @@
 #include "base/manifest.h"
 
 #define CACHE_LOG_MODULE "cache"
-/* Data file descriptors kept open (least recently used are closed). */
+/* Data file descriptors kept open (least recently used are closed) unless
+ * cache_config.max_open_files says otherwise ([cache] max_open_files). */
 #define CACHE_MAX_OPEN_FDS 64
 /* Writes grouped into one fdatasync + index transaction (async path). */
 #define CACHE_MAX_BATCH 64
@@ -98,7 +99,7 @@ struct cache {
     bool ctr_dirty;
     int64_t clock_ms; /* last value handed out as a play/store time */
     struct cfile *fd_head, *fd_tail;
-    unsigned open_fds;
+    unsigned open_fds, max_open_fds;
     struct cache_waiter *waiters;
     struct cache_ev *ev_head, *ev_tail;
 

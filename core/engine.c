@@ -440,6 +440,7 @@ int engine_new(const struct engine_config *cfg, struct engine **out, char **erro
     struct cache_config cc = {.dir = e->cache_dir,
                               .cap_bytes = s->cache_size,
                               .verify_every_read = cfg->verify_every_read,
+                              .max_open_files = s->cache_max_open_files,
                               .loop = &e->loop,
                               .log = e->log,
                               .on_event = engine_on_cache_event,

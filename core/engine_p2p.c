@@ -16,6 +16,9 @@
  * withdrawal for each it evicts. Only an engine that accepts peers and
  * serves them announces: the tracker hands out only peers that listen.
  *
+ * The peer manager's link cap is [p2p] max_connections (peers_config
+ * .max_conns; the snapshot's peers_max reports it).
+ *
  * A listen address that cannot be bound (the port is taken) is a warning,
  * not a failure: the engine plays and downloads without accepting peers;
  * a malformed one fails engine_new. */
@@ -77,6 +80,7 @@ int engine_p2p_start(struct engine *e, const struct engine_config *cfg,
         .upload = s->p2p_upload,
         .shaping = shapes(&e->peer_shaping) ? &e->peer_shaping : NULL,
         .corrupt_uploads = cfg->corrupt_uploads,
+        .max_conns = s->p2p_max_connections,
     };
     fetch_peer_callbacks(e->fetch, &pc.cb, &pc.ctx);
     int rc = peers_new(&pc, &e->peers);
@@ -198,6 +202,7 @@ void engine_p2p_snapshot(struct engine *e, struct mq_snapshot *s)
     struct peers_stats ps;
     peers_get_stats(e->peers, &ps);
     s->peers_connected = (int)ps.links;
+    s->peers_max = (int)ps.max_links; /* [p2p] max_connections */
     s->upload_slots_used = (int)ps.slots_used;
     s->uploaded = ps.bytes_up;
     snprintf(s->p2p_listen, sizeof(s->p2p_listen), "%s", peers_listen_address(e->peers));

@@ -113,8 +113,9 @@ struct peers {
     size_t ticket_len;
     uint8_t service_key[TLS_KEY_LEN];
 
-    struct peer *peers; /* every link, closing ones too, until on_close */
-    unsigned nlinks;    /* not closing: up + in handshake */
+    struct peer *peers;             /* every link, closing ones too, until on_close */
+    unsigned nlinks;                /* not closing: up + in handshake */
+    unsigned max_conns, soft_conns; /* cfg.max_conns, and the trimming threshold */
     unsigned nup;
 
     uint8_t (*banned)[TLS_KEY_LEN];
@@ -348,7 +349,7 @@ static struct peer *least_useful(struct peers *ps)
 
 static void trim(struct peers *ps)
 {
-    while (ps->nlinks > PEERS_SOFT_CONNS) {
+    while (ps->nlinks > ps->soft_conns) {
         struct peer *p = least_useful(ps);
         if (!p)
             return;
@@ -1016,7 +1017,7 @@ static void on_connection(uv_stream_t *server, int status)
         refuse(ps, server);
         return;
     }
-    if (ps->nlinks >= PEERS_MAX_CONNS) {
+    if (ps->nlinks >= ps->max_conns) {
         ps->st.refused_full++;
         refuse(ps, server);
         return;
@@ -1054,14 +1055,14 @@ int peers_connect(struct peers *ps, const struct wire_peer *holder)
     for (struct peer *p = ps->peers; p; p = p->next)
         if (!p->closing && p->key_known && memcmp(p->key, holder->key, TLS_KEY_LEN) == 0)
             return 0;
-    if (ps->nlinks >= PEERS_SOFT_CONNS) {
+    if (ps->nlinks >= ps->soft_conns) {
         struct peer *w = least_useful(ps);
         if (w) {
             ps->st.trimmed++;
             close_link(w, "making room for a new holder");
         }
     }
-    if (ps->nlinks >= PEERS_MAX_CONNS)
+    if (ps->nlinks >= ps->max_conns)
         return PEERS_EFULL;
     struct peer *p = peer_new(ps, false);
     memcpy(p->key, holder->key, TLS_KEY_LEN);
@@ -1164,6 +1165,14 @@ static int start_listening(struct peers *ps, const char *text)
     return 0;
 }
 
+/* The link cap and the soft limit the least useful are trimmed to: DESIGN
+ * §5's 60 and 50 for the default, the same proportion for a lower cap. */
+static void set_limits(struct peers *ps, unsigned max_conns)
+{
+    ps->max_conns = max_conns && max_conns < PEERS_MAX_CONNS ? max_conns : PEERS_MAX_CONNS;
+    ps->soft_conns = ps->max_conns - ps->max_conns / 6;
+}
+
 int peers_new(const struct peers_config *cfg, struct peers **out)
 {
     *out = NULL;
@@ -1173,6 +1182,7 @@ int peers_new(const struct peers_config *cfg, struct peers **out)
     ps->cache = cfg->cache;
     ps->upload = cfg->upload;
     ps->corrupt = cfg->corrupt_uploads;
+    set_limits(ps, cfg->max_conns);
     if (cfg->shaping) {
         ps->shaping = *cfg->shaping;
         ps->has_shaping = true;
@@ -1253,6 +1263,7 @@ void peers_get_stats(const struct peers *ps, struct peers_stats *out)
     *out = ps->st;
     out->links = ps->nup;
     out->connecting = ps->nlinks - ps->nup;
+    out->max_links = ps->max_conns;
     out->upload_waiting = ps->waiting;
 }
 

@@ -1,10 +1,11 @@
 /* conn: a TLS connection carrying wire frames on a libuv TCP stream.
  *
- * Owns its three libuv handles (tcp, a timer for the handshake and final
- * flush deadlines, an idle handle that defers flushing to the next loop
- * iteration so frames queued together leave together), its TLS session, its
- * frame parser and its send queue (a binary heap by priority, then queueing
- * order). Runs on the loop's thread only. It must never block, never hand
+ * Owns its three libuv handles (tcp; a timer for the handshake and final
+ * flush deadlines and, in between, for the quiet spell after which TLS
+ * frees the buffers a burst grew; an idle handle that defers flushing to
+ * the next loop iteration so frames queued together leave together), its
+ * TLS session, its frame parser and its send queue (a binary heap by
+ * priority, then queueing order). Runs on the loop's thread only. It must never block, never hand
  * more than CONN_WRITE_WINDOW bytes to the socket ahead of the peer
  * reading them (that would defeat the priorities), and never call a
  * callback after on_close. The struct is freed only after all three
@@ -14,9 +15,33 @@
  * Link emulation (conn_set_shaping, its own section below) adds a fourth
  * handle, a timer, and two FIFOs of bytes held back under TLS: ciphertext
  * waiting for its time to be written, and bytes read waiting for their
- * time to reach TLS. Without it none of that exists and nothing changes. */
+ * time to reach TLS. Without it none of that exists and nothing changes.
+ *
+ * Read buffers are shared by the conns of one loop (struct loop_bufs), so
+ * a quiet connection costs no buffer at all (issue 13: hundreds of
+ * engines with up to 60 links each in one process). A socket read lands
+ * in the loop's rbuf and is handed to TLS (or copied into the shaping
+ * FIFO) before any callback runs. Decrypted bytes land in the loop's
+ * plain buffer and messages are delivered from there one at a time; when
+ * backpressure pauses input in the middle, what is left moves to a heap
+ * buffer of the conn's own (c->left), exactly that size, freed once it
+ * is delivered. Partial frames never stay there: the wire parser keeps
+ * them, and TLS keeps records split across reads. Sharing plain is safe
+ * because decrypting (process_input) runs only from this loop's libuv
+ * callbacks (read, write done, shaping timer), never from a conn function
+ * an owner's callback may call, and libuv does not nest runs of a loop.
+ * Per loop rather than per thread: the buffers go when the loop's last
+ * conn goes (no thread-exit destructor, which the main thread never
+ * runs), a conn may be created on another thread than the one that runs
+ * its loop (before the loop's thread starts), and a thread running a
+ * second loop inside a callback (a blocking client helper) would share a
+ * per-thread plain buffer that still holds undelivered bytes. The cost is
+ * a mutex taken when a conn is created and when it is freed.
+ * Measured with chorus-bench service --idle 500 (1000 conns, both ends of
+ * 500 loopback TLS connections): see the README's Benchmarks section. */
 #include "net/conn.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,17 +83,18 @@ struct conn {
     bool notify_sent; /* close_notify queued */
     bool idle_armed;
     bool want_writable;
-    bool paused; /* input held back by backpressure */
-    size_t plain_off, plain_len;
+    bool paused;        /* input held back by backpressure */
+    bool shrink_armed;  /* the timer waits for a quiet spell (note_activity) */
+    uint64_t active_at; /* loop ms: bytes last moved */
+    struct loop_bufs *bufs;
+    uint8_t *left; /* decrypted, not yet delivered (paused); NULL: none */
+    size_t left_off, left_len;
     int close_err;
     int handles_open;
     uint64_t handshake_ms;
     uint64_t bytes_in, bytes_out;
     uint64_t progress_at; /* loop ms: last write done, or output began to wait */
     uint64_t skipped;     /* frames of unknown types skipped (conn_set_skip_unknown) */
-
-    uint8_t rbuf[64 * 1024];  /* socket reads (used synchronously) */
-    uint8_t plain[32 * 1024]; /* decrypted bytes */
 };
 
 struct wreq {
@@ -110,6 +136,56 @@ const char *conn_strerror(int err)
     if (err < 0 && err > -4096)
         return uv_strerror(err);
     return "unknown connection error";
+}
+
+/* ---- read buffers shared by the conns of one loop ---- */
+
+#define CONN_RBUF_LEN  (64u * 1024) /* one socket read */
+#define CONN_PLAIN_LEN (32u * 1024) /* one tls_session_read */
+
+struct loop_bufs {
+    struct loop_bufs *next;
+    const uv_loop_t *loop;
+    unsigned users; /* conns of this loop not yet freed */
+    uint8_t rbuf[CONN_RBUF_LEN];
+    uint8_t plain[CONN_PLAIN_LEN];
+};
+
+/* Every loop with conns; conns are created and freed on many threads. */
+static pthread_mutex_t bufs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct loop_bufs *bufs_list;
+
+/* The buffers of loop, made for its first conn. */
+static struct loop_bufs *loop_bufs_take(const uv_loop_t *loop)
+{
+    pthread_mutex_lock(&bufs_lock);
+    struct loop_bufs *b = bufs_list;
+    while (b && b->loop != loop)
+        b = b->next;
+    if (!b) {
+        b = xmalloc(sizeof(*b));
+        b->loop = loop;
+        b->users = 0;
+        b->next = bufs_list;
+        bufs_list = b;
+    }
+    b->users++;
+    pthread_mutex_unlock(&bufs_lock);
+    return b;
+}
+
+/* Released with the loop's last conn. */
+static void loop_bufs_drop(struct loop_bufs *b)
+{
+    pthread_mutex_lock(&bufs_lock);
+    if (--b->users == 0) {
+        struct loop_bufs **pp = &bufs_list;
+        while (*pp != b)
+            pp = &(*pp)->next;
+        *pp = b->next;
+        free(b);
+    }
+    pthread_mutex_unlock(&bufs_lock);
 }
 
 /* ---- send heap ---- */
@@ -211,6 +287,8 @@ static void handle_closed(uv_handle_t *h)
     tls_session_free(c->tls);
     wire_parser_free(c->parser);
     free(c->shape);
+    free(c->left);
+    loop_bufs_drop(c->bufs);
     free(c);
 }
 
@@ -240,9 +318,35 @@ static void timer_cb(uv_timer_t *t)
     conn_close(c, c->finishing ? c->close_err : CONN_ETIMEOUT);
 }
 
+/* Quiet for CONN_SHRINK_MS: TLS lets go of the buffers a burst grew. */
+static void shrink_timer_cb(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+    uint64_t quiet = uv_now(c->tcp.loop) - c->active_at;
+    if (quiet < CONN_SHRINK_MS) {
+        uv_timer_start(&c->timer, shrink_timer_cb, CONN_SHRINK_MS - quiet, 0);
+        return;
+    }
+    c->shrink_armed = false;
+    tls_session_shrink(c->tls);
+}
+
+/* Bytes moved: the shrink waits for the next quiet spell. The timer is the
+ * one of the handshake and final-flush deadlines, free in between; a
+ * transfer costs a clock read per event and a timer start per second. */
+static void note_activity(struct conn *c)
+{
+    c->active_at = uv_now(c->tcp.loop);
+    if (!c->shrink_armed && c->established && !c->finishing && !c->closing) {
+        uv_timer_start(&c->timer, shrink_timer_cb, CONN_SHRINK_MS, 0);
+        c->shrink_armed = true;
+    }
+}
+
 static void start_finishing(struct conn *c, int err)
 {
     c->finishing = true;
+    c->shrink_armed = false; /* the timer is the flush deadline's now */
     c->close_err = err;
     if (c->reading)
         uv_read_stop((uv_stream_t *)&c->tcp);
@@ -281,6 +385,7 @@ static void write_cb(uv_write_t *req, int status)
         return;
     update_reading(c);
     notify_writable(c);
+    note_activity(c);
 }
 
 /* Hands whatever TLS produced to the socket in one write. */
@@ -428,7 +533,7 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
     struct conn *c = h->data;
-    *buf = uv_buf_init((char *)c->rbuf, sizeof(c->rbuf));
+    *buf = uv_buf_init((char *)c->bufs->rbuf, sizeof(c->bufs->rbuf));
 }
 
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
@@ -473,36 +578,73 @@ static void protocol_error(struct conn *c, int err)
     conn_close_after_flush(c, CONN_EPROTO);
 }
 
+/* Decrypted bytes being delivered: the conn's leftover (c->left) or the
+ * loop's plain buffer. */
+struct plain_span {
+    uint8_t *data;
+    size_t off, len;
+};
+
+/* Decrypts the next bytes into the loop's plain buffer (the leftover, all
+ * delivered, goes). False when TLS has nothing more, or failed. */
+static bool decrypt(struct conn *c, struct plain_span *in)
+{
+    if (in->data && in->data == c->left) {
+        free(c->left);
+        c->left = NULL;
+    }
+    *in = (struct plain_span){0};
+    int n = tls_session_read(c->tls, c->bufs->plain, sizeof(c->bufs->plain));
+    if (n < 0)
+        fail(c, n == TLS_ECLOSED ? CONN_EEOF : n);
+    if (n <= 0)
+        return false;
+    *in = (struct plain_span){.data = c->bufs->plain, .len = (size_t)n};
+    return true;
+}
+
+/* Input stopped: what was not delivered stays with the conn — in its own
+ * heap buffer of exactly that size, since the loop's plain buffer is
+ * another conn's next. A closing conn reads nothing more: dropped. */
+static void keep_leftover(struct conn *c, const struct plain_span *in)
+{
+    if (in->data && in->data == c->left) {
+        c->left_off = in->off;
+        if (in->off == in->len) {
+            free(c->left);
+            c->left = NULL;
+        }
+        return;
+    }
+    if (in->off == in->len || c->closing || c->finishing)
+        return;
+    c->left_len = in->len - in->off;
+    c->left_off = 0;
+    c->left = xmalloc(c->left_len);
+    memcpy(c->left, in->data + in->off, c->left_len);
+}
+
 /* Decrypts and delivers messages one at a time. When the send queue is
  * over CONN_HIGH_WATER it stops between two messages: the rest stays in
- * the plaintext buffer and in TLS until the queue drains, so a peer that
- * pipelines requests without reading the answers is held back. */
+ * c->left and in TLS until the queue drains, so a peer that pipelines
+ * requests without reading the answers is held back. */
 static void process_input(struct conn *c)
 {
+    struct plain_span in = {c->left, c->left_off, c->left_len};
     while (c->established && !c->closing && !c->finishing) {
         if (conn_queued_bytes(c) >= CONN_HIGH_WATER) {
             c->paused = true;
-            return;
+            break;
         }
-        if (c->plain_off == c->plain_len) {
-            int n = tls_session_read(c->tls, c->plain, sizeof(c->plain));
-            if (n == 0)
-                return;
-            if (n < 0) {
-                fail(c, n == TLS_ECLOSED ? CONN_EEOF : n);
-                return;
-            }
-            c->plain_off = 0;
-            c->plain_len = (size_t)n;
-        }
+        if (in.off == in.len && !decrypt(c, &in))
+            break;
         struct wire_msg m;
         size_t used;
-        int rc = wire_parser_feed(c->parser, c->plain + c->plain_off, c->plain_len - c->plain_off,
-                                  &used, &m);
-        c->plain_off += used;
+        int rc = wire_parser_feed(c->parser, in.data + in.off, in.len - in.off, &used, &m);
+        in.off += used;
         if (rc < 0) {
             protocol_error(c, rc);
-            return;
+            break;
         }
         if (rc == WIRE_MSG) {
             c->cb.on_message(c, &m, c->arg);
@@ -511,6 +653,7 @@ static void process_input(struct conn *c)
             c->skipped++;
         }
     }
+    keep_leftover(c, &in);
 }
 
 /* Bytes from the socket (or, shaped, their time come) go to TLS. */
@@ -537,6 +680,7 @@ static void input(struct conn *c, const uint8_t *data, size_t len)
     if (!c->closing)
         write_output(c);
     update_reading(c);
+    note_activity(c);
 }
 
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -831,6 +975,7 @@ static struct conn *conn_alloc(uv_loop_t *loop, struct tls_ctx *ctx, const uint8
                                const struct conn_callbacks *cb, void *arg)
 {
     struct conn *c = xcalloc(1, sizeof(*c));
+    c->bufs = loop_bufs_take(loop);
     c->cb = *cb;
     c->arg = arg;
     c->tls = tls_session_new(ctx, expect_key);

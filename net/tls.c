@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/buffer.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -329,20 +330,30 @@ static void set_detail(struct tls_session *s, const char *what)
     }
 }
 
+/* OpenSSL allocation failure: treated like xmalloc treats its own. */
+static void *openssl_oom_check(void *p)
+{
+    if (!p) {
+        fprintf(stderr, "chorus: out of memory (OpenSSL)\n");
+        abort();
+    }
+    return p;
+}
+
+static BIO *mem_bio_new(void)
+{
+    BIO *b = openssl_oom_check(BIO_new(BIO_s_mem()));
+    BIO_set_mem_eof_return(b, -1); /* empty means "wait", not EOF */
+    return b;
+}
+
 struct tls_session *tls_session_new(struct tls_ctx *ctx, const uint8_t *expect_key)
 {
     ERR_clear_error();
     struct tls_session *s = xcalloc(1, sizeof(*s));
-    s->ssl = SSL_new(ctx->ssl_ctx);
-    s->rbio = BIO_new(BIO_s_mem());
-    s->wbio = BIO_new(BIO_s_mem());
-    if (!s->ssl || !s->rbio || !s->wbio) {
-        /* OpenSSL allocation failure: treat like xmalloc does */
-        fprintf(stderr, "chorus: out of memory (OpenSSL)\n");
-        abort();
-    }
-    BIO_set_mem_eof_return(s->rbio, -1); /* empty means "wait", not EOF */
-    BIO_set_mem_eof_return(s->wbio, -1);
+    s->ssl = openssl_oom_check(SSL_new(ctx->ssl_ctx));
+    s->rbio = mem_bio_new();
+    s->wbio = mem_bio_new();
     SSL_set_bio(s->ssl, s->rbio, s->wbio);
     SSL_set_app_data(s->ssl, s);
     if (expect_key) {
@@ -478,6 +489,33 @@ size_t tls_session_take_output(struct tls_session *s, uint8_t *buf, size_t cap)
         cap = INT32_MAX;
     int n = BIO_read(s->wbio, buf, (int)cap);
     return n > 0 ? (size_t)n : 0;
+}
+
+/* A memory BIO keeps the largest buffer it ever held: after one 64 KiB
+ * chunk or a full write window, a quiet session would pin that for good.
+ * An empty one grown past this is worth replacing. */
+#define TLS_BIO_KEEP (4u * 1024)
+
+static bool bio_oversized(BIO *b)
+{
+    BUF_MEM *bm = NULL;
+    if (BIO_ctrl_pending(b) != 0 || BIO_get_mem_ptr(b, &bm) <= 0 || !bm)
+        return false;
+    return bm->max > TLS_BIO_KEEP;
+}
+
+void tls_session_shrink(struct tls_session *s)
+{
+    if (!s->established || s->dead)
+        return;
+    if (bio_oversized(s->rbio)) {
+        s->rbio = mem_bio_new();
+        SSL_set0_rbio(s->ssl, s->rbio); /* frees the old one */
+    }
+    if (bio_oversized(s->wbio)) {
+        s->wbio = mem_bio_new();
+        SSL_set0_wbio(s->ssl, s->wbio);
+    }
 }
 
 const char *tls_session_error_detail(const struct tls_session *s)

@@ -6,7 +6,7 @@
  * file system; readers, writers and waiters on several threads (this
  * program carries the 'concurrency' label, so it also runs under TSan);
  * the async API on a libuv loop; counters kept across sessions; the
- * `chorus cache` command. */
+ * `chorus cache` command; the cap on open data files. */
 #include "testutil.h"
 
 #include <dirent.h>
@@ -1318,6 +1318,73 @@ static void test_cache_command(void **state)
     free(home);
 }
 
+/* Descriptors of this process open on files under dir/chunks (the data
+ * files), read from /proc/self/fd. */
+static unsigned open_data_files(const char *dir)
+{
+    char *real = realpath(dir, NULL);
+    assert_non_null(real);
+    char *prefix = xasprintf("%s/chunks/", real);
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    unsigned n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char link[300], target[4096];
+        snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
+        ssize_t len = readlink(link, target, sizeof(target) - 1);
+        if (len <= 0)
+            continue;
+        target[len] = '\0';
+        if (strncmp(target, prefix, strlen(prefix)) == 0)
+            n++;
+    }
+    closedir(d);
+    free(prefix);
+    free(real);
+    return n;
+}
+
+/* [cache] max_open_files: with a cap of 4, ten files written and read in
+ * turn never have more than 4 data files open (the cap is reached: the
+ * least recently used are what goes), and every chunk reads back. */
+static void test_max_open_files(void **state)
+{
+    (void)state;
+    enum { FILES = 10, CAP = 4 };
+    char *dir = testutil_tempdir("cache_fds");
+    struct testutil_file f[FILES];
+    for (int i = 0; i < FILES; i++)
+        tf_make(&f[i], 3 * CS, 40 + (uint32_t)i);
+    struct cache_config cfg = {.dir = dir, .cap_bytes = 64 << 20, .max_open_files = CAP};
+    struct cache *c = NULL;
+    assert_int_equal(cache_open(&cfg, &c), 0);
+    unsigned most = 0;
+    for (int i = 0; i < FILES; i++) {
+        tf_store(c, &f[i]);
+        unsigned n = open_data_files(dir);
+        assert_true(n <= CAP);
+        most = n > most ? n : most;
+    }
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < FILES; i++) {
+            const struct testutil_file *t = &f[round ? FILES - 1 - i : i];
+            for (uint32_t k = 0; k < t->m->chunk_count; k++)
+                assert_int_equal(tf_check(c, t, k), 0);
+            unsigned n = open_data_files(dir);
+            assert_true(n <= CAP);
+            most = n > most ? n : most;
+        }
+    }
+    assert_int_equal(most, CAP);
+    cache_free(c);
+    assert_int_equal(open_data_files(dir), 0);
+    for (int i = 0; i < FILES; i++)
+        testutil_file_free(&f[i]);
+    testutil_rmtree(dir);
+    free(dir);
+}
+
 static void test_sizes(void **state)
 {
     uint64_t v;
@@ -1354,6 +1421,7 @@ int main(void)
         cmocka_unit_test(test_async_on_loop),
         cmocka_unit_test(test_stats_persist),
         cmocka_unit_test(test_cache_command),
+        cmocka_unit_test(test_max_open_files),
         cmocka_unit_test(test_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

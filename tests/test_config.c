@@ -870,6 +870,66 @@ static void test_settings(void **state)
     free(root);
 }
 
+/* The per-engine caps on open files ([cache] max_open_files) and peer
+ * links ([p2p] max_connections): unsigned fields (CONFIG_UINT_KEY), their
+ * defaults (CACHE_MAX_OPEN_FDS, PEERS_MAX_CONNS), their bounds, and a
+ * value out of range refused with the range named and nothing changed. */
+static void test_settings_limits(void **state)
+{
+    (void)state;
+    struct chorus_settings s;
+    settings_init(&s);
+    assert_int_equal(s.cache_max_open_files, 64);
+    assert_int_equal(s.p2p_max_connections, 60);
+
+    char *dir = testutil_tempdir("settings_limits");
+    char *path = xasprintf("%s/chorus.conf", dir);
+    char *error = NULL;
+    write_text(path, "[cache]\nmax_open_files = 4\n[p2p]\nmax_connections = 12\n");
+    assert_int_equal(settings_load(&s, NULL, path, &error), 0);
+    assert_int_equal(s.cache_max_open_files, 4);
+    assert_int_equal(s.p2p_max_connections, 12);
+    assert_int_equal(settings_set_option(&s, "cache.max_open_files=4096", &error), 0);
+    assert_int_equal(settings_set_option(&s, "p2p.max_connections=2", &error), 0);
+    assert_int_equal(s.cache_max_open_files, 4096);
+    assert_int_equal(s.p2p_max_connections, 2);
+
+    static const struct {
+        const char *text, *why;
+    } bad[] = {
+        {"[cache]\nmax_open_files = 3\n",
+         "cache.max_open_files: expected an integer from 4 to 4096, got \"3\""},
+        {"[cache]\nmax_open_files = 4097\n",
+         "cache.max_open_files: expected an integer from 4 to 4096, got \"4097\""},
+        {"[p2p]\nmax_connections = 1\n",
+         "p2p.max_connections: expected an integer from 2 to 60, got \"1\""},
+        {"[p2p]\nmax_connections = 61\n",
+         "p2p.max_connections: expected an integer from 2 to 60, got \"61\""},
+        {"[p2p]\nmax_connections = -1\n",
+         "p2p.max_connections: expected an integer from 2 to 60, got \"-1\""},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        write_text(path, bad[i].text);
+        assert_int_equal(settings_load(&s, NULL, path, &error), CONFIG_EINVALID);
+        char *want = xasprintf("%s:2: %s", path, bad[i].why);
+        assert_string_equal(error, want);
+        free(want);
+        free(error);
+        error = NULL;
+    }
+    assert_int_equal(settings_set_option(&s, "p2p.max_connections=100", &error), CONFIG_EINVALID);
+    assert_string_equal(error,
+                        "p2p.max_connections: expected an integer from 2 to 60, got \"100\"");
+    free(error);
+    assert_int_equal(s.cache_max_open_files, 4096);
+    assert_int_equal(s.p2p_max_connections, 2);
+
+    settings_close(&s);
+    testutil_rmtree(dir);
+    free(path);
+    free(dir);
+}
+
 static void test_settings_ui(void **state)
 {
     (void)state;
@@ -1107,6 +1167,7 @@ int main(void)
         cmocka_unit_test(test_free_form),
         cmocka_unit_test(test_free_form_errors),
         cmocka_unit_test(test_settings),
+        cmocka_unit_test(test_settings_limits),
         cmocka_unit_test(test_settings_ui),
         cmocka_unit_test(test_color_parse),
         cmocka_unit_test(test_man_page_documents_every_key),

@@ -6,7 +6,8 @@
  * two peers link up and exchange a file's chunks, CANCEL answered by OK;
  * no ticket, no links; forged, expired and stolen tickets refused and
  * counted; 70 peers connecting to one node (never above 60 links, trimmed
- * to 50 once the grace has passed); 8 requesters and 4 upload slots;
+ * to 50 once the grace has passed); a cap of 2 links (max_conns) refusing
+ * a third either way; 8 requesters and 4 upload slots;
  * PLAYING before BACKGROUND; the flooded search (2 hops found, 3 not, a
  * FIND arriving twice answered once, holder's real address and port);
  * bans; upload off; corrupt uploads; listen addresses (IPv4, [IPv6],
@@ -166,6 +167,7 @@ static void on_found(void *ctx, const uint8_t file_id[WIRE_ID_LEN], const struct
 struct node_opts {
     bool listen, upload, cache, corrupt;
     const struct conn_shaping *shaping;
+    unsigned max_conns; /* 0: PEERS_MAX_CONNS */
 };
 
 static void node_init(struct node *n, const char *name, struct node_opts o)
@@ -186,6 +188,7 @@ static void node_init(struct node *n, const char *name, struct node_opts o)
         .upload = o.upload,
         .corrupt_uploads = o.corrupt,
         .shaping = o.shaping,
+        .max_conns = o.max_conns,
         .cb = {on_up, on_down, on_chunk, on_reply, on_found},
         .ctx = n,
     };
@@ -605,6 +608,52 @@ static void test_limits(void **state)
     free(crowd);
 }
 
+/* ---- a lower cap ([p2p] max_connections) ---- */
+
+/* A hub capped at 2 links (soft limit 2 - 2/6 = 2): a third peer that
+ * connects is refused at accept, and at the cap the hub makes no link to
+ * a new holder (none of its links is past its grace, so none makes room).
+ * The stats report the cap in force; 0 and too large mean
+ * PEERS_MAX_CONNS. */
+static void test_max_connections(void **state)
+{
+    (void)state;
+    struct node hub, p[3], q;
+    node_init(&hub, "peers_cap_hub", (struct node_opts){.listen = true, .max_conns = 2});
+    give_ticket(&hub);
+    assert_int_equal(stats(&hub).max_links, 2);
+    for (int i = 0; i < 3; i++) {
+        node_init(&p[i], "peers_cap", (struct node_opts){.listen = true});
+        give_ticket(&p[i]);
+    }
+    node_init(&q, "peers_cap_big", (struct node_opts){.listen = true, .max_conns = 1000});
+    give_ticket(&q);
+    assert_int_equal(stats(&p[0]).max_links, PEERS_MAX_CONNS);
+    assert_int_equal(stats(&q).max_links, PEERS_MAX_CONNS);
+
+    link_nodes(&p[0], &hub);
+    link_nodes(&p[1], &hub);
+    struct wire_peer h = holder_of(&hub);
+    assert_int_equal(peers_connect(p[2].ps, &h), 0);
+    WAIT_FOR(stats(&hub).refused_full == 1);
+    WAIT_FOR(stats(&p[2]).links + stats(&p[2]).connecting == 0);
+    assert_int_equal(p[2].ups, 0);
+    assert_int_equal(stats(&hub).links, 2);
+
+    h = holder_of(&q);
+    assert_int_equal(peers_connect(hub.ps, &h), PEERS_EFULL);
+    run_for(200);
+    struct peers_stats st = stats(&hub);
+    assert_int_equal(st.links + st.connecting, 2);
+    assert_int_equal(st.trimmed, 0);
+    assert_int_equal(q.ups, 0);
+
+    for (int i = 0; i < 3; i++)
+        node_free(&p[i]);
+    node_free(&q);
+    node_free(&hub);
+}
+
 /* ---- upload slots ---- */
 
 #define REQUESTERS 8
@@ -882,6 +931,7 @@ int main(void)
         cmocka_unit_test(test_search),
         cmocka_unit_test(test_slots),
         cmocka_unit_test(test_priority),
+        cmocka_unit_test(test_max_connections),
         cmocka_unit_test(test_limits),
     };
     if (getenv("TEST_PEERS_ONLY"))

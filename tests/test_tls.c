@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -291,6 +292,58 @@ static void test_server_refuses(void **state)
     assert_int_equal(raw_client_vs_server(RAW_NO_CERT), TLS_EHANDSHAKE);
 }
 
+/* Heap bytes handed out (all arenas; this test is one thread). */
+static size_t heap_in_use(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+}
+
+/* One burst of len bytes from one session to the other, checked. */
+static void burst(struct tls_session *from, struct tls_session *to, size_t len)
+{
+    uint8_t *data = xmalloc(len), *got = xmalloc(len);
+    for (size_t i = 0; i < len; i++)
+        data[i] = (uint8_t)(i * 7 + len);
+    assert_int_equal(tls_session_write(from, data, len), 0);
+    assert_int_equal(move(from, to), 0);
+    size_t have = 0;
+    int n;
+    while ((n = tls_session_read(to, got + have, len - have)) > 0)
+        have += (size_t)n;
+    assert_int_equal(have, len);
+    assert_memory_equal(data, got, len);
+    free(data);
+    free(got);
+}
+
+/* A burst grows the sender's output buffer and the receiver's input
+ * buffer to its size, and OpenSSL keeps them; tls_session_shrink frees
+ * them and the sessions go on working. */
+static void test_session_shrink(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_init(&p, NULL);
+    int crc, src;
+    assert_int_equal(handshake(&p, &crc, &src), 0);
+    const size_t len = 256 * 1024;
+    burst(p.c, p.s, len);
+    size_t before = heap_in_use();
+    tls_session_shrink(p.c);
+    tls_session_shrink(p.s);
+    size_t after = heap_in_use();
+    print_message("shrink freed %zu bytes after a %zu-byte burst\n", before - after, len);
+    assert_true(after < before && before - after > 3 * len / 2);
+    burst(p.c, p.s, len);
+    burst(p.s, p.c, len);
+    tls_session_shrink(p.c);
+    tls_session_shrink(p.s);
+    burst(p.s, p.c, 1000);
+    burst(p.c, p.s, 1000);
+    pair_free(&p);
+}
+
 /* ---- conn over loopback ---- */
 
 struct side {
@@ -535,16 +588,44 @@ static void test_conn_timeout_and_wrong_key(void **state)
     net_free(&n);
 }
 
-/* A client that pipelines requests without reading the answers: the
- * server stops taking requests once its queue passes the high-water mark,
- * and answers the rest once the client reads again. */
-static void test_conn_backpressure(void **state)
+/* A burst grows TLS buffers on both ends (the server's output, the
+ * client's input); once the connection has been quiet for CONN_SHRINK_MS
+ * they are freed, and the connection goes on working. */
+static void test_conn_quiet_shrinks(void **state)
 {
     (void)state;
     struct net n;
     net_init(&n);
+    net_connect(&n);
+    RUN_UNTIL(&n,
+              n.server.conn && conn_established(n.server.conn) && conn_established(n.client.conn));
+    size_t base = heap_in_use();
+    n.server.reply_chunks = 4;
+    send_ping(n.client.conn, 1, 10, 0);
+    RUN_UNTIL(&n, n.client.ngot == 4);
+    /* what stays: the four chunks the client keeps, and a little */
+    size_t kept = 4 * (WIRE_MAX_CHUNK + sizeof(struct wire_msg)) + 64 * 1024;
+    RUN_UNTIL(&n, heap_in_use() < base + kept);
+    send_ping(n.client.conn, 2, 10, 0);
+    RUN_UNTIL(&n, n.client.ngot == 8);
+    assert_int_equal(n.client.got[7].type, WIRE_CHUNK);
+    assert_int_equal(n.client.got[7].u.chunk.len, WIRE_MAX_CHUNK);
+    net_free(&n);
+}
+
+/* A client that pipelines requests without reading the answers: the
+ * server stops taking requests once its queue passes the high-water mark,
+ * and answers the rest, in order, once the client reads again. With
+ * one_record every request is in one TLS record, so the server stops in
+ * the middle of what it decrypted and keeps the rest for later. */
+#define PIPELINED 200
+
+static void backpressure(bool one_record)
+{
+    struct net n;
+    net_init(&n);
     n.server.reply_chunks = 1;
-    const int total = 200;
+    const int total = PIPELINED;
 
     /* the client: our TLS session over a plain non-blocking socket */
     struct tls_session *cs = tls_session_new(n.cctx, NULL);
@@ -591,6 +672,7 @@ static void test_conn_backpressure(void **state)
                         off += used;
                         if (rc == WIRE_MSG) {
                             assert_int_equal(msg.type, WIRE_CHUNK);
+                            assert_int_equal(msg.rid, (uint32_t)answers);
                             answers++;
                             wire_msg_clear(&msg);
                         }
@@ -599,10 +681,15 @@ static void test_conn_backpressure(void **state)
             }
         }
         if (tls_session_established(cs) && !sent) {
+            uint8_t pings[PIPELINED][9];
             for (int i = 0; i < total; i++) {
                 uint8_t ping[9] = {0, 0, 0, 4, WIRE_PING, 0, 0, 0, (uint8_t)i};
-                assert_int_equal(tls_session_write(cs, ping, sizeof(ping)), 0);
+                memcpy(pings[i], ping, sizeof(ping));
+                if (!one_record)
+                    assert_int_equal(tls_session_write(cs, ping, sizeof(ping)), 0);
             }
+            if (one_record)
+                assert_int_equal(tls_session_write(cs, &pings[0][0], sizeof(pings)), 0);
             sent = true;
             reading = false; /* now misbehave: do not read the answers */
             stop_reading_at = testutil_now_ns();
@@ -630,6 +717,18 @@ static void test_conn_backpressure(void **state)
     net_free(&n);
 }
 
+static void test_conn_backpressure(void **state)
+{
+    (void)state;
+    backpressure(false);
+}
+
+static void test_conn_backpressure_one_record(void **state)
+{
+    (void)state;
+    backpressure(true);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* peers hang up mid-write here on purpose */
@@ -637,11 +736,14 @@ int main(void)
         cmocka_unit_test(test_identity_files),
         cmocka_unit_test(test_session_pair),
         cmocka_unit_test(test_session_expected_key),
+        cmocka_unit_test(test_session_shrink),
         cmocka_unit_test(test_server_refuses),
         cmocka_unit_test(test_conn_priority_and_cancel),
         cmocka_unit_test(test_conn_protocol_error),
         cmocka_unit_test(test_conn_timeout_and_wrong_key),
+        cmocka_unit_test(test_conn_quiet_shrinks),
         cmocka_unit_test(test_conn_backpressure),
+        cmocka_unit_test(test_conn_backpressure_one_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -157,6 +157,9 @@ const struct config_key settings_schema[] = {
                     "chunk cache cap; 0: 10% of free space, at most 10G"),
     CONFIG_STRING_KEY("cache", "dir", S, cache_dir, NULL,
                       "chunk cache directory; unset: the XDG cache directory"),
+    /* 64: CACHE_MAX_OPEN_FDS (core/cache_internal.h) */
+    CONFIG_UINT_KEY("cache", "max_open_files", S, cache_max_open_files, 4, 4096, "64",
+                    "data files the cache keeps open at once (least recently used closed)"),
     CONFIG_STRING_KEY("audio", "output", S, audio_output, "portaudio",
                       "audio output: portaudio[:DEVICE], null[:SPEED], bench[:SPEED] or wav:FILE"),
     CONFIG_INT_KEY("audio", "buffer", S, audio_buffer_ms, 200, 10000, "2000",
@@ -177,6 +180,9 @@ const struct config_key settings_schema[] = {
                     "cap on peer upload, bytes per second; 0: none"),
     CONFIG_SIZE_KEY("p2p", "download_rate", S, p2p_download_rate, 0, CONFIG_TIB, "0",
                     "cap on peer download, bytes per second; 0: none"),
+    /* 60: PEERS_MAX_CONNS (core/peers.h), also the largest */
+    CONFIG_UINT_KEY("p2p", "max_connections", S, p2p_max_connections, 2, 60, "60",
+                    "peer links at most; above max - max/6 the least useful are closed"),
     CONFIG_STRING_KEY("remote", "socket", S, remote_socket, NULL,
                       "the engine's remote-control socket; unset: "
                       "$XDG_RUNTIME_DIR/chorus/remote.sock, else /tmp/chorus-$UID/remote.sock"),

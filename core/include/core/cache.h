@@ -123,6 +123,9 @@ struct cache_config {
     struct clog *log;        /* borrowed; NULL: no log */
     cache_event_fn on_event; /* may be NULL */
     void *event_ctx;
+    /* data files kept open at once (the least recently used are closed;
+     * those being read or written stay open); 0: 64 (CACHE_MAX_OPEN_FDS) */
+    unsigned max_open_files;
 };
 
 struct cache;

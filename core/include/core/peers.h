@@ -8,16 +8,19 @@
  * stays). A peer banned this session (peers_ban) is neither connected to
  * nor accepted. Our own key is never connected to.
  *
- * Limits. At most PEERS_MAX_CONNS links (up and in handshake): a 61st
- * inbound connection is refused at accept (closed at once), an outbound
- * one is not made. Above PEERS_SOFT_CONNS the least useful links are closed
- * until PEERS_SOFT_CONNS remain (checked when a link comes up and every
+ * Limits. At most cfg.max_conns links (PEERS_MAX_CONNS unless set; up and
+ * in handshake): one more inbound connection is refused at accept (closed
+ * at once), an outbound one is not made. Above the soft limit, max_conns -
+ * max_conns / 6 (PEERS_SOFT_CONNS for 60), the least useful links are
+ * closed until that many remain (checked when a link comes up and every
  * PEERS_TICK_MS). Usefulness, highest kept: bytes exchanged both ways in
  * the last PEERS_RECENT_MS, then requests in flight either way (interest
  * overlap: it serves us or we serve it now), then age (an older link has
  * proven itself; a link younger than PEERS_GRACE_MS is never trimmed, so a
  * new link gets its chance). peers_connect to a new holder at the soft
- * limit first closes the least useful link.
+ * limit first closes the least useful link. An engine sets max_conns from
+ * [p2p] max_connections: a machine running hundreds of engines (the swarm
+ * benchmark) lowers it to fit its open-files limit.
  *
  * Upload (DESIGN §5). With cfg.upload, GET_CHUNKS from a peer is served
  * from the cache, only for files the cache holds completely (else ERROR
@@ -85,7 +88,7 @@ enum {
     PEERS_ELISTEN = -7400,   /* the listen address cannot be bound (see the log) */
     PEERS_EADDR = -7401,     /* malformed listen address or peer address */
     PEERS_ENOTICKET = -7402, /* not logged in: no swarm */
-    PEERS_EFULL = -7403,     /* PEERS_MAX_CONNS links already */
+    PEERS_EFULL = -7403,     /* max_conns links already */
     PEERS_EBANNED = -7404,   /* the peer was banned this session */
     PEERS_ESELF = -7405,     /* that is us */
 };
@@ -125,6 +128,9 @@ struct peers_config {
     /* Tests and the benchmark's bad-peers scenario only: every chunk this
      * engine serves has one byte flipped. */
     bool corrupt_uploads;
+    /* links at most (see Limits above); 0: PEERS_MAX_CONNS, which is also
+     * the most (a larger value is taken as PEERS_MAX_CONNS) */
+    unsigned max_conns;
     struct peers_callbacks cb;
     void *ctx;
 };
@@ -169,12 +175,13 @@ void peers_ban(struct peers *ps, struct peer *p, const char *why);
 struct peers_stats {
     unsigned links;                /* up */
     unsigned connecting;           /* in handshake */
+    unsigned max_links;            /* the cap in force (peers_config.max_conns) */
     unsigned slots_used;           /* peers being served now (<= PEERS_UPLOAD_SLOTS) */
     unsigned slots_peak;           /* the most served at once, ever */
     unsigned upload_waiting;       /* requests waiting for a slot */
     uint64_t bytes_up, bytes_down; /* chunk bytes served / received */
     uint64_t chunks_served, busy_replies;
-    /* refused_full: connections closed at accept (PEERS_MAX_CONNS);
+    /* refused_full: connections closed at accept (max_links reached);
      * refused_ticket: links closed because the other side's ticket failed
      * (PEERLINK_ETICKET, PEERLINK_EEXPIRED) */
     uint64_t refused_full, refused_ticket, trimmed, banned;

@@ -48,6 +48,7 @@
 #define CONN_HANDSHAKE_MS   10000u /* TLS must complete within this */
 #define CONN_CLOSE_FLUSH_MS 2000u  /* conn_close_after_flush gives up after this */
 #define CONN_KEEPALIVE_S    60u    /* TCP keep-alive probes after this much idle time */
+#define CONN_SHRINK_MS      1000u  /* quiet this long: TLS frees the buffers a burst grew */
 
 enum {
     CONN_EEOF = -6400,     /* the peer closed the connection */

@@ -120,6 +120,12 @@ size_t tls_session_output_pending(const struct tls_session *s);
 /* Moves up to cap pending network bytes into buf; returns the count. */
 size_t tls_session_take_output(struct tls_session *s, uint8_t *buf, size_t cap);
 
+/* Frees the network-side buffers a burst grew (OpenSSL's memory BIOs
+ * keep their largest size), those that are empty now; they grow again as
+ * needed. For a connection with nothing in flight that way; cheap when
+ * there is nothing to free. No effect before the handshake. */
+void tls_session_shrink(struct tls_session *s);
+
 /* OpenSSL's reason for the last failure of this session ("" when none). */
 const char *tls_session_error_detail(const struct tls_session *s);
 

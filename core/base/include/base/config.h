@@ -16,7 +16,8 @@
  *
  * Types and their stored C types:
  *   CONFIG_STRING  char *    (heap, owned by the target; see below)
- *   CONFIG_INT     int       decimal, within [min, max]
+ *   CONFIG_INT     int       decimal, within [min, max]; or unsigned
+ *                            (CONFIG_UINT_KEY: min >= 0)
  *   CONFIG_SIZE    uint64_t  bytes; suffix K, M, G or T (1K = 1024), within [min, max]
  *   CONFIG_BOOL    bool      yes/no, true/false, on/off, 1/0 (any case)
  *   CONFIG_ENUM    int       the index of the word in words (any case);
@@ -122,6 +123,16 @@ struct config_key {
         .section = (sec), .name = (key), .type = CONFIG_INT,                                       \
         .offset = CONFIG_FIELD(T, field, int), .min = (lo), .max = (hi), .def = (def_),            \
         .doc = (doc_)                                                                              \
+    }
+/* A CONFIG_INT key stored into an unsigned field: the bounds keep the
+ * value within both types (lo >= 0 is checked here, hi <= INT_MAX by
+ * config_check_schema), and C lets an int lvalue store into an unsigned
+ * object. */
+#define CONFIG_UINT_KEY(sec, key, T, field, lo, hi, def_, doc_)                                    \
+    {                                                                                              \
+        .section = (sec), .name = (key), .type = CONFIG_INT,                                       \
+        .offset = CONFIG_FIELD(T, field, unsigned) + 0 * sizeof(char[(lo) >= 0 ? 1 : -1]),         \
+        .min = (lo), .max = (hi), .def = (def_), .doc = (doc_)                                     \
     }
 #define CONFIG_SIZE_KEY(sec, key, T, field, lo, hi, def_, doc_)                                    \
     {                                                                                              \

@@ -51,6 +51,8 @@ struct chorus_settings {
     /* [cache] */
     uint64_t cache_size; /* cap in bytes; 0: CACHE_DEFAULT_CAP_PERCENT of free space */
     char *cache_dir;     /* NULL: the XDG cache directory */
+    /* data files kept open at once (default CACHE_MAX_OPEN_FDS) */
+    unsigned cache_max_open_files;
     /* [audio] */
     char *audio_output; /* output spec of audio/sink.h: portaudio[:DEVICE], null, bench, wav:FILE */
     int audio_buffer_ms;    /* decoded audio kept ahead of the output */
@@ -64,6 +66,9 @@ struct chorus_settings {
     bool p2p_upload;            /* serve others */
     uint64_t p2p_upload_rate;   /* bytes/s cap on peer upload; 0: none */
     uint64_t p2p_download_rate; /* bytes/s cap on peer download; 0: none */
+    /* peer links at most (default PEERS_MAX_CONNS); the soft limit, above
+     * which the least useful are closed, is max - max / 6 */
+    unsigned p2p_max_connections;
     /* [remote] */
     char *remote_socket; /* the remote-control socket; NULL: the default (core/remote.h) */
     /* [ui] */
