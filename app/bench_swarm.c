@@ -69,7 +69,7 @@ static const struct account_params cheap_scrypt = {.log2_n = 10, .r = 8, .p = 1}
 
 struct options {
     struct swarm_params p;
-    const char *json_path, *cache_root, *workdir_base;
+    const char *json_path, *records_path, *cache_root, *workdir_base;
     double cache_pct;
     unsigned max_links;
     bool keep, rate_given;
@@ -100,6 +100,7 @@ struct coord {
     char **engine_listen; /* by engine: its peer address */
     json_t **engine_links;
     bool service_running;
+    FILE *records;         /* --records: every playback's record, as the hosts sent it */
     struct svc_stats warm; /* the service's figures at the end of the warm-up */
 };
 
@@ -130,7 +131,8 @@ static void usage(FILE *out)
             "                          [--scenario NAME] [--rtt MS] [--rate KBIT] [--seed N]\n"
             "                          [--json FILE] [--speed X] [--processes N]\n"
             "                          [--cache-pct P] [--max-links N] [--catalog-dir DIR]\n"
-            "                          [--workdir DIR] [--keep] [--output bench|null]\n"
+            "                          [--workdir DIR] [--keep] [--records FILE]\n"
+            "                          [--output bench|null]\n"
             "                          [--threadpool N]\n"
             "\n"
             "Runs one service and N real engines (real TCP/TLS links, real caches,\n"
@@ -155,6 +157,7 @@ static void usage(FILE *out)
             "                   (default $XDG_CACHE_HOME/chorus-bench)\n"
             "  --workdir DIR    where the engines' homes go (default $TMPDIR)\n"
             "  --keep           keep the engines' homes and logs\n"
+            "  --records FILE   every playback's record, one JSON object a line\n"
             "  --output SPEC    the engines' audio output: bench (one clock thread per\n"
             "                   process, the default) or null (a thread per engine)\n"
             "  --threadpool N   libuv threads per process (default: one per 4 engines,\n"
@@ -207,6 +210,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"catalog-dir", required_argument, NULL, 'C'},
         {"workdir", required_argument, NULL, 'w'},
         {"keep", no_argument, NULL, 'k'},
+        {"records", required_argument, NULL, 'J'},
         {"output", required_argument, NULL, 'o'},
         {"threadpool", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
@@ -257,6 +261,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 'j':
             o->json_path = optarg;
+            break;
+        case 'J':
+            o->records_path = optarg;
             break;
         case 'x':
             ok = parse_count("--speed", optarg, 1, 64, &o->p.speed);
@@ -519,6 +526,8 @@ static void on_play(struct coord *co, json_t *o)
     p->cache_hit = bool_of(o, "cache_hit");
     p->gapless = bool_of(o, "gapless");
     p->cold_miss = bool_of(o, "cold_miss");
+    p->popular = bool_of(o, "popular");
+    p->in_album_order = bool_of(o, "album_order");
     p->service_up = co->service_running;
     p->latency_ms = int_of(o, "latency_ms");
     p->played_ms = int_of(o, "played_ms");
@@ -570,6 +579,8 @@ static void on_line(struct coord *co, struct host_proc *hp, const char *line)
         add_failure(&co->run, "an engine host sent a line that is not a record: %.80s", line);
     } else if (strcmp(ev, "play") == 0) {
         on_play(co, o);
+        if (co->records)
+            fprintf(co->records, "%s\n", line);
     } else if (strcmp(ev, "engine") == 0) {
         on_engine(co, o);
     } else if (strcmp(ev, "ready") == 0) {
@@ -887,6 +898,8 @@ static void coord_free(struct coord *co)
         fprintf(stderr, "chorus-bench swarm: kept %s\n", co->workdir);
     free(co->workdir);
     clog_free(co->svc_log);
+    if (co->records)
+        fclose(co->records);
     bench_catalog_free(&co->cat);
 }
 
@@ -900,6 +913,9 @@ static int run_swarm(struct coord *co)
     if (lock < 0)
         return -1;
     co->workdir = bench_make_workdir(co->o.workdir_base, "swarm");
+    if (co->o.records_path && !(co->records = fopen(co->o.records_path, "w")))
+        fprintf(stderr, "chorus-bench swarm: cannot write %s: %s\n", co->o.records_path,
+                strerror(errno));
     int rc = co->workdir && make_accounts(co) == 0 && start_service(co) == 0 ? 0 : -1;
     if (rc == 0 && spawn_hosts(co) == 0 && warm_up(co) == 0)
         measured_phase(co);

@@ -34,6 +34,8 @@
 #define PAPER_SERVICE_PCT    8.8
 #define PAPER_PEERS_PCT      35.8
 #define PAPER_CACHE_PCT      55.4
+#define PAPER_POPULAR_PCT    88.0 /* of plays, on the 12% most popular tracks */
+#define PAPER_ALBUM_PCT      61.0 /* of plays, following album or playlist order */
 
 enum swarm_scenario {
     SWARM_DEFAULT,
@@ -68,12 +70,14 @@ struct swarm_play {
     unsigned engine;
     uint64_t track_id;
     enum mq_playback_end end;
-    char reason[128];   /* MQ_PB_FAILED: why, as the engine says it */
-    bool cache_hit;     /* whole file cached when opened */
-    bool gapless;       /* followed the previous track: no latency to count */
-    bool cold_miss;     /* not cached, and no online peer was found to hold it */
-    bool service_up;    /* the service was still running when it ended */
-    int64_t latency_ms; /* -1: never heard */
+    char reason[128];    /* MQ_PB_FAILED: why, as the engine says it */
+    bool cache_hit;      /* whole file cached when opened */
+    bool gapless;        /* followed the previous track: no latency to count */
+    bool cold_miss;      /* not cached, and no online peer was found to hold it */
+    bool popular;        /* a track of the popular 12% (bench_swarm_workload.h) */
+    bool in_album_order; /* queued as the next of its album, not picked afresh */
+    bool service_up;     /* the service was still running when it ended */
+    int64_t latency_ms;  /* -1: never heard */
     int64_t played_ms;
     uint64_t underruns, underrun_ms;
     uint64_t bytes_cache, bytes_peers, bytes_service;

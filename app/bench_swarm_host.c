@@ -57,6 +57,7 @@
 #define THINK_MAX_S    3.0
 #define PREP_THREADS   4
 #define HISTORY_CACHES 3 /* a listener's past, in cache caps */
+#define FOLLOWED_RING  4
 /* A "stopped" read this soon after a command may predate it (the events
  * are drained in batches): the listener does not pick again on it. */
 #define STALE_STATE_S 1.0 /* fills and logins at once (disk and TLS overlap) */
@@ -79,6 +80,10 @@ struct listener {
     struct engine *e;
     uint64_t rng;
     size_t cur, next; /* track indexes; SIZE_MAX: none */
+    /* the last tracks queued as album continuations (their records come
+     * after they ended: by then cur has moved on) */
+    uint64_t followed[FOLLOWED_RING];
+    unsigned nfollowed;
     bool session_on;
     double session_until; /* run seconds */
     enum action act;
@@ -96,6 +101,7 @@ struct listener {
 struct host {
     struct host_options o;
     struct bench_catalog cat;
+    size_t *by_id; /* catalog indexes in track id order */
     struct workload w;
     struct listener *l;
     char *password;
@@ -167,17 +173,39 @@ static const struct bench_track *track(const struct host *h, size_t t)
     return &h->cat.tracks[t];
 }
 
+static const struct bench_catalog *sort_catalog; /* for by_id: qsort has no context */
+
+static int by_id(const void *a, const void *b)
+{
+    int64_t x = sort_catalog->tracks[*(const size_t *)a].id;
+    int64_t y = sort_catalog->tracks[*(const size_t *)b].id;
+    return (x > y) - (x < y);
+}
+
+/* The catalog's indexes ordered by track id (albums are in artist order,
+ * not in id order). */
+static void index_by_id(struct host *h)
+{
+    h->by_id = xmalloc(h->cat.ntracks * sizeof(*h->by_id));
+    for (size_t i = 0; i < h->cat.ntracks; i++)
+        h->by_id[i] = i;
+    sort_catalog = &h->cat;
+    qsort(h->by_id, h->cat.ntracks, sizeof(*h->by_id), by_id);
+}
+
 static long track_index(const struct host *h, uint64_t id)
 {
     size_t lo = 0, hi = h->cat.ntracks;
-    while (lo < hi) { /* the catalog's ids grow with the index */
+    while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if ((uint64_t)h->cat.tracks[mid].id < id)
+        if ((uint64_t)h->cat.tracks[h->by_id[mid]].id < id)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < h->cat.ntracks && (uint64_t)h->cat.tracks[lo].id == id ? (long)lo : -1;
+    return lo < h->cat.ntracks && (uint64_t)h->cat.tracks[h->by_id[lo]].id == id
+               ? (long)h->by_id[lo]
+               : -1;
 }
 
 /* ---- the listener ---- */
@@ -193,8 +221,10 @@ static void on_track_started(struct host *h, struct listener *l, size_t t)
 {
     l->cur = t;
     l->next = workload_follow(&h->w, &l->rng, t);
-    if (l->next != SIZE_MAX)
+    if (l->next != SIZE_MAX) {
         command(l, "queue add #%lld", (long long)track(h, l->next)->id);
+        l->followed[l->nfollowed++ % FOLLOWED_RING] = (uint64_t)track(h, l->next)->id;
+    }
     double now = run_s(h), len = track_s(h, t);
     double coin = workload_uniform(&l->rng, 0, 1);
     if (coin < WORKLOAD_SKIP) {
@@ -272,11 +302,21 @@ static const char *end_name(enum mq_playback_end e)
     return e == MQ_PB_PLAYED ? "played" : e == MQ_PB_FAILED ? "failed" : "stopped";
 }
 
+static bool was_followed(const struct listener *l, uint64_t id)
+{
+    for (unsigned i = 0; i < FOLLOWED_RING && i < l->nfollowed; i++)
+        if (l->followed[i] == id)
+            return true;
+    return false;
+}
+
 static void send_play(struct host *h, struct listener *l, const struct mq_playback *pb)
 {
     bool cold = !pb->cache_hit && pb->found_tracker == 0 && pb->found_search == 0;
+    long t = track_index(h, pb->track_id);
+    bool popular = t >= 0 && workload_is_popular(&h->w, (size_t)t);
     emit(h, json_pack("{s:s, s:i, s:I, s:s, s:s, s:b, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, "
-                      "s:I, s:i, s:i, s:i}",
+                      "s:I, s:i, s:i, s:i, s:b, s:b}",
                       "ev", "play", "engine", (int)l->index, "track", (json_int_t)pb->track_id,
                       "end", end_name(pb->end), "reason", pb->reason, "cache_hit", pb->cache_hit,
                       "gapless", pb->gapless, "cold_miss", cold, "latency_ms",
@@ -285,7 +325,8 @@ static void send_play(struct host *h, struct listener *l, const struct mq_playba
                       (json_int_t)pb->underrun_ms, "bytes_cache", (json_int_t)pb->bytes_cache,
                       "bytes_peers", (json_int_t)pb->bytes_peers, "bytes_service",
                       (json_int_t)pb->bytes_service, "found_tracker", (int)pb->found_tracker,
-                      "found_search", (int)pb->found_search, "bad_chunks", (int)pb->bad_chunks));
+                      "found_search", (int)pb->found_search, "bad_chunks", (int)pb->bad_chunks,
+                      "popular", popular, "album_order", was_followed(l, pb->track_id)));
 }
 
 static void on_track_changed(struct host *h, struct listener *l, const struct mq_track *t)
@@ -843,6 +884,7 @@ int bench_swarm_host_main(int argc, char **argv)
     h.paths = paths_new_rooted(root, "chorus", &err);
     free(root);
     workload_init(&h.w, &h.cat, h.o.seed);
+    index_by_id(&h);
     listeners_init(&h);
 
     struct mq_snapshot *snap = xmalloc(sizeof(*snap));
@@ -858,6 +900,7 @@ int bench_swarm_host_main(int argc, char **argv)
     free(snap);
     listeners_free(&h);
     workload_free(&h.w);
+    free(h.by_id);
     paths_free(h.paths);
     bench_catalog_free(&h.cat);
     free(h.password);

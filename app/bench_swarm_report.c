@@ -148,6 +148,7 @@ struct reason_count {
  * "-" and null. */
 struct swarm_figures {
     size_t plays, played, stopped, failed, heard;
+    double popular_pct, album_order_pct; /* the workload as it came out */
     struct reason_count reasons[SWARM_TOP_REASONS];
     size_t nreasons, failed_other;
     struct latency lat_all, lat_cached, lat_uncached;
@@ -422,10 +423,24 @@ static void compute_hosts(const struct swarm_run *run, struct swarm_figures *f)
     f->threads_per_engine = ratio(threads, f->host_engines);
 }
 
+/* The workload as played: plays of the popular tracks and plays in album
+ * order, of all plays (the paper's 88% and ~61%). */
+static void compute_workload(const struct swarm_run *run, struct swarm_figures *f)
+{
+    size_t popular = 0, in_order = 0;
+    for (size_t i = 0; i < run->nplays; i++) {
+        popular += run->plays[i].popular;
+        in_order += run->plays[i].in_album_order;
+    }
+    f->popular_pct = pct((double)popular, (double)run->nplays);
+    f->album_order_pct = pct((double)in_order, (double)run->nplays);
+}
+
 static void compute_figures(const struct swarm_run *run, struct swarm_figures *f)
 {
     *f = (struct swarm_figures){0};
     count_ends(run, f);
+    compute_workload(run, f);
     group_failures(run, f);
     f->lat_all = latency_percentiles(run, LAT_ALL);
     f->lat_cached = latency_percentiles(run, LAT_CACHED);
@@ -501,6 +516,10 @@ static void print_playbacks(FILE *out, const struct swarm_figures *f)
         snprintf(s, sizeof(s), "%zu", f->failed_other);
         row(out, "    other reasons", s, NULL);
     }
+    row(out, "  of the popular 12% of tracks", num(f->popular_pct, 1, " %").s,
+        num(PAPER_POPULAR_PCT, 0, " %").s);
+    row(out, "  in album order", num(f->album_order_pct, 1, " %").s,
+        num(PAPER_ALBUM_PCT, 0, " %").s);
 }
 
 static void print_latency_row(FILE *out, const char *name, const struct latency *l,
@@ -744,6 +763,8 @@ static json_t *json_playbacks(const struct swarm_figures *f)
     }
     put(j, "failed_reasons", reasons);
     put(j, "failed_other", jint(f->failed_other));
+    put(j, "popular_pct", jnum(f->popular_pct));
+    put(j, "album_order_pct", jnum(f->album_order_pct));
     return j;
 }
 
@@ -865,6 +886,8 @@ static json_t *json_paper(void)
     json_t *j = jobj();
     put(j, "first_audio_ms_p50", jnum(PAPER_LATENCY_P50_MS));
     put(j, "stutter_pct_under", jnum(PAPER_STUTTER_PCT));
+    put(j, "popular_pct", jnum(PAPER_POPULAR_PCT));
+    put(j, "album_order_pct", jnum(PAPER_ALBUM_PCT));
     put(j, "share_pct_bytes",
         json_shares(&(struct shares){PAPER_CACHE_PCT, PAPER_PEERS_PCT, PAPER_SERVICE_PCT}));
     return j;

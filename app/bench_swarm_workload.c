@@ -57,6 +57,7 @@ void workload_init(struct workload *w, const struct bench_catalog *cat, uint64_t
     shuffle(order, cat->nalbums, &rng);
     w->hot = xmalloc(cat->ntracks * sizeof(*w->hot));
     w->cold = xmalloc(cat->ntracks * sizeof(*w->cold));
+    w->popular = xcalloc(cat->ntracks, sizeof(*w->popular));
     /* The least popular album is the flash crowd's new release (when
      * there is more than one). */
     w->flash_album = order[cat->nalbums - 1];
@@ -67,6 +68,7 @@ void workload_init(struct workload *w, const struct bench_catalog *cat, uint64_t
         if (!hot && order[i] == w->flash_album && cat->nalbums > 1)
             continue;
         for (size_t t = al->first; t < al->first + al->count; t++) {
+            w->popular[t] = hot;
             if (hot)
                 w->hot[w->nhot++] = t;
             else
@@ -80,6 +82,7 @@ void workload_free(struct workload *w)
 {
     free(w->hot);
     free(w->cold);
+    free(w->popular);
     *w = (struct workload){0};
 }
 
@@ -95,6 +98,11 @@ size_t workload_follow(const struct workload *w, uint64_t *rng, size_t t)
     if (t + 1 >= al->first + al->count || workload_uniform(rng, 0, 1) >= WORKLOAD_FOLLOW)
         return SIZE_MAX;
     return t + 1;
+}
+
+bool workload_is_popular(const struct workload *w, size_t t)
+{
+    return w->popular[t];
 }
 
 size_t workload_flash_first(const struct workload *w)

@@ -43,6 +43,7 @@ struct workload {
     size_t *hot, nhot;   /* track indexes in the popular albums */
     size_t *cold, ncold; /* the others, the flash album left out */
     size_t flash_album;  /* index in cat->albums */
+    bool *popular;       /* by track index */
 };
 
 void workload_init(struct workload *w, const struct bench_catalog *cat, uint64_t seed);
@@ -64,6 +65,9 @@ size_t workload_follow(const struct workload *w, uint64_t *rng, size_t t);
 /* The listener's past: distinct tracks, the oldest first, as many as fit
  * in cap_bytes. The caller owns *out (free). */
 size_t workload_history(const struct workload *w, uint64_t *rng, uint64_t cap_bytes, size_t **out);
+
+/* True when track t is in a popular album. */
+bool workload_is_popular(const struct workload *w, size_t t);
 
 /* The first track of the flash-crowd album. */
 size_t workload_flash_first(const struct workload *w);
