@@ -47,6 +47,8 @@ static void shuffle(size_t *v, size_t n, uint64_t *rng)
     }
 }
 
+#define HISTORY_MAX_PLAYS 20
+
 void workload_init(struct workload *w, const struct bench_catalog *cat, uint64_t seed)
 {
     *w = (struct workload){.cat = cat};
@@ -110,28 +112,31 @@ size_t workload_flash_first(const struct workload *w)
     return w->cat->albums[w->flash_album].first;
 }
 
-/* The past plays, replayed until the distinct tracks fill the cap (or
- * enough picks failed to add anything new: the catalog fits). */
+/* The past plays, repeats and all (a popular track is heard again and
+ * again, so its last play is recent), until the distinct tracks heard
+ * would pass the cap — or HISTORY_MAX_PLAYS per catalog track, when the
+ * whole catalog fits. */
 size_t workload_history(const struct workload *w, uint64_t *rng, uint64_t cap_bytes, size_t **out)
 {
     const struct bench_catalog *cat = w->cat;
-    bool *held = xcalloc(cat->ntracks, sizeof(*held));
-    size_t *v = xmalloc(cat->ntracks * sizeof(*v));
-    size_t n = 0;
+    bool *heard = xcalloc(cat->ntracks, sizeof(*heard));
+    size_t max = cat->ntracks * HISTORY_MAX_PLAYS, n = 0;
+    size_t *v = xmalloc(max * sizeof(*v));
     uint64_t bytes = 0;
-    for (unsigned misses = 0; misses < 200 && n < cat->ntracks;) {
-        size_t t = workload_pick(w, rng);
-        for (; t != SIZE_MAX; t = workload_follow(w, rng, t)) {
-            if (held[t] || bytes + cat->tracks[t].bytes > cap_bytes) {
-                misses++;
-                continue;
+    bool full = false;
+    while (!full && n < max) {
+        for (size_t t = workload_pick(w, rng); t != SIZE_MAX && n < max;
+             t = workload_follow(w, rng, t)) {
+            if (!heard[t] && bytes + cat->tracks[t].bytes > cap_bytes) {
+                full = true;
+                break;
             }
-            held[t] = true;
-            bytes += cat->tracks[t].bytes;
+            bytes += heard[t] ? 0 : cat->tracks[t].bytes;
+            heard[t] = true;
             v[n++] = t;
         }
     }
-    free(held);
+    free(heard);
     *out = v;
     return n;
 }

@@ -16,7 +16,8 @@
  *                WORKLOAD_SESSION_S of track time), separated by pauses
  *                (mean WORKLOAD_PAUSE_S), the listener stopped meanwhile
  *   history      what a listener played before the run (the warm cache):
- *                the same picks and album order, newest last
+ *                the same picks and album order, repeats included,
+ *                newest last
  *
  * The flash-crowd album (workload_flash_album) is the least popular one:
  * never picked, nor in any history, before the crowd plays it.
@@ -62,8 +63,9 @@ size_t workload_pick(const struct workload *w, uint64_t *rng);
  * elsewhere. */
 size_t workload_follow(const struct workload *w, uint64_t *rng, size_t t);
 
-/* The listener's past: distinct tracks, the oldest first, as many as fit
- * in cap_bytes. The caller owns *out (free). */
+/* The listener's past plays, the oldest first, repeats included (for
+ * swarm_fill: what a track's last play was), as long as the distinct
+ * tracks heard fit in cap_bytes. The caller owns *out (free). */
 size_t workload_history(const struct workload *w, uint64_t *rng, uint64_t cap_bytes, size_t **out);
 
 /* True when track t is in a popular album. */
