@@ -447,6 +447,13 @@ static void on_read(void *ctx, int status, const uint8_t *data, size_t len)
         maybe_finish(ps);
         return;
     }
+    if (p->closing || !peerlink_conn(p->l)) {
+        /* the link closed while the chunk was read: nothing to send it
+         * on, the slot is free */
+        detach(r);
+        assign_slots(ps);
+        return;
+    }
     if (status < 0) {
         clog_warn(ps->log, MOD, "%s: chunk %u not served: %s", p->address, r->next_index,
                   cache_strerror(status));
@@ -482,10 +489,10 @@ static void on_read(void *ctx, int status, const uint8_t *data, size_t len)
 }
 
 /* The link's bytes sent so far (ciphertext handed to the socket). */
-static uint64_t link_sent(const struct peer *p)
+static uint64_t link_sent(const struct conn *c)
 {
     uint64_t out = 0;
-    conn_stats(peerlink_conn(p->l), NULL, &out);
+    conn_stats(c, NULL, &out);
     return out;
 }
 
@@ -495,8 +502,9 @@ static uint64_t link_sent(const struct peer *p)
  * request's bytes for seconds after they are queued). */
 static void start_draining(struct upreq *r)
 {
+    struct conn *c = peerlink_conn(r->p->l);
     r->draining = true;
-    r->sent_target = link_sent(r->p) + conn_queued_bytes(peerlink_conn(r->p->l));
+    r->sent_target = c ? link_sent(c) + conn_queued_bytes(c) : 0;
     finish_draining(r->p);
 }
 
@@ -507,7 +515,8 @@ static void finish_draining(struct peer *p)
     if (!r || !r->draining)
         return;
     struct conn *c = peerlink_conn(p->l);
-    if (link_sent(p) < r->sent_target && conn_queued_bytes(c) > 0)
+    /* a closed link (no conn) has nothing left to send */
+    if (c && link_sent(c) < r->sent_target && conn_queued_bytes(c) > 0)
         return;
     struct peers *ps = r->ps;
     detach(r);
@@ -519,7 +528,7 @@ static void finish_draining(struct peer *p)
 static void feed(struct peer *p)
 {
     struct upreq *r = p->serving;
-    if (!r || r->reading || r->draining || p->closing)
+    if (!r || r->reading || r->draining || p->closing || !peerlink_conn(p->l))
         return;
     if (conn_queued_bytes(peerlink_conn(p->l)) >= FEED_BYTES)
         return; /* on_writable resumes */
@@ -1111,7 +1120,7 @@ static void on_tick(uv_timer_t *t)
     struct peers *ps = t->data;
     uint64_t now = now_ms(ps);
     for (struct peer *p = ps->peers; p; p = p->next) {
-        if (p->closing || !p->up)
+        if (p->closing || !p->up || !peerlink_conn(p->l))
             continue;
         if (p->serving && conn_send_stall_ms(peerlink_conn(p->l)) >= PEERS_STALL_MS) {
             close_link(p, "reads nothing of what it asked for");
