@@ -16,7 +16,10 @@
  *                     "(none given)"), the SWARM_TOP_REASONS most frequent
  *                     (ties by name) with their counts, the rest summed.
  *                     "heard": plays with latency_ms >= 0 or gapless, and
- *                     played_ms > 0.
+ *                     played_ms > 0. popular_pct / album_order_pct: plays
+ *                     of the popular 12% of tracks / queued as the next of
+ *                     their album, of all plays (the paper's 88% and 61%:
+ *                     the workload as it came out).
  *   first_audio_ms    p50, p75, p90, p99 of latency_ms over the plays with
  *                     latency_ms >= 0 and not gapless, whatever their end:
  *                     all of them, the cached ones (cache_hit) and the
@@ -56,7 +59,9 @@
  *                     summed; cpu_pct: that / (warmup_s + measured_s) * 100,
  *                     the share of one core each engine used; peak_rss_kb:
  *                     the hosts' peak_rss_kb summed / their engines (a
- *                     host's own overhead is spread over its engines).
+ *                     host's own overhead is spread over its engines);
+ *                     open_files, threads: the hosts' at the end of the
+ *                     measured phase / their engines.
  *   hosts             each host's engines, cpu_s, peak_rss_kb, exit_status
  *                     (waitpid's; 0 clean).
  *   paper             Kreitz & Niemelä 2010: first_audio_ms p50 265, stutter
