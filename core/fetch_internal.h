@@ -77,7 +77,8 @@ struct source {
 /* A known holder of a file (from the tracker or a search). */
 struct holder {
     uint8_t key[TLS_KEY_LEN];
-    bool gone; /* answered NOT_FOUND: holds it no more */
+    bool gone;         /* answered NOT_FOUND: holds it no more */
+    uint64_t named_ms; /* loop ms when it was named: its link may be on its way */
 };
 #define FETCH_MAX_HOLDERS 32u
 

@@ -10,7 +10,9 @@
  *    SCHED_REDISCOVER_MS.
  *  - Modes. PEERS: at least one linked holder. DISCOVERING: none yet, and
  *    discovery has not concluded. COLD: discovery concluded and no holder
- *    is linked (a cold miss: the service is the only source).
+ *    is linked nor on its way (a cold miss: the service is the only
+ *    source); a holder named in the last SCHED_CONNECT_WAIT_MS is on its
+ *    way.
  *  - Peers fetch the whole file, unthrottled: missing chunks from the
  *    playhead on (then the ones before it) go, in batches of
  *    SCHED_PEER_BATCH, to the linked holder expected to deliver soonest
@@ -81,11 +83,23 @@ static unsigned linked_holders(struct ffile *file, struct source **out, unsigned
     return n;
 }
 
+/* A holder was named lately and its link may still come up: until it
+ * does (or SCHED_CONNECT_WAIT_MS pass), the miss is not cold — the service
+ * would otherwise stream the whole file while the links are made. */
+static bool holder_on_its_way(const struct ffile *file)
+{
+    uint64_t now = now_ms(file->f);
+    for (unsigned i = 0; i < file->nholders; i++)
+        if (!file->holders[i].gone && now - file->holders[i].named_ms < SCHED_CONNECT_WAIT_MS)
+            return true;
+    return false;
+}
+
 static enum mode file_mode(struct ffile *file, unsigned holders)
 {
     if (holders)
         return M_PEERS;
-    if (!file->f->peers || file->discovered_ms)
+    if (!file->f->peers || (file->discovered_ms && !holder_on_its_way(file)))
         return M_COLD;
     return M_DISCOVERING;
 }
@@ -346,6 +360,7 @@ void sched_add_holder(struct ffile *file, const struct wire_peer *h, bool via_se
     if (file->nholders < FETCH_MAX_HOLDERS) {
         memcpy(file->holders[file->nholders].key, h->key, TLS_KEY_LEN);
         file->holders[file->nholders].gone = false;
+        file->holders[file->nholders].named_ms = now_ms(f);
         file->nholders++;
     }
     if (via_search) {

@@ -76,10 +76,13 @@
 #define SCHED_START_MS       3000u /* from the service at once, until peers answer */
 #define SCHED_SEARCH_WAIT_MS 1000u /* search answers awaited before a miss is cold */
 #define SCHED_REDISCOVER_MS  5000u /* no holder linked: look again this often */
-#define SCHED_PEER_BATCH     4u    /* chunks per peer request */
-#define SCHED_PEER_DEPTH_MS  500u  /* a peer is asked up to this much of its rate */
-#define SCHED_LATE_MIN_MS    1000u /* a peer request is late after 2x its expected time, >= this */
-#define SCHED_STALE_MS       4000u /* a late request's far chunks go elsewhere after this */
+/* A holder named but not linked yet keeps a miss from being cold this
+ * long: its link (TCP, TLS, tickets) is on its way. */
+#define SCHED_CONNECT_WAIT_MS 3000u
+#define SCHED_PEER_BATCH      4u    /* chunks per peer request */
+#define SCHED_PEER_DEPTH_MS   500u  /* a peer is asked up to this much of its rate */
+#define SCHED_LATE_MIN_MS     1000u /* a peer request is late after 2x its expected time, >= this */
+#define SCHED_STALE_MS        4000u /* a late request's far chunks go elsewhere after this */
 
 enum {
     FETCH_ENOTFOUND = -6700, /* the service has no such file */
