@@ -7,7 +7,8 @@
  * no ticket, no links; forged, expired and stolen tickets refused and
  * counted; 70 peers connecting to one node (never above 60 links, trimmed
  * to 50 once the grace has passed); a cap of 2 links (max_conns) refusing
- * a third either way; 8 requesters and 4 upload slots;
+ * a third either way; 8 requesters and 4 upload slots; requesters
+ * vanishing mid-transfer;
  * PLAYING before BACKGROUND; the flooded search (2 hops found, 3 not, a
  * FIND arriving twice answered once, holder's real address and port);
  * bans; upload off; corrupt uploads; listen addresses (IPv4, [IPv6],
@@ -716,6 +717,49 @@ static void test_slots(void **state)
     testutil_file_free(&f);
 }
 
+/* Requesters that go away mid-transfer, one after another, each at
+ * another moment: a chunk read that completes after its link closed must
+ * neither touch the closed link (the swarm benchmark found a crash
+ * there) nor keep its upload slot; the holder then serves a last
+ * requester in full. */
+static void test_requester_vanishes(void **state)
+{
+    (void)state;
+    struct node hold;
+    node_init(&hold, "peers_vanish",
+              (struct node_opts){.listen = true, .upload = true, .cache = true});
+    give_ticket(&hold);
+    struct testutil_file f;
+    tf_make(&f, 64, 5);
+    store(&hold, &f);
+    for (int round = 0; round < 24; round++) {
+        struct node req;
+        node_init(&req, "peers_gone", (struct node_opts){0});
+        give_ticket(&req);
+        link_nodes(&req, &hold);
+        uint64_t served = stats(&hold).chunks_served;
+        want(&req, &f);
+        req.rid =
+            peer_get_chunks(req.last_up, f.id.bytes, 0, f.m->chunk_count, WIRE_PRIO_PLAYING, 0);
+        WAIT_FOR(stats(&hold).chunks_served > served + (uint64_t)(round % 12));
+        node_free(&req);
+    }
+    WAIT_FOR(stats(&hold).links == 0);
+    assert_int_equal(stats(&hold).slots_used, 0);
+    struct node last;
+    node_init(&last, "peers_last", (struct node_opts){0});
+    give_ticket(&last);
+    link_nodes(&last, &hold);
+    want(&last, &f);
+    last.rid = peer_get_chunks(last.last_up, f.id.bytes, 0, f.m->chunk_count, WIRE_PRIO_PLAYING, 0);
+    WAIT_FOR(got_all(&last));
+    assert_int_equal(last.bad_chunks, 0);
+    WAIT_FOR(stats(&hold).slots_used == 0);
+    node_free(&last);
+    node_free(&hold);
+    testutil_file_free(&f);
+}
+
 /* Four slots busy (the holder's uplink capped so that they stay busy),
  * then a BACKGROUND request and a PLAYING one wait: the first slot to
  * free goes to PLAYING, whose chunks all come before BACKGROUND's
@@ -930,6 +974,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_uploads),
         cmocka_unit_test(test_search),
         cmocka_unit_test(test_slots),
+        cmocka_unit_test(test_requester_vanishes),
         cmocka_unit_test(test_priority),
         cmocka_unit_test(test_max_connections),
         cmocka_unit_test(test_limits),
