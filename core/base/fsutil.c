@@ -324,7 +324,9 @@ int fs_remove_temps(const char *dir, unsigned min_age_s, unsigned *removed)
         struct stat st;
         if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
             continue;
-        if (now - st.st_ctime < (time_t)min_age_s)
+        /* min_age 0 takes all: a file's ctime may run ahead of time()
+         * (fine-grained file timestamps against the coarse clock) */
+        if (min_age_s > 0 && now - st.st_ctime < (time_t)min_age_s)
             continue;
         if (unlinkat(dfd, e->d_name, 0) != 0) {
             if (errno != ENOENT && rc == 0)

@@ -628,7 +628,9 @@ static bool old_enough(const struct sweep_ctx *sc, const char *shard, const char
 {
     char *path = xasprintf("%s/%s", shard, name);
     struct stat st;
-    bool old = lstat(path, &st) == 0 && sc->now - st.st_ctime >= (time_t)sc->min_age_s;
+    /* min_age 0 takes all (a ctime may run ahead of the coarse time()) */
+    bool old = lstat(path, &st) == 0 &&
+               (sc->min_age_s == 0 || sc->now - st.st_ctime >= (time_t)sc->min_age_s);
     free(path);
     return old;
 }
